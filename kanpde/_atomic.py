@@ -1,0 +1,80 @@
+"""Atomic file replacement shared by every writer in the package.
+
+A writer never writes to its destination directly. It writes a temporary file beside the
+destination and, once that file is complete and on disk, renames it over the destination with
+``os.replace``. A reader therefore sees either the old file or the new one, never a half-written
+file, and a writer that fails midway leaves the old file untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["atomic_write"]
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path to write to; move it onto ``path`` when the block succeeds.
+
+    The temporary file lives in the destination's directory (so the final rename never crosses
+    a file system) and is named ``.{name}.tmp-{pid}-{random}``. The caller creates the file at
+    the yielded path and closes it before leaving the block; h5py files, for example, must be
+    closed inside the block. On success the temporary file is fsync'ed, renamed over ``path``
+    with ``os.replace`` and the directory entry is fsync'ed where the platform allows. If the
+    block raises (including ``KeyboardInterrupt``), the temporary file is removed, ``path`` is
+    left as it was, and the exception propagates.
+
+    Missing parent directories are created (``mkdir(parents=True, exist_ok=True)``), so callers
+    may write into a fresh output directory without preparing it.
+
+    Example::
+
+        with atomic_write("out/run.h5") as tmp:
+            with h5py.File(tmp, "w") as f:
+                f["u"] = u
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write to {str(path)!r}: it is a directory; pass a file path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise FileNotFoundError(
+                f"the writer for {str(path)!r} did not create the temporary file {str(tmp)!r}; "
+                "write to the path yielded by atomic_write"
+            )
+        _fsync_path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_path(path: Path) -> None:
+    """Flush a closed file's data to disk."""
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename inside ``directory`` durable; best effort, a no-op where unsupported."""
+    if os.name == "nt":  # directories cannot be opened for fsync on Windows
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

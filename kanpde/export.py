@@ -1,0 +1,471 @@
+"""Fields on a tensor-product grid → HDF5, with an XDMF file beside it for ParaView.
+
+This module knows nothing of models or training: it receives numpy arrays sampled on a grid
+``axes[0] × axes[1] × ...`` ('ij' indexing) and writes them; :func:`read_hdf5` reads them back.
+
+HDF5 layout (``kanpde_format = "kanpde-fields"``, ``kanpde_format_version = 1`` root attributes)::
+
+    /coordinates/<axis>     (n_a,)                  one per spatial axis, in the given order
+    /coordinates/t          (T,)                    time series only
+    /fields/<name>          (n_0, n_1, ...)         stationary, 'ij' indexing
+                            (T, n_0, n_1, ...)      time series
+    /mask                   (n_0, n_1, ...) uint8   optional; fields are NaN where it is 0
+    /xdmf/...                                       copies laid out for the XDMF file (below)
+
+User settings and metrics are root attributes: numbers, strings and numeric arrays natively;
+``None``, dicts, lists and tuples as JSON strings (listed in the ``kanpde_json_attrs`` attribute,
+so they decode back; tuples come back as lists, dict keys as strings).
+
+XDMF layout. The ``.xdmf`` file describes the grid as an explicit unstructured mesh rather than
+a ``2DRectMesh``/``3DRectMesh``: the points (``/xdmf/geometry``, shape ``(N, 2|3)``, point ``p``
+being grid index ``(i, j, k)`` in C order, ``p = (i·n_1 + j)·n_2 + k``) and the cells
+(``/xdmf/topology``: ``Polyline`` segments in 1-D, ``Quadrilateral`` in 2-D, ``Hexahedron`` in
+3-D, VTK vertex order). Reasons: ParaView reads it, and so does meshio (which cannot read RectMesh
+topologies or HyperSlab items); and there is no question of axis order, since each point carries
+its coordinates and the XDMF ``Dimensions`` of every DataItem equal the shape of the HDF5 dataset
+it names. The cost is a flat copy of each field (``/xdmf/fields/<name>``, shape ``(N,)``; per time
+step ``/xdmf/fields/<name>/<step>``) plus the point and cell arrays (gzip-compressed). Axes map to
+X, Y, Z in the order given; a 1-D grid lies on the X axis (``Y = 0``). With a mask, only cells
+whose vertices all lie inside the mask are written, and the mask itself is a point attribute
+"mask" (1.0 inside, 0.0 outside). Time series are a ``Temporal`` collection of grids, one per
+step, each with a ``<Time Value=...>``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import h5py
+import numpy as np
+
+from kanpde._atomic import atomic_write
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "export_hdf5", "read_hdf5"]
+
+FORMAT = "kanpde-fields"
+FORMAT_VERSION = 1
+
+_JSON_ATTRS = "kanpde_json_attrs"
+_RESERVED_ATTR_PREFIX = "kanpde_"
+_TIME_NAME = "t"
+_MASK_NAME = "mask"
+
+# number of spatial axes → (XDMF topology type, vertices per cell, XDMF geometry type)
+_TOPOLOGY = {1: ("Polyline", 2, "XY"), 2: ("Quadrilateral", 4, "XY"), 3: ("Hexahedron", 8, "XYZ")}
+# cell corners as index offsets, VTK order (counter-clockwise bottom face, then top face)
+_CORNERS = {
+    1: [(0,), (1,)],
+    2: [(0, 0), (1, 0), (1, 1), (0, 1)],
+    3: [(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (0, 0, 1), (1, 0, 1), (1, 1, 1), (0, 1, 1)],
+}
+_COMPRESS = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+
+
+def export_hdf5(
+    path: str | os.PathLike[str],
+    axes: Mapping[str, np.ndarray],
+    fields: Mapping[str, np.ndarray],
+    *,
+    times: np.ndarray | None = None,
+    attrs: Mapping[str, Any] | None = None,
+    mask: np.ndarray | None = None,
+) -> tuple[Path, Path]:
+    """Write fields sampled on a grid to ``path`` (HDF5) and ``path.with_suffix(".xdmf")``.
+
+    Args:
+        path: the HDF5 file to write, e.g. ``"results/poisson.h5"``; missing directories are
+            created. An existing file is replaced atomically.
+        axes: spatial coordinate name → 1-D strictly increasing array, 1 to 3 axes, in order.
+        fields: name → float array of shape ``(len(ax0), len(ax1), ...)``, or
+            ``(len(times), len(ax0), ...)`` when ``times`` is given.
+        times: optional 1-D strictly increasing array of time instants (a time series).
+        attrs: settings and metrics, stored as root attributes (see the module docstring).
+        mask: optional boolean array of the grid shape, True inside the domain; fields are set
+            to NaN outside it.
+
+    Returns:
+        ``(h5_path, xdmf_path)``. Open the ``.xdmf`` file in ParaView.
+    """
+    h5_path = Path(path)
+    if h5_path.suffix.lower() in (".xdmf", ".xmf"):
+        raise ValueError(
+            f"export path {str(h5_path)!r} ends in {h5_path.suffix!r}, but it names the HDF5 file; "
+            "pass a path ending in '.h5' (the .xdmf file is written beside it)"
+        )
+    if ":" in h5_path.name:
+        raise ValueError(f"export file name {h5_path.name!r} contains ':', which XDMF cannot reference")
+    xdmf_path = h5_path.with_suffix(".xdmf")
+
+    axes_ = _check_axes(axes, time_series=times is not None)
+    shape = tuple(len(a) for a in axes_.values())
+    times_ = None if times is None else _check_times(times)
+    mask_ = None if mask is None else _check_mask(mask, shape, axes_)
+    fields_ = _check_fields(fields, shape, axes_, times_, has_mask=mask_ is not None)
+    if mask_ is not None:
+        for values in fields_.values():
+            values[..., ~mask_] = np.nan  # (..., n_0, n_1, ...) with the grid dims last
+    stored_attrs, json_keys = _encode_attrs(attrs or {})
+
+    with atomic_write(h5_path) as tmp:
+        with h5py.File(tmp, "w", track_order=True) as f:
+            f.attrs["kanpde_format"] = FORMAT
+            f.attrs["kanpde_format_version"] = FORMAT_VERSION
+            f.attrs[_JSON_ATTRS] = json.dumps(json_keys)
+            for key, value in stored_attrs.items():
+                f.attrs[key] = value
+            coords = f.create_group("coordinates", track_order=True)
+            coords.attrs["axes"] = json.dumps(list(axes_))
+            for name, values in axes_.items():
+                coords.create_dataset(name, data=values)
+            if times_ is not None:
+                coords.attrs["time"] = _TIME_NAME
+                coords.create_dataset(_TIME_NAME, data=times_)
+            group = f.create_group("fields", track_order=True)
+            for name, values in fields_.items():
+                group.create_dataset(name, data=values)
+            if mask_ is not None:
+                f.create_dataset(_MASK_NAME, data=mask_.astype(np.uint8))
+            items = _write_xdmf_datasets(f, axes_, fields_, times_, mask_)
+
+    with atomic_write(xdmf_path) as tmp:
+        _xdmf_tree(h5_path.name, items, times_).write(tmp, encoding="utf-8", xml_declaration=True)
+    return h5_path, xdmf_path
+
+
+def read_hdf5(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a file written by :func:`export_hdf5`.
+
+    Returns:
+        ``{"axes": {name: (n,)}, "fields": {name: array}, "times": (T,) or None,
+        "attrs": {...}, "mask": bool array or None}``, arrays as stored (fields NaN outside
+        the mask).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory; pass the .h5 file written by export_hdf5")
+    hint = "export fields with Solution.export"
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise ValueError(
+            f"{str(path)!r} is not a kanpde export: it is not a readable HDF5 file ({err}); {hint}"
+        ) from err
+    with f:
+        fmt = f.attrs.get("kanpde_format")
+        if fmt is None:
+            raise ValueError(f"{str(path)!r} is not a kanpde export (no 'kanpde_format' attribute); {hint}")
+        if _as_python(fmt) != FORMAT:
+            raise ValueError(
+                f"{str(path)!r} is not a kanpde field export (kanpde_format = {fmt!r}, "
+                f"expected {FORMAT!r}); {hint}"
+            )
+        version = _as_python(f.attrs.get("kanpde_format_version", 0))
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ValueError(
+                f"{str(path)!r} has kanpde_format_version {version!r}, newer than this kanpde reads "
+                f"({FORMAT_VERSION}); upgrade kanpde"
+            )
+        try:
+            return _read_layout(f)
+        except (KeyError, OSError, TypeError, json.JSONDecodeError) as err:
+            raise ValueError(f"{str(path)!r} is a damaged kanpde export ({err!r}); export it again") from err
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _check_name(name: object, what: str) -> str:
+    """Names become HDF5 dataset names and XDMF ``file:path`` references."""
+    if not isinstance(name, str) or not name or name != name.strip() or name in (".", ".."):
+        raise ValueError(f"{what} name {name!r} is invalid; use a non-empty string such as 'u'")
+    if "/" in name or ":" in name:
+        raise ValueError(f"{what} name {name!r} contains '/' or ':'; use letters, digits and '_'")
+    return name
+
+
+def _check_axes(axes: Mapping[str, np.ndarray], *, time_series: bool) -> dict[str, np.ndarray]:
+    if not 1 <= len(axes) <= 3:
+        raise ValueError(f"expected 1, 2 or 3 spatial axes, got {len(axes)}: {list(axes)}")
+    checked = {}
+    for name, values in axes.items():
+        _check_name(name, "axis")
+        if time_series and name == _TIME_NAME:
+            raise ValueError(
+                f"spatial axis name {_TIME_NAME!r} is reserved for the time axis of a time series; "
+                "rename the axis or pass the instants as times= only"
+            )
+        a = np.asarray(values, dtype=np.float64)
+        if a.ndim != 1 or len(a) < 2:
+            raise ValueError(f"axis {name!r} must be a 1-D array of at least 2 points, got shape {a.shape}")
+        if not np.all(np.isfinite(a)) or np.any(np.diff(a) <= 0):
+            raise ValueError(f"axis {name!r} must be finite and strictly increasing")
+        checked[name] = a
+    return checked
+
+
+def _check_times(times: np.ndarray) -> np.ndarray:
+    t = np.asarray(times, dtype=np.float64)
+    if t.ndim != 1 or len(t) == 0:
+        raise ValueError(f"times must be a non-empty 1-D array, got shape {t.shape}")
+    if not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+        raise ValueError("times must be finite and strictly increasing")
+    return t
+
+
+def _check_mask(mask: np.ndarray, shape: tuple[int, ...], axes: dict[str, np.ndarray]) -> np.ndarray:
+    m = np.asarray(mask)
+    if m.shape != shape:
+        raise ValueError(f"mask has shape {m.shape}; expected {shape} = {_shape_text(axes, False)}")
+    if m.dtype != np.bool_:
+        if m.dtype.kind not in "biu" or not np.all((m == 0) | (m == 1)):
+            raise ValueError(f"mask must be boolean (True inside the domain), got dtype {m.dtype}")
+        m = m.astype(bool)
+    return m
+
+
+def _check_fields(
+    fields: Mapping[str, np.ndarray],
+    shape: tuple[int, ...],
+    axes: dict[str, np.ndarray],
+    times: np.ndarray | None,
+    *,
+    has_mask: bool,
+) -> dict[str, np.ndarray]:
+    if not fields:
+        raise ValueError("fields is empty; pass at least one field, e.g. fields={'u': u}")
+    expected = shape if times is None else (len(times), *shape)
+    checked = {}
+    for name, values in fields.items():
+        _check_name(name, "field")
+        if has_mask and name == _MASK_NAME:
+            raise ValueError(f"field name {_MASK_NAME!r} is reserved when a mask is given; rename the field")
+        try:
+            a = np.asarray(values)
+        except (TypeError, RuntimeError, ValueError) as err:
+            raise ValueError(
+                f"field {name!r} is not convertible to a numpy array ({err}); "
+                "pass numpy arrays, e.g. tensor.detach().cpu().numpy()"
+            ) from err
+        if a.dtype.kind not in "biuf":
+            raise ValueError(f"field {name!r} must be real-valued, got dtype {a.dtype}")
+        if a.shape != expected:
+            raise ValueError(
+                f"field {name!r} has shape {a.shape}; expected {expected} = "
+                f"{_shape_text(axes, times is not None)}"
+            )
+        checked[name] = np.array(a, dtype=np.float64)  # a copy: masking must not touch the input
+    return checked
+
+
+def _shape_text(axes: dict[str, np.ndarray], time_series: bool) -> str:
+    lens = [f"len({name})" for name in axes]
+    return "(" + ", ".join((["len(times)"] if time_series else []) + lens) + ")"
+
+
+def _encode_attrs(attrs: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Split attributes into HDF5-native values and JSON strings; returns (stored, json_keys)."""
+    stored: dict[str, Any] = {}
+    json_keys = []
+    for key, value in attrs.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"attribute names must be non-empty strings, got {key!r}")
+        if key.startswith(_RESERVED_ATTR_PREFIX):
+            raise ValueError(
+                f"attribute name {key!r} is reserved (prefix {_RESERVED_ATTR_PREFIX!r}); rename it"
+            )
+        native = _native_attr(value)
+        if native is not None:
+            stored[key] = native
+            continue
+        try:
+            stored[key] = json.dumps(value, default=_json_default)
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"attribute {key!r} = {value!r} cannot be stored ({err}); "
+                "use numbers, strings, lists, dicts or None"
+            ) from err
+        json_keys.append(key)
+    return stored, json_keys
+
+
+def _native_attr(value: Any) -> Any:
+    """The value to store as a plain HDF5 attribute, or None if it must go through JSON."""
+    if isinstance(value, bool | str | float | np.bool_ | np.floating):
+        return value
+    if isinstance(value, int | np.integer):
+        return value if -(2**63) <= int(value) < 2**63 else None
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and value.size > 0:
+        return value
+    return None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# ----------------------------------------------------------------------------- XDMF
+
+
+def _grid_cells(shape: tuple[int, ...]) -> np.ndarray:
+    """Cells of the tensor-product grid as point indices, VTK vertex order; (M, 2**d)."""
+    index = np.arange(math.prod(shape), dtype=np.int64).reshape(shape)  # (n_0, ..., n_{d-1})
+    corners = [
+        index[tuple(slice(o, n - 1 + o) for o, n in zip(offset, shape, strict=True))]  # (n_0-1, ...)
+        for offset in _CORNERS[len(shape)]
+    ]
+    return np.stack(corners, axis=-1).reshape(-1, len(corners))  # (M, 2**d)
+
+
+def _grid_points(axes: dict[str, np.ndarray]) -> np.ndarray:
+    """Point coordinates in C order of the grid index; (N, 2) in 1-D and 2-D, (N, 3) in 3-D."""
+    mesh = np.meshgrid(*axes.values(), indexing="ij")  # d arrays of shape (n_0, ..., n_{d-1})
+    columns = [m.reshape(-1) for m in mesh]
+    if len(columns) == 1:
+        columns.append(np.zeros_like(columns[0]))  # a 1-D grid lies on the X axis
+    return np.stack(columns, axis=1)  # (N, 2|3)
+
+
+def _write_xdmf_datasets(
+    f: h5py.File,
+    axes: dict[str, np.ndarray],
+    fields: dict[str, np.ndarray],
+    times: np.ndarray | None,
+    mask: np.ndarray | None,
+) -> dict[str, Any]:
+    """Write the flat arrays the XDMF file points at; return their HDF5 paths."""
+    shape = tuple(len(a) for a in axes.values())
+    n_points = math.prod(shape)
+    cells = _grid_cells(shape)  # (M, 2**d)
+    if mask is not None:
+        cells = cells[mask.reshape(-1)[cells].all(axis=1)]  # keep cells entirely inside
+    group = f.create_group("xdmf", track_order=True)
+    group.create_dataset("geometry", data=_grid_points(axes), **_COMPRESS)
+    group.create_dataset("topology", data=cells, **_COMPRESS)
+    fields_group = group.create_group("fields", track_order=True)
+    steps: dict[str, Any] = {}  # name → dataset path, or one path per time step
+    for name, values in fields.items():
+        if times is None:
+            fields_group.create_dataset(name, data=values.reshape(n_points))  # (N,)
+            steps[name] = f"/xdmf/fields/{name}"
+        else:
+            per_step = fields_group.create_group(name, track_order=True)
+            steps[name] = []
+            for k, snapshot in enumerate(values):
+                per_step.create_dataset(f"{k:06d}", data=snapshot.reshape(n_points))  # (N,)
+                steps[name].append(f"/xdmf/fields/{name}/{k:06d}")
+    items: dict[str, Any] = {
+        "ndim": len(shape),
+        "n_points": n_points,
+        "n_cells": len(cells),
+        "fields": steps,
+        "mask": None,
+    }
+    if mask is not None:
+        group.create_dataset(_MASK_NAME, data=mask.reshape(n_points).astype(np.float64))
+        items["mask"] = f"/xdmf/{_MASK_NAME}"
+    return items
+
+
+def _data_item(parent: ET.Element, h5_name: str, dataset: str, dims: tuple[int, ...], number: str) -> None:
+    item = ET.SubElement(
+        parent,
+        "DataItem",
+        Dimensions=" ".join(str(d) for d in dims),
+        NumberType=number,
+        Precision="8",
+        Format="HDF",
+    )
+    item.text = f"{h5_name}:{dataset}"
+
+
+def _uniform_grid(parent: ET.Element, name: str, h5_name: str, items: dict[str, Any]) -> ET.Element:
+    topology_type, corners, geometry_type = _TOPOLOGY[items["ndim"]]
+    grid = ET.SubElement(parent, "Grid", Name=name, GridType="Uniform")
+    topology = ET.SubElement(
+        grid,
+        "Topology",
+        TopologyType=topology_type,
+        NumberOfElements=str(items["n_cells"]),
+        NodesPerElement=str(corners),
+    )
+    _data_item(topology, h5_name, "/xdmf/topology", (items["n_cells"], corners), "Int")
+    geometry = ET.SubElement(grid, "Geometry", GeometryType=geometry_type)
+    _data_item(geometry, h5_name, "/xdmf/geometry", (items["n_points"], len(geometry_type)), "Float")
+    return grid
+
+
+def _attribute(grid: ET.Element, name: str, h5_name: str, dataset: str, n_points: int) -> None:
+    attribute = ET.SubElement(grid, "Attribute", Name=name, AttributeType="Scalar", Center="Node")
+    _data_item(attribute, h5_name, dataset, (n_points,), "Float")
+
+
+def _xdmf_tree(h5_name: str, items: dict[str, Any], times: np.ndarray | None) -> ET.ElementTree:
+    root = ET.Element("Xdmf", Version="3.0")
+    domain = ET.SubElement(root, "Domain")
+    n_points = items["n_points"]
+    if times is None:
+        grid = _uniform_grid(domain, "kanpde", h5_name, items)
+        for name, dataset in items["fields"].items():
+            _attribute(grid, name, h5_name, dataset, n_points)
+        if items["mask"] is not None:
+            _attribute(grid, _MASK_NAME, h5_name, items["mask"], n_points)
+    else:
+        collection = ET.SubElement(
+            domain, "Grid", Name="kanpde", GridType="Collection", CollectionType="Temporal"
+        )
+        for k, t in enumerate(times):
+            grid = _uniform_grid(collection, f"step_{k:06d}", h5_name, items)
+            ET.SubElement(grid, "Time", Value=repr(float(t)))
+            for name, datasets in items["fields"].items():
+                _attribute(grid, name, h5_name, datasets[k], n_points)
+            if items["mask"] is not None:
+                _attribute(grid, _MASK_NAME, h5_name, items["mask"], n_points)
+    tree = ET.ElementTree(root)
+    ET.indent(tree, space="  ")
+    return tree
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _read_layout(f: h5py.File) -> dict[str, Any]:
+    coords = f["coordinates"]
+    axis_names = json.loads(_as_python(coords.attrs["axes"]))
+    axes = {name: coords[name][()] for name in axis_names}
+    time_name = _as_python(coords.attrs.get("time", ""))
+    times = coords[time_name][()] if time_name else None
+    fields = {name: dataset[()] for name, dataset in f["fields"].items()}
+    mask = f[_MASK_NAME][()].astype(bool) if _MASK_NAME in f else None
+    json_keys = set(json.loads(_as_python(f.attrs.get(_JSON_ATTRS, "[]"))))
+    attrs = {}
+    for key, value in f.attrs.items():
+        if key.startswith(_RESERVED_ATTR_PREFIX):
+            continue
+        value = _as_python(value)
+        attrs[key] = json.loads(value) if key in json_keys else value
+    return {"axes": axes, "fields": fields, "times": times, "attrs": attrs, "mask": mask}
+
+
+def _as_python(value: Any) -> Any:
+    """numpy scalars → Python scalars, bytes → str; arrays unchanged."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

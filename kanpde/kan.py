@@ -1,0 +1,315 @@
+"""Kolmogorov-Arnold Networks: learnable spline edges, summing nodes, grid extension and update.
+
+A layer with ``n_in`` inputs and ``n_out`` outputs computes ``y_j = b_j + sum_i phi_ji(v_i)`` with
+
+    phi_ji(v) = w^b_ji silu(v) + w^s_ji sum_m c_jim B_m(v),
+
+``B_m`` the order-``k`` B-splines on the layer's knot grid (a buffer, one row per input). Stacking the
+per-input features ``F(v) = [silu(v), B_1(v), ..., B_M(v)]`` the layer is one matmul ``y = F(v) W + b``
+with ``W[i, 0, j] = w^b_ji`` and ``W[i, 1 + m, j] = w^s_ji c_jim``; the same ``W`` maps the derivative rows
+of a jet (:mod:`kanpde.jet`), so value, gradient and second derivatives come out of one pass.
+
+**Range.** A spline is zero outside its knot span. The network maps physical inputs affinely from
+``input_bounds`` (the domain's bounding box) onto the first layer's grid range, and hidden layers keep
+their activations in range by *grid update from samples*: :meth:`KAN.update_grid` (and
+:meth:`KAN.extend_grid` with ``samples``) moves each hidden layer's grid to the range of the activations
+seen on sample points, widened by a margin, and refits the coefficients. The solver does this at the start
+of every grid stage; :meth:`KAN.range_violation` measures how far activations have left their ranges.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from .jet import JetSpec, chain, linear_jacobian
+from .network import Network, check_positive_int, check_width
+from .spline import basis, fit_coefficients, uniform_knots
+
+__all__ = ["KAN", "KANLayer", "GridReport"]
+
+
+@dataclass(frozen=True)
+class GridReport:
+    """What a grid change did: the largest least-squares residual of the coefficient refit, and the largest
+    change of the network output on the check points (``nan`` when no check points were given)."""
+
+    fit_residual: float
+    output_change: float
+
+
+def _silu_derivatives(v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``silu(v) = v σ(v)``, ``silu' = σ (1 + v (1 - σ))``, ``silu'' = σ (1 - σ) (2 + v (1 - 2σ))``."""
+    s = torch.sigmoid(v)
+    return v * s, s * (1 + v * (1 - s)), s * (1 - s) * (2 + v * (1 - 2 * s))
+
+
+class KANLayer(nn.Module):
+    """One KAN layer on a knot grid of ``grid`` intervals per input over ``grid_range``."""
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        grid: int,
+        k: int,
+        grid_range: tuple[float, float],
+        generator: torch.Generator,
+        dtype: torch.dtype,
+        device: torch.device | str | None,
+    ) -> None:
+        super().__init__()
+        self.n_in, self.n_out, self.k = n_in, n_out, k
+        self.uniform = True
+        lo = torch.full((n_in,), float(grid_range[0]), dtype=dtype, device=device)
+        hi = torch.full((n_in,), float(grid_range[1]), dtype=dtype, device=device)
+        self.register_buffer("knots", uniform_knots(lo, hi, grid, k))  # (n_in, G+2k+1)
+        m = grid + k
+
+        def draw(*shape: int) -> Tensor:
+            return torch.rand(*shape, generator=generator, dtype=dtype).to(device) * 2 - 1
+
+        self.base_weight = nn.Parameter(draw(n_in, n_out) / n_in**0.5)
+        self.spline_scale = nn.Parameter(torch.ones(n_in, n_out, dtype=dtype, device=device) / n_in**0.5)
+        self.coef = nn.Parameter(0.1 * draw(n_in, m, n_out))
+        self.bias = nn.Parameter(torch.zeros(n_out, dtype=dtype, device=device))
+
+    @property
+    def grid(self) -> int:
+        """Number of grid intervals ``G``."""
+        return self.knots.shape[1] - 2 * self.k - 1
+
+    @property
+    def grid_range(self) -> tuple[Tensor, Tensor]:
+        """Per-input span ``[a_i, b_i]`` of the grid, each of shape ``(n_in,)``."""
+        return self.knots[:, self.k], self.knots[:, -self.k - 1]
+
+    def weight(self) -> Tensor:
+        """The stacked matrix ``W`` of shape ``(n_in * (1 + M), n_out)``."""
+        w = torch.cat([self.base_weight[:, None, :], self.spline_scale[:, None, :] * self.coef], dim=1)
+        return w.reshape(-1, self.n_out)  # (n_in*(1+M), n_out)
+
+    def features(self, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``F(v)``, ``F'(v)``, ``F''(v)``, each of shape ``(N, n_in, 1 + M)``."""
+        b0, b1, b2 = basis(v, self.knots, self.k, self.uniform)
+        s0, s1, s2 = _silu_derivatives(v)
+        return (
+            torch.cat([s0[..., None], b0], dim=-1),
+            torch.cat([s1[..., None], b1], dim=-1),
+            torch.cat([s2[..., None], b2], dim=-1),
+        )
+
+    def forward_jet(self, jet: Tensor, spec: JetSpec, records: list | None = None) -> Tensor:
+        """Map a jet ``(N, R, n_in)`` to ``(N, R, n_out)``; rows feeding the matmul go to ``records``."""
+        n, r, _ = jet.shape
+        rows = chain(jet, spec, *self.features(jet[:, 0])).reshape(n, r, -1)  # (N, R, n_in*(1+M))
+        out = rows @ self.weight()  # (N, R, n_out)
+        out = torch.cat([out[:, :1] + self.bias, out[:, 1:]], dim=1)
+        if records is not None:
+            records.append((self, rows, out))
+        return out
+
+    def param_jacobian(self, rows: Tensor, out_grad: Tensor) -> list[Tensor]:
+        """Per-point Jacobians ``(N, numel)`` for each parameter, in ``self.parameters()`` order."""
+        n = rows.shape[0]
+        jw = linear_jacobian(rows, out_grad).reshape(n, self.n_in, -1, self.n_out)  # (N, n_in, 1+M, n_out)
+        spline = jw[:, :, 1:]  # (N, n_in, M, n_out)
+        return [
+            jw[:, :, 0].reshape(n, -1),
+            (spline * self.coef).sum(2).reshape(n, -1),
+            (spline * self.spline_scale[:, None, :]).reshape(n, -1),
+            out_grad[:, 0],
+        ]
+
+    def edge_functions(self, v: Tensor) -> Tensor:
+        """``phi_ji(v_i)`` for inputs ``v`` of shape ``(S, n_in)``; returns ``(S, n_in, n_out)``."""
+        f0 = self.features(v)[0]  # (S, n_in, 1+M)
+        w = self.weight().reshape(self.n_in, -1, self.n_out)  # (n_in, 1+M, n_out)
+        return torch.einsum("sik,iko->sio", f0, w)
+
+    def spline_part(self, v: Tensor) -> Tensor:
+        """``sum_m c_jim B_m(v_i)`` for ``v`` of shape ``(S, n_in)``; returns ``(S, n_in, n_out)``."""
+        b0 = basis(v, self.knots, self.k, self.uniform)[0]  # (S, n_in, M)
+        return torch.einsum("sim,imo->sio", b0, self.coef)
+
+    @torch.no_grad()
+    def refit(self, knots: Tensor, uniform: bool, samples: Tensor | None = None) -> float:
+        """Move to new ``knots``, refitting the coefficients by least squares to the current spline part.
+
+        The fit uses a dense uniform sampling of the new span plus the optional ``samples`` ``(S, n_in)``.
+        Returns the largest absolute fit residual.
+        """
+        lo, hi = knots[:, self.k], knots[:, -self.k - 1]
+        n_fit = 8 * (knots.shape[1] + self.k) + 64
+        steps = torch.linspace(0, 1, n_fit, dtype=knots.dtype, device=knots.device)
+        x = lo + steps[:, None] * (hi - lo)  # (n_fit, n_in)
+        if samples is not None:
+            x = torch.cat([x, samples.clamp(lo, hi)])
+        coef, residual = fit_coefficients(x, self.spline_part(x), knots, self.k, uniform)
+        self.knots = knots.clone()
+        self.uniform = uniform
+        self.coef = nn.Parameter(coef)
+        return float(residual)
+
+    def get_extra_state(self) -> dict:
+        return {"uniform": self.uniform}
+
+    def set_extra_state(self, state: dict) -> None:
+        self.uniform = bool(state["uniform"])
+
+
+class KAN(Network):
+    """A Kolmogorov-Arnold Network of any depth.
+
+    Args:
+        width: layer sizes as in the KAN paper; ``[2, 10, 1]`` has 2 inputs, 10 hidden nodes, 1 output.
+        grid: number of grid intervals ``G`` per edge.
+        k: spline order (degree); second-order PDEs need ``k >= 3`` for continuous second derivatives.
+        grid_range: span of every layer's initial grid.
+        input_bounds: physical box ``(lo, hi)`` mapped affinely onto the first layer's grid range
+            (default: the grid range itself, so inputs are used as they are). :func:`kanpde.solve` sets it
+            from the domain.
+        seed: seed of the parameter initialisation (a private generator; no global state is touched).
+        dtype, device: of parameters and buffers; float64 by default.
+    """
+
+    def __init__(
+        self,
+        width: Sequence[int],
+        grid: int = 5,
+        k: int = 3,
+        *,
+        grid_range: tuple[float, float] = (-1.0, 1.0),
+        input_bounds: tuple[Sequence[float], Sequence[float]] | None = None,
+        seed: int = 0,
+        dtype: torch.dtype = torch.float64,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        self.width = check_width(width)
+        self.k = check_positive_int("k", k)
+        check_positive_int("grid", grid)
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}")
+        if not grid_range[0] < grid_range[1]:
+            raise ValueError(f"grid_range must be (a, b) with a < b, got {grid_range}")
+        self._target = (float(grid_range[0]), float(grid_range[1]))
+        self.seed = seed
+        self._init_input_map(input_bounds, self._target, dtype, device)
+        gen = torch.Generator().manual_seed(seed)
+        self.layers = nn.ModuleList(
+            KANLayer(a, b, grid, k, self._target, gen, dtype, device)
+            for a, b in zip(self.width[:-1], self.width[1:], strict=False)
+        )
+        self.grid_report: GridReport | None = None
+
+    @property
+    def grid(self) -> int:
+        """Current number of grid intervals (the same on every layer)."""
+        return self.layers[0].grid
+
+    def config(self) -> dict:
+        """Constructor arguments that rebuild a model of this shape (load the state dict on top)."""
+        lo, hi = self.input_bounds
+        return {
+            "width": self.width,
+            "grid": self.grid,
+            "k": self.k,
+            "grid_range": self._target,
+            "input_bounds": (lo, hi),
+            "seed": self.seed,
+        }
+
+    def __repr__(self) -> str:
+        return f"KAN(width={self.width}, grid={self.grid}, k={self.k}, params={self.num_parameters})"
+
+    @torch.no_grad()
+    def activations(self, x: Tensor) -> list[Tensor]:
+        """Inputs of every layer (after the input map) at points ``x``: a list of ``(N, n_in)`` tensors."""
+        self.check_input(x)
+        v = x * self.input_scale + self.input_shift
+        out = [v]
+        for layer in self.layers[:-1]:
+            v = layer.forward_jet(v[:, None], JetSpec(layer.n_in))[:, 0]
+            out.append(v)
+        return out
+
+    @torch.no_grad()
+    def range_violation(self, x: Tensor) -> float:
+        """Largest distance, in units of each layer's grid span, by which an activation leaves its grid range."""
+        worst = 0.0
+        for layer, v in zip(self.layers, self.activations(x), strict=True):
+            lo, hi = layer.grid_range
+            excess = torch.maximum(lo - v, v - hi).clamp(min=0) / (hi - lo)
+            worst = max(worst, float(excess.max()))
+        return worst
+
+    @torch.no_grad()
+    def _regrid(self, grid: int, samples: Tensor | None, grid_eps: float, margin: float) -> KAN:
+        new = copy.deepcopy(self)
+        acts = self.activations(samples) if samples is not None else [None] * len(self.layers)
+        residual = 0.0
+        for index, (layer, v) in enumerate(zip(new.layers, acts, strict=True)):
+            lo, hi = layer.grid_range
+            if v is not None and index > 0:
+                span = (v.max(0).values - v.min(0).values).clamp(min=1e-3)
+                lo, hi = v.min(0).values - margin * span, v.max(0).values + margin * span
+            knots = uniform_knots(lo, hi, grid, layer.k)
+            uniform = True
+            if v is not None and grid_eps < 1.0:
+                knots = _adaptive_knots(v, lo, hi, grid, layer.k, grid_eps) if index > 0 else knots
+                uniform = index == 0
+            residual = max(residual, layer.refit(knots, uniform, v))
+        change = float("nan")
+        if samples is not None:
+            change = float((new(samples) - self(samples)).abs().max())
+        new.grid_report = GridReport(residual, change)
+        return new
+
+    def extend_grid(self, grid: int, *, samples: Tensor | None = None, margin: float = 0.1) -> KAN:
+        """A new KAN on ``grid`` intervals with the same function; this model is left unchanged.
+
+        Without ``samples`` every layer keeps its span: on nested uniform grids (``grid`` a multiple of the
+        current one) the old splines lie in the new space and the output is unchanged to round-off; otherwise
+        ``grid_report.fit_residual`` gives the least-squares error. With ``samples`` ``(S, d)`` the hidden
+        layers' spans also move to cover the activations at those points, widened by ``margin`` of the span
+        on each side, and ``grid_report.output_change`` measures the change of the output there.
+        """
+        check_positive_int("grid", grid)
+        return self._regrid(grid, samples, 1.0, margin)
+
+    def update_grid(self, samples: Tensor, *, grid_eps: float = 0.02, margin: float = 0.1) -> KAN:
+        """A new KAN whose hidden-layer knots follow the activations at ``samples``.
+
+        Knots sit at ``grid_eps · uniform + (1 - grid_eps) · quantile`` positions of each input's
+        activations (``grid_eps = 1`` keeps them uniform); the first layer keeps its uniform grid over the
+        mapped input box. Coefficients are refit; ``grid_report`` says how much the output changed.
+        """
+        if not 0.0 <= grid_eps <= 1.0:
+            raise ValueError(f"grid_eps must lie in [0, 1], got {grid_eps}")
+        return self._regrid(self.grid, samples, grid_eps, margin)
+
+    def plot(self, path: str | Path, n_points: int = 200) -> Path:
+        """Draw every edge function ``phi_ji`` over its grid span into one PNG (a panel per edge)."""
+        from .plotting import plot_edges
+
+        return plot_edges(self, path, n_points)
+
+
+def _adaptive_knots(v: Tensor, lo: Tensor, hi: Tensor, grid: int, k: int, grid_eps: float) -> Tensor:
+    """Knots mixing quantiles of ``v`` ``(S, n_in)`` with the uniform grid over ``[lo, hi]``."""
+    q = torch.linspace(0, 1, grid + 1, dtype=v.dtype, device=v.device)
+    adaptive = torch.quantile(v, q, dim=0).T  # (n_in, G+1)
+    adaptive[:, 0], adaptive[:, -1] = lo, hi
+    uniform = lo[:, None] + q[None, :] * (hi - lo)[:, None]  # (n_in, G+1)
+    inner = grid_eps * uniform + (1 - grid_eps) * adaptive
+    h = ((hi - lo) / grid)[:, None]  # (n_in, 1)
+    steps = torch.arange(1, k + 1, dtype=v.dtype, device=v.device)
+    left = lo[:, None] - steps.flip(0) * h  # (n_in, k)
+    right = hi[:, None] + steps * h  # (n_in, k)
+    return torch.cat([left, inner, right], dim=1)

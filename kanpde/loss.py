@@ -1,0 +1,145 @@
+"""The physics-informed loss: the PDE residual and every condition, each on its own named points.
+
+With residual vectors ``r_t`` on ``N_t`` points and weights ``w_t`` the loss is
+
+    L = sum_t w_t · mean_n |r_t,n|^2 = |r̃|^2,   r̃ = concat_t sqrt(w_t / N_t) r_t,
+
+and the stacked vector ``r̃`` with its exact per-point Jacobian feeds Gauss-Newton methods.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .derivatives import DerivativePlan, Field
+from .problem import Problem
+
+__all__ = ["Collocation", "PINNLoss", "sample_collocation"]
+
+
+@dataclass(frozen=True)
+class Collocation:
+    """Named point sets: ``interior`` ``(N, d)`` and one dict of tensors per condition (no offsets)."""
+
+    interior: Tensor
+    conditions: tuple[dict[str, Tensor], ...]
+
+    def to(self, device=None, dtype=None) -> Collocation:
+        return Collocation(
+            self.interior.to(device=device, dtype=dtype),
+            tuple({k: v.to(device=device, dtype=dtype) for k, v in c.items()} for c in self.conditions),
+        )
+
+
+def sample_collocation(
+    problem: Problem,
+    n_interior: int,
+    n_boundary: int,
+    n_initial: int,
+    sampler: str,
+    seed: int,
+    dtype: torch.dtype,
+    device,
+) -> Collocation:
+    """Sample interior points and each condition's points (each condition with its own seed stream)."""
+    interior = problem.domain.sample_interior(
+        n_interior, sampler=sampler, seed=seed, dtype=dtype, device=device
+    )
+    budgets = {"boundary": n_boundary, "initial": n_initial}
+    conditions = tuple(
+        c.sample(problem.domain, budgets[c.budget], sampler, seed + 7919 * (i + 1), dtype, device)
+        for i, c in enumerate(problem.conditions)
+    )
+    return Collocation(interior, conditions)
+
+
+def _as_column(r: Tensor, n: int, what: str) -> Tensor:
+    if not isinstance(r, Tensor):
+        raise TypeError(f"{what} must return a torch.Tensor, got {type(r).__name__}")
+    if r.ndim == 1 and r.shape[0] == n:
+        return r[:, None]
+    if r.ndim == 2 and r.shape[0] == n:
+        return r
+    raise ValueError(f"{what} returned shape {tuple(r.shape)} for {n} points; return shape (N,) or (N, 1)")
+
+
+class PINNLoss:
+    """Loss terms of ``problem`` on fixed ``points``; ``mode`` is ``"forward"`` or ``"autograd"``."""
+
+    def __init__(self, problem: Problem, points: Collocation, mode: str) -> None:
+        self.problem, self.points, self.mode = problem, points, mode
+        self.names = ["residual"] + _unique([c.label for c in problem.conditions])
+        self.weights = [problem.residual_weight] + [c.weight for c in problem.conditions]
+        dim = problem.domain.dim
+        self._plans = [DerivativePlan(dim) for _ in self.weights]
+
+    def _field_at(self, model: nn.Module, term: int, records: list | None):
+        def make(x: Tensor) -> Field:
+            rec = None
+            if records is not None:
+                rec = []
+                records.append(rec)
+            d = self.problem.domain
+            return Field(model, x, d.names, d.space_dim, self.mode, self._plans[term], rec)
+
+        return make
+
+    def term_residual(self, model: nn.Module, term: int, records: list | None = None) -> Tensor:
+        """Residual ``(N_t, C_t)`` of term ``term`` (0 is the PDE, then the conditions in order)."""
+        field_at = self._field_at(model, term, records)
+        if term == 0:
+            x = self.points.interior
+            return _as_column(self.problem.residual(x, field_at(x)), x.shape[0], "the residual function")
+        cond = self.problem.conditions[term - 1]
+        return cond.residual(field_at, self.points.conditions[term - 1])
+
+    def __call__(self, model: nn.Module) -> tuple[Tensor, Tensor]:
+        """Total loss (0-dim) and the per-term losses ``w_t · mean |r_t|^2`` (1-D tensor)."""
+        parts = torch.stack(
+            [w * self.term_residual(model, t).square().mean(0).sum() for t, w in enumerate(self.weights)]
+        )
+        return parts.sum(), parts
+
+    def residual_vector(self, model: nn.Module) -> Tensor:
+        """Stacked ``r̃`` with ``|r̃|^2`` equal to the loss."""
+        out = []
+        for t, w in enumerate(self.weights):
+            r = self.term_residual(model, t)  # (N_t, C_t)
+            out.append((math.sqrt(w / r.shape[0]) * r).T.reshape(-1))  # (C_t*N_t,)
+        return torch.cat(out)
+
+    def residual_and_jacobian(self, model: nn.Module) -> tuple[Tensor, Tensor, Tensor]:
+        """``r̃`` ``(M,)``, its exact Jacobian ``(M, P)`` with respect to ``model.parameters()`` and the
+        per-term losses.
+
+        Each residual entry depends on one point only, so the derivative of a column's sum with respect to a
+        layer's output rows is that point's own derivative; :meth:`~kanpde.KAN.param_jacobian` turns it into
+        Jacobian rows (forward mode only).
+        """
+        rs, jacs, parts = [], [], []
+        for t, w in enumerate(self.weights):
+            passes: list[list] = []
+            r = self.term_residual(model, t, passes)  # (N_t, C_t)
+            scale = math.sqrt(w / r.shape[0])
+            recs = [rec for p in passes for rec in p]
+            outs = [rec[2] for rec in recs]
+            for c in range(r.shape[1]):
+                grads = torch.autograd.grad(r[:, c].sum(), outs, retain_graph=True, allow_unused=True)
+                grads = [torch.zeros_like(o) if g is None else g for g, o in zip(grads, outs, strict=True)]
+                jacs.append(scale * model.param_jacobian(recs, grads).detach())
+                rs.append(scale * r[:, c].detach())
+            parts.append(w * r.detach().square().mean(0).sum())
+        return torch.cat(rs), torch.cat(jacs), torch.stack(parts)
+
+
+def _unique(labels: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label}_{seen[label]}")
+    return out

@@ -1,0 +1,122 @@
+"""The multilayer perceptron baseline, with the same contract as :class:`kanpde.KAN`.
+
+Each hidden layer computes ``h = σ(W v + b)``; the last layer is affine. Inputs go through the same affine
+map from ``input_bounds`` onto ``[-1, 1]`` as the KAN's, and the same jets (:mod:`kanpde.jet`) carry
+derivatives: a linear layer acts row by row and ``σ`` by the chain rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from .jet import JetSpec, chain, linear_jacobian
+from .network import Network, check_width
+
+__all__ = ["MLP", "ACTIVATIONS"]
+
+Derivatives = Callable[[Tensor], tuple[Tensor, Tensor, Tensor]]
+
+
+def _tanh(z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    t = torch.tanh(z)
+    d = 1 - t * t
+    return t, d, -2 * t * d
+
+
+def _sin(z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    s = torch.sin(z)
+    return s, torch.cos(z), -s
+
+
+def _silu(z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    s = torch.sigmoid(z)
+    return z * s, s * (1 + z * (1 - s)), s * (1 - s) * (2 + z * (1 - 2 * s))
+
+
+def _softplus(z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    s = torch.sigmoid(z)
+    return nn.functional.softplus(z), s, s * (1 - s)
+
+
+ACTIVATIONS: dict[str, Derivatives] = {"tanh": _tanh, "sin": _sin, "silu": _silu, "softplus": _softplus}
+"""Activation name -> function returning ``(σ(z), σ'(z), σ''(z))``."""
+
+
+class _Dense(nn.Module):
+    """``z = v Wᵀ + b`` on jet rows (the bias only on the value row), then optionally ``σ``."""
+
+    def __init__(self, n_in: int, n_out: int, activation: Derivatives | None, gen, dtype, device) -> None:
+        super().__init__()
+        bound = math.sqrt(6.0 / (n_in + n_out))  # Glorot-uniform
+        w = (torch.rand(n_out, n_in, generator=gen, dtype=dtype) * 2 - 1) * bound
+        self.weight = nn.Parameter(w.to(device))
+        self.bias = nn.Parameter(torch.zeros(n_out, dtype=dtype, device=device))
+        self.activation = activation
+
+    def forward_jet(self, jet: Tensor, spec: JetSpec, records: list | None = None) -> Tensor:
+        out = jet @ self.weight.T  # (N, R, n_out)
+        out = torch.cat([out[:, :1] + self.bias, out[:, 1:]], dim=1)
+        if records is not None:
+            records.append((self, jet, out))
+        if self.activation is None:
+            return out
+        f = self.activation(out[:, 0])  # three (N, n_out)
+        return chain(out, spec, *(t[..., None] for t in f))[..., 0]  # (N, R, n_out)
+
+    def param_jacobian(self, rows: Tensor, out_grad: Tensor) -> list[Tensor]:
+        n = rows.shape[0]
+        jw = linear_jacobian(out_grad, rows)  # (N, n_out, n_in), the layout of self.weight
+        return [jw.reshape(n, -1), out_grad[:, 0]]
+
+
+class MLP(Network):
+    """A fully connected network ``[d, h_1, ..., h_L, n_out]`` with activation ``σ`` on hidden layers.
+
+    Args:
+        width: layer sizes, e.g. ``[2, 100, 100, 1]``.
+        activation: one of :data:`ACTIVATIONS` (``"tanh"``, ``"sin"``, ``"silu"``, ``"softplus"``).
+        input_bounds: physical box ``(lo, hi)`` mapped onto ``[-1, 1]`` (set by :func:`kanpde.solve`).
+        seed, dtype, device: as for :class:`kanpde.KAN`.
+    """
+
+    def __init__(
+        self,
+        width: Sequence[int],
+        activation: str = "tanh",
+        *,
+        input_bounds: tuple[Sequence[float], Sequence[float]] | None = None,
+        seed: int = 0,
+        dtype: torch.dtype = torch.float64,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        self.width = check_width(width)
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; valid ones: {', '.join(ACTIVATIONS)}")
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}")
+        self.activation, self.seed = activation, seed
+        self._target = (-1.0, 1.0)
+        self._init_input_map(input_bounds, self._target, dtype, device)
+        gen = torch.Generator().manual_seed(seed)
+        sizes = list(zip(self.width[:-1], self.width[1:], strict=False))
+        self.layers = nn.ModuleList(
+            _Dense(a, b, ACTIVATIONS[activation] if i < len(sizes) - 1 else None, gen, dtype, device)
+            for i, (a, b) in enumerate(sizes)
+        )
+
+    def config(self) -> dict:
+        """Constructor arguments that rebuild a model of this shape."""
+        return {
+            "width": self.width,
+            "activation": self.activation,
+            "input_bounds": self.input_bounds,
+            "seed": self.seed,
+        }
+
+    def __repr__(self) -> str:
+        return f"MLP(width={self.width}, activation={self.activation!r}, params={self.num_parameters})"

@@ -1,0 +1,131 @@
+"""What the KAN and the MLP share: the affine input map, input checks, jets and per-point Jacobians."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from .jet import JetSpec, seed_jet
+
+__all__ = ["Network", "check_width", "check_positive_int"]
+
+
+def check_width(width: Sequence[int]) -> list[int]:
+    if isinstance(width, (str, bytes)) or not isinstance(width, Sequence):
+        raise TypeError(f"width must be a list of layer sizes such as [2, 10, 1], got {width!r}")
+    if len(width) < 2:
+        raise ValueError(
+            f"width needs at least two entries (inputs and outputs), got {list(width)}; pass e.g. [2, 10, 1]"
+        )
+    for w in width:
+        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+            raise ValueError(f"every entry of width must be a positive integer, got {list(width)}")
+    return list(width)
+
+
+def check_positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}; pass e.g. {name}=5")
+    return value
+
+
+class Network(nn.Module):
+    """Shared input handling of the KAN and the MLP: affine input map, shape and dtype checks."""
+
+    width: list[int]
+    layers: nn.ModuleList
+
+    def _init_input_map(self, bounds, target: tuple[float, float], dtype, device) -> None:
+        d = self.width[0]
+        if bounds is None:
+            lo, hi = [target[0]] * d, [target[1]] * d
+        else:
+            lo, hi = (list(map(float, b)) for b in bounds)
+            if len(lo) != d or len(hi) != d or any(a >= b for a, b in zip(lo, hi, strict=True)):
+                raise ValueError(
+                    f"input_bounds must be (lo, hi) with {d} entries each and lo < hi, got {bounds!r}"
+                )
+        lo_t = torch.tensor(lo, dtype=dtype, device=device)
+        hi_t = torch.tensor(hi, dtype=dtype, device=device)
+        scale = (target[1] - target[0]) / (hi_t - lo_t)
+        self.register_buffer("input_scale", scale)  # (d,)
+        self.register_buffer("input_shift", target[0] - lo_t * scale)  # (d,)
+
+    @torch.no_grad()
+    def set_input_bounds(self, lo: Sequence[float], hi: Sequence[float]) -> None:
+        """Map the physical box ``[lo, hi]`` onto the first layer's range (used by the solver on its copy)."""
+        lo_t = torch.as_tensor(lo, dtype=self.input_scale.dtype, device=self.input_scale.device)
+        hi_t = torch.as_tensor(hi, dtype=self.input_scale.dtype, device=self.input_scale.device)
+        if (
+            lo_t.shape != self.input_scale.shape
+            or hi_t.shape != self.input_scale.shape
+            or bool((lo_t >= hi_t).any())
+        ):
+            raise ValueError(
+                f"input bounds must have {self.width[0]} entries each with lo < hi, got {lo}, {hi}"
+            )
+        scale = (self._target[1] - self._target[0]) / (hi_t - lo_t)
+        self.input_scale.copy_(scale)
+        self.input_shift.copy_(self._target[0] - lo_t * scale)
+
+    @property
+    def input_bounds(self) -> tuple[list[float], list[float]]:
+        """The physical box mapped onto the first layer's range."""
+        lo = (self._target[0] - self.input_shift) / self.input_scale
+        hi = (self._target[1] - self.input_shift) / self.input_scale
+        return lo.tolist(), hi.tolist()
+
+    def check_input(self, x: Tensor) -> None:
+        """Raise a clear error unless ``x`` is a floating tensor of shape ``(N, d)`` in the model's dtype."""
+        if not isinstance(x, Tensor):
+            raise TypeError(
+                f"the model takes a torch.Tensor of shape (N, {self.width[0]}), got {type(x).__name__}"
+            )
+        if x.ndim != 2 or x.shape[1] != self.width[0]:
+            raise ValueError(f"input must have shape (N, {self.width[0]}), got {tuple(x.shape)}")
+        dtype = self.input_scale.dtype
+        if x.dtype != dtype:
+            raise TypeError(f"input dtype {x.dtype} does not match the model's {dtype}; pass x.to({dtype})")
+
+    def jet(self, x: Tensor, spec: JetSpec, records: list | None = None) -> Tensor:
+        """The output jet ``(N, R, n_out)`` of inputs ``x`` ``(N, d)``: values and requested derivatives."""
+        self.check_input(x)
+        out = seed_jet(x, spec, self.input_scale, self.input_shift)
+        for layer in self.layers:
+            out = layer.forward_jet(out, spec, records)
+        return out
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Values ``(N, n_out)`` at ``x`` ``(N, d)``."""
+        return self.jet(x, JetSpec(self.width[0]))[:, 0]
+
+    @property
+    def num_parameters(self) -> int:
+        """Number of trainable scalars."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def param_jacobian(self, records: list, grads: Sequence[Tensor]) -> Tensor:
+        """Assemble ``(N, P)`` per-point Jacobians in ``self.parameters()`` order from recorded rows.
+
+        ``records`` come from :meth:`jet` calls and ``grads`` are the derivatives of the (per-point) residual
+        sum with respect to each recorded output. Several jet passes over the same points add up.
+        """
+        blocks: dict[int, list[Tensor]] = {}
+        for (layer, rows, _), g in zip(records, grads, strict=True):
+            parts = layer.param_jacobian(rows, g)
+            key = id(layer)
+            blocks[key] = (
+                parts if key not in blocks else [a + b for a, b in zip(blocks[key], parts, strict=True)]
+            )
+        n = records[0][1].shape[0]
+        out = []
+        for layer in self.layers:
+            if id(layer) in blocks:
+                out.extend(blocks[id(layer)])
+            else:
+                out.extend(p.new_zeros(n, p.numel()) for p in layer.parameters())
+        return torch.cat(out, dim=1)

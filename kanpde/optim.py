@@ -1,0 +1,245 @@
+"""Optimisers for one training stage: Adam, L-BFGS and Levenberg-Marquardt.
+
+Every optimiser works on a :class:`Objective` (the model and its loss) and exposes ``step() -> StepResult``
+and a counter of loss(-and-gradient) evaluations. A non-finite loss or gradient raises
+:class:`NonFiniteError`; the trainer stops the stage and restores the best parameters.
+
+* **Adam** - ``torch.optim.Adam``.
+* **L-BFGS** - two-loop recursion on the last ``history`` pairs ``(s, y)`` with a strong-Wolfe line search
+  (PyTorch's); one step is one iteration, and the loss and gradient found by the line search are reused by
+  the next step, so no evaluation is repeated.
+* **Levenberg-Marquardt** - with the stacked residual ``r`` and its exact Jacobian ``J``
+  (:meth:`~kanpde.loss.PINNLoss.residual_and_jacobian`) solve ``(JᵀJ + λI) δ = -Jᵀr`` through one
+  eigendecomposition ``JᵀJ = Q diag(e) Qᵀ`` per step, so that every trial ``λ`` costs one matrix-vector
+  product. A trial is accepted when the gain ratio ``ρ = (L(θ) - L(θ+δ)) / (L(θ) - |r + Jδ|^2)`` exceeds
+  ``1e-4``; then ``λ ← λ · max(1/3, 1 - (2ρ - 1)^3)`` (Nielsen's rule), otherwise ``λ ← λ ν``,
+  ``ν ← 2ν`` and the step is retried.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.optim.lbfgs import _strong_wolfe
+
+from .loss import PINNLoss
+
+__all__ = ["Objective", "NonFiniteError", "StepResult", "OPTIMIZERS", "make_optimizer"]
+
+
+class NonFiniteError(RuntimeError):
+    """The loss or its gradient became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Loss and per-term losses at the parameters the step started from (detached tensors)."""
+
+    loss: Tensor
+    parts: Tensor
+
+
+class Objective:
+    """The model's parameters as one flat vector, with the loss, its gradient and its residuals."""
+
+    def __init__(self, model: nn.Module, loss: PINNLoss) -> None:
+        self.model, self.loss = model, loss
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.evaluations = 0
+
+    def flat(self) -> Tensor:
+        return torch.cat([p.detach().reshape(-1) for p in self.params])
+
+    @torch.no_grad()
+    def assign(self, flat: Tensor) -> None:
+        offset = 0
+        for p in self.params:
+            n = p.numel()
+            p.copy_(flat[offset : offset + n].view_as(p))
+            offset += n
+
+    def value_and_grad(self) -> tuple[Tensor, Tensor, Tensor]:
+        """Loss, per-term losses and the flat gradient at the current parameters."""
+        total, parts = self.loss(self.model)
+        grads = torch.autograd.grad(total, self.params, allow_unused=True)
+        flat = torch.cat(
+            [
+                torch.zeros_like(p).reshape(-1) if g is None else g.reshape(-1)
+                for g, p in zip(grads, self.params, strict=True)
+            ]
+        )
+        self.evaluations += 1
+        return total.detach(), parts.detach(), flat
+
+    def value(self) -> Tensor:
+        """Loss at the current parameters, without a gradient."""
+        with torch.no_grad() if self.loss.mode == "forward" else torch.enable_grad():
+            total, _ = self.loss(self.model)
+        self.evaluations += 1
+        return total.detach()
+
+
+def _check_finite(*tensors: Tensor) -> None:
+    for t in tensors:
+        if not bool(torch.isfinite(t).all()):
+            raise NonFiniteError("the loss or its gradient is not finite (NaN or inf)")
+
+
+class Adam:
+    """``torch.optim.Adam`` with learning rate ``lr``."""
+
+    def __init__(self, objective: Objective, lr: float = 1e-3) -> None:
+        self.objective = objective
+        self.opt = torch.optim.Adam(objective.params, lr=lr)
+
+    def step(self) -> StepResult:
+        loss, parts, grad = self.objective.value_and_grad()
+        _check_finite(loss, grad)
+        offset = 0
+        for p in self.objective.params:
+            p.grad = grad[offset : offset + p.numel()].view_as(p)
+            offset += p.numel()
+        self.opt.step()
+        return StepResult(loss, parts)
+
+    def state_dict(self) -> dict:
+        return self.opt.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.opt.load_state_dict(state)
+
+
+class LBFGS:
+    """Limited-memory BFGS with a strong-Wolfe line search; one iteration per step."""
+
+    def __init__(self, objective: Objective, lr: float = 1.0, history: int = 50) -> None:
+        self.objective, self.lr, self.history = objective, lr, history
+        self.s: list[Tensor] = []
+        self.y: list[Tensor] = []
+        self._current: tuple[Tensor, Tensor, Tensor] | None = None
+
+    def _evaluate(self, x: Tensor, t: float, d: Tensor) -> tuple[float, Tensor]:
+        self.objective.assign(x + t * d)
+        loss, parts, grad = self.objective.value_and_grad()
+        self._last = (loss, parts, grad)
+        return float(loss), grad
+
+    def _direction(self, g: Tensor) -> Tensor:
+        q = -g
+        alphas = []
+        rhos = [1.0 / torch.dot(y, s) for s, y in zip(self.s, self.y, strict=True)]
+        for s, y, rho in zip(reversed(self.s), reversed(self.y), reversed(rhos), strict=True):
+            a = rho * torch.dot(s, q)
+            q = q - a * y
+            alphas.append(a)
+        if self.s:
+            q = q * (torch.dot(self.s[-1], self.y[-1]) / torch.dot(self.y[-1], self.y[-1]))
+        for s, y, rho, a in zip(self.s, self.y, rhos, reversed(alphas), strict=True):
+            b = rho * torch.dot(y, q)
+            q = q + (a - b) * s
+        return q
+
+    def step(self) -> StepResult:
+        if self._current is None:
+            self._current = self.objective.value_and_grad()
+        loss, parts, g = self._current
+        _check_finite(loss, g)
+        x = self.objective.flat()
+        d = self._direction(g)
+        gtd = torch.dot(g, d)
+        if not gtd < 0:  # lost descent (round-off): restart from steepest descent
+            self.s, self.y = [], []
+            d, gtd = -g, -torch.dot(g, g)
+        t = self.lr if self.s else min(1.0, 1.0 / float(g.abs().sum())) * self.lr
+        self._last = self._current
+        f_new, g_new, t, _ = _strong_wolfe(self._evaluate, x, t, d, float(loss), g, gtd)
+        s = t * d
+        y = g_new - g
+        if float(torch.dot(y, s)) > 1e-10 * float(torch.dot(s, s)) ** 0.5 * float(torch.dot(y, y)) ** 0.5:
+            self.s.append(s)
+            self.y.append(y)
+            if len(self.s) > self.history:
+                self.s.pop(0)
+                self.y.pop(0)
+        self.objective.assign(x + s)
+        new_loss, new_parts, _ = self._last
+        if float(new_loss) != f_new:  # the line search ended on an earlier trial: re-evaluate there
+            self._current = self.objective.value_and_grad()
+        else:
+            self._current = (new_loss, new_parts, g_new)
+        _check_finite(self._current[0])
+        return StepResult(loss, parts)
+
+    def state_dict(self) -> dict:
+        return {"s": list(self.s), "y": list(self.y), "current": self._current}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.s, self.y, self._current = list(state["s"]), list(state["y"]), state["current"]
+
+
+class LevenbergMarquardt:
+    """Levenberg-Marquardt on the exact Jacobian with Nielsen's damping update."""
+
+    def __init__(self, objective: Objective, damping: float = 1e-3, max_tries: int = 12) -> None:
+        if objective.loss.mode != "forward":
+            raise ValueError(
+                "the 'lm' optimiser needs forward-mode derivatives (a kanpde.KAN or kanpde.MLP with "
+                "derivatives='auto' or 'forward')"
+            )
+        n = sum(p.numel() for p in objective.params)
+        if n > 6000:
+            raise ValueError(
+                f"'lm' forms a dense {n}x{n} matrix; use it for up to 6000 parameters or pick 'lbfgs'"
+            )
+        self.objective, self.max_tries = objective, max_tries
+        self.lam, self.nu = damping, 2.0
+
+    def step(self) -> StepResult:
+        obj = self.objective
+        r, jac, parts = obj.loss.residual_and_jacobian(obj.model)
+        obj.evaluations += 1
+        loss = r @ r
+        _check_finite(loss, jac)
+        grad = jac.T @ r
+        a = jac.T @ jac
+        evals, q = torch.linalg.eigh(a)
+        gq = q.T @ grad
+        x = obj.flat()
+        scale = float(evals.max().clamp(min=1e-300))
+        for _ in range(self.max_tries):
+            lam = self.lam * scale
+            delta = -(q @ (gq / (evals.clamp(min=0) + lam)))
+            predicted = -(2 * grad @ delta + delta @ (a @ delta))
+            obj.assign(x + delta)
+            new = obj.value()
+            rho = float((loss - new) / predicted) if float(predicted) > 0 else -1.0
+            if math.isfinite(rho) and rho > 1e-4:
+                self.lam *= max(1 / 3, 1 - (2 * rho - 1) ** 3)
+                self.nu = 2.0
+                break
+            self.lam *= self.nu
+            self.nu *= 2.0
+        else:
+            obj.assign(x)
+        self.lam = min(max(self.lam, 1e-15), 1e10)
+        return StepResult(loss, parts)
+
+    def state_dict(self) -> dict:
+        return {"lam": self.lam, "nu": self.nu}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.lam, self.nu = float(state["lam"]), float(state["nu"])
+
+
+OPTIMIZERS = {"adam": Adam, "lbfgs": LBFGS, "lm": LevenbergMarquardt}
+"""Optimiser name -> class."""
+
+
+def make_optimizer(name: str, objective: Objective, **options):
+    """Build the optimiser registered under ``name``."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; valid ones: {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[name](objective, **options)

@@ -1,0 +1,286 @@
+"""The result of a solve: evaluate, measure, save, load, export, plot.
+
+**Evaluation set.** Metrics use a fixed regular grid over the domain's bounding box, end points included,
+keeping the nodes inside the domain: 1001 nodes in 1-D, 101² in 2-D, 31³ in 3-D, 15 per column beyond
+(space-time counts ``t`` as a column; a 2-D space-time grid is 41² × 21). The relative H1 error uses the
+spatial gradient.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from . import metrics as _metrics
+from ._atomic import atomic_write
+from .derivatives import Field, resolve_mode
+from .problem import Problem
+
+__all__ = ["Solution", "load", "evaluation_points", "CHECKPOINT_FORMAT"]
+
+CHECKPOINT_FORMAT = "kanpde-checkpoint"
+_CHECKPOINT_VERSION = 1
+
+
+def _grid_sizes(domain) -> list[int]:
+    if domain.is_time_dependent:
+        space = {1: [101], 2: [41, 41], 3: [21, 21, 21]}.get(domain.space_dim, [11] * domain.space_dim)
+        return space + [21 if domain.space_dim > 1 else 101]
+    return {1: [1001], 2: [101, 101], 3: [31, 31, 31]}.get(domain.dim, [15] * domain.dim)
+
+
+def evaluation_points(
+    domain, dtype=torch.float64, device="cpu"
+) -> tuple[Tensor, list[np.ndarray], np.ndarray]:
+    """The documented evaluation set: points ``(M, d)`` inside the domain, the axes and the inside mask."""
+    axes, mask = domain.evaluation_grid(_grid_sizes(domain))
+    mesh = np.meshgrid(*axes, indexing="ij")
+    nodes = np.stack([c.ravel() for c in mesh], axis=1)[mask.ravel()]  # (M, d)
+    return torch.as_tensor(nodes, dtype=dtype, device=device), axes, mask
+
+
+def _build_model(kind: str, config: dict) -> nn.Module:
+    from .kan import KAN
+    from .mlp import MLP
+
+    classes = {"KAN": KAN, "MLP": MLP}
+    if kind not in classes:
+        raise ValueError(f"checkpoint names an unknown model class {kind!r}; kanpde saves KAN or MLP models")
+    return classes[kind](**config)
+
+
+class Solution:
+    """A trained model with its problem, history and settings.
+
+    Call it on points: ``sol(x)`` takes ``(N, d)`` (tensor in, tensor out; NumPy in, NumPy out) and returns
+    ``(N,)``.
+    """
+
+    def __init__(
+        self, model: nn.Module, problem: Problem | None, history: list[dict], settings: dict
+    ) -> None:
+        self.model, self.problem, self.history, self.settings = model, problem, list(history), dict(settings)
+
+    def __repr__(self) -> str:
+        name = self.problem.name if self.problem is not None else "?"
+        return f"Solution(problem={name!r}, model={self.model!r}, steps={len(self.history)} records)"
+
+    # -- evaluation -------------------------------------------------------------------------------------
+    @property
+    def _param(self) -> Tensor:
+        return (
+            next(self.model.buffers()) if not list(self.model.parameters()) else next(self.model.parameters())
+        )
+
+    def __call__(self, x) -> Tensor | np.ndarray:
+        p = self._param
+        if isinstance(x, np.ndarray):
+            with torch.no_grad():
+                return self.model(torch.as_tensor(x, dtype=p.dtype, device=p.device))[:, 0].cpu().numpy()
+        if not isinstance(x, Tensor):
+            raise TypeError(
+                f"a Solution takes a tensor or NumPy array of shape (N, d), got {type(x).__name__}"
+            )
+        with torch.no_grad():
+            return self.model(x.to(dtype=p.dtype, device=p.device))[:, 0].to(x.device)
+
+    def _need_problem(self, what: str) -> Problem:
+        if self.problem is None:
+            raise ValueError(
+                f"{what} needs the problem, which this solution does not have; "
+                "load the checkpoint with kp.load(path, problem=...)"
+            )
+        return self.problem
+
+    def _need_exact(self, what: str) -> Problem:
+        problem = self._need_problem(what)
+        if problem.exact is None:
+            raise ValueError(
+                f"{what} needs an exact solution, and problem {problem.name!r} has none (exact=None)"
+            )
+        return problem
+
+    def relative_l2(self) -> float:
+        """``||u - u*|| / ||u*||`` on the evaluation set."""
+        problem = self._need_exact("relative_l2")
+        p = self._param
+        x = evaluation_points(problem.domain, p.dtype, p.device)[0]
+        with torch.no_grad():
+            return _metrics.relative_l2(self.model(x)[:, 0], problem.exact(x).reshape(-1))
+
+    def metrics(self) -> dict:
+        """Relative L2, max abs and relative H1 errors on the evaluation set, plus its size."""
+        problem = self._need_exact("metrics")
+        p = self._param
+        x = evaluation_points(problem.domain, p.dtype, p.device)[0]
+        d = problem.domain.space_dim
+        u, grad_u = self._value_and_grad(x, d)
+        xe = x.clone().requires_grad_(True)
+        exact = problem.exact(xe).reshape(-1)
+        grad_exact = torch.autograd.grad(exact.sum(), xe)[0][:, :d]
+        exact = exact.detach()
+        return {
+            "relative_l2": _metrics.relative_l2(u, exact),
+            "max_abs": _metrics.max_abs(u, exact),
+            "relative_h1": _metrics.relative_h1(u, grad_u, exact, grad_exact),
+            "n_points": int(x.shape[0]),
+        }
+
+    def _value_and_grad(self, x: Tensor, d: int, batch: int = 20000) -> tuple[Tensor, Tensor]:
+        values, grads = [], []
+        for chunk in x.split(batch):
+            f = Field(self.model, chunk, self.problem.domain.names, d, resolve_mode("auto", self.model))
+            values.append(f.value.detach())
+            grads.append(f.grad().detach())
+        return torch.cat(values), torch.cat(grads)
+
+    def residual(self, x: Tensor, batch: int = 20000) -> Tensor:
+        """The PDE residual ``R[u](x)`` ``(N,)`` of the trained model."""
+        problem = self._need_problem("residual")
+        out = []
+        for chunk in x.split(batch):
+            f = Field(
+                self.model,
+                chunk,
+                problem.domain.names,
+                problem.domain.space_dim,
+                resolve_mode("auto", self.model),
+            )
+            out.append(problem.residual(chunk, f).reshape(-1).detach())
+        return torch.cat(out)
+
+    # -- files ------------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write a checkpoint (model config, knot grids, weights, history, settings, problem name/file)."""
+        path = Path(path)
+        problem = self.problem
+        payload = {
+            "format": CHECKPOINT_FORMAT,
+            "version": _CHECKPOINT_VERSION,
+            "model_class": type(self.model).__name__,
+            "model_config": _plain(self.model.config()),
+            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "history": self.history,
+            "settings": _plain(self.settings),
+            "problem": {
+                "name": problem.name if problem else None,
+                "source": getattr(problem, "source", None) if problem else None,
+            },
+        }
+        with atomic_write(path) as tmp:
+            torch.save(payload, tmp)
+        return path
+
+    def export(self, path: str | Path, resolution: int | None = None) -> tuple[Path, Path]:
+        """Write the fields on a regular grid to HDF5 with an XDMF file beside it (for ParaView).
+
+        Fields: ``u``, and where available ``exact``, ``error`` (``u - exact``) and ``residual``; a
+        space-time problem gives a time series. Settings and metrics are stored as attributes.
+        """
+        from .export import export_hdf5
+
+        problem = self._need_problem("export")
+        domain = problem.domain
+        sizes = _grid_sizes(domain) if resolution is None else [resolution] * domain.dim
+        axes, mask = domain.evaluation_grid(sizes)
+        mesh = np.meshgrid(*axes, indexing="ij")
+        p = self._param
+        nodes = torch.as_tensor(np.stack([c.ravel() for c in mesh], axis=1), dtype=p.dtype, device=p.device)
+        fields = {"u": self(nodes).cpu().numpy()}
+        if problem.exact is not None:
+            with torch.no_grad():
+                fields["exact"] = problem.exact(nodes).reshape(-1).cpu().numpy()
+            fields["error"] = fields["u"] - fields["exact"]
+        fields["residual"] = self.residual(nodes).cpu().numpy()
+        shape = [len(a) for a in axes]
+        fields = {k: v.reshape(shape) for k, v in fields.items()}  # (n_1, ..., n_d)
+        attrs = {"problem": problem.name, "model": repr(self.model), "settings": _plain(self.settings)}
+        if problem.exact is not None:
+            attrs["metrics"] = self.metrics()
+        names = domain.names
+        if domain.is_time_dependent:
+            # move t (last column) to the front: (n_t, n_1, ..., n_d)
+            fields = {k: np.moveaxis(v, -1, 0) for k, v in fields.items()}
+            space_mask = mask.all(axis=-1)
+            return export_hdf5(
+                path,
+                dict(zip(names[:-1], axes[:-1], strict=True)),
+                fields,
+                times=axes[-1],
+                attrs=attrs,
+                mask=None if space_mask.all() else space_mask,
+            )
+        return export_hdf5(
+            path, dict(zip(names, axes, strict=True)), fields, attrs=attrs, mask=None if mask.all() else mask
+        )
+
+    def plot(self, path: str | Path) -> Path:
+        """Draw the solution, and the error where an exact solution exists, into one PNG."""
+        from .plotting import plot_solution
+
+        return plot_solution(self, path)
+
+
+def _plain(obj):
+    """Tensors, tuples and dtypes to plain Python values (for checkpoints and attributes)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, Tensor):
+        return obj.tolist()
+    if isinstance(obj, torch.dtype):
+        return str(obj).removeprefix("torch.")
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    return obj
+
+
+def load(path: str | Path, problem: Problem | None = None, device: str | None = None) -> Solution:
+    """Open a checkpoint written by :meth:`Solution.save`.
+
+    The problem is rebuilt from the stored problem file or shipped problem name unless ``problem`` is given;
+    when neither works the solution still evaluates, but metrics need ``problem=``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        payload = torch.load(path, map_location=device or "cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for truncated or foreign files
+        raise ValueError(
+            f"{path} is not a readable kanpde checkpoint ({type(err).__name__}); it may be truncated"
+        ) from err
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(
+            f"{path} is not a kanpde checkpoint (no '{CHECKPOINT_FORMAT}' format tag); save one with Solution.save"
+        )
+    if payload.get("version", 0) > _CHECKPOINT_VERSION:
+        raise ValueError(
+            f"{path} was written by a newer kanpde (version {payload['version']}); upgrade kanpde"
+        )
+    state = payload["state_dict"]
+    dtype = next(v.dtype for v in state.values() if isinstance(v, Tensor) and v.is_floating_point())
+    model = _build_model(payload["model_class"], {**payload["model_config"], "dtype": dtype})
+    model.load_state_dict(state)
+    if device is not None:
+        model = model.to(device)
+    if problem is None:
+        problem = _find_problem(payload["problem"])
+    return Solution(model, problem, payload["history"], payload["settings"])
+
+
+def _find_problem(info: dict) -> Problem | None:
+    from .catalog import load_problem
+
+    for ref in (info.get("source"), info.get("name")):
+        if ref:
+            try:
+                return load_problem(ref)
+            except (ValueError, FileNotFoundError):
+                continue
+    return None

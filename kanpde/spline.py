@@ -1,0 +1,125 @@
+"""B-spline bases on knot grids, with first and second derivatives, and the least-squares fit.
+
+A knot grid of ``G`` intervals over ``[a, b]`` is extended by ``k`` knots on each side,
+``t_0 = a - k h < ... < t_{G+2k} = b + k h``, giving ``M = G + k`` basis functions of order ``k``
+(degree ``k``). The bases form a partition of unity on ``[a, b]``: ``sum_m B_m(v) = 1``.
+
+Two evaluators:
+
+* :func:`cox_de_boor` - the recursion, for any order and any non-decreasing knots:
+  ``B_{m,0}(v) = 1[t_m <= v < t_{m+1}]`` and
+  ``B_{m,p} = (v - t_m)/(t_{m+p} - t_m) B_{m,p-1} + (t_{m+p+1} - v)/(t_{m+p+1} - t_{m+1}) B_{m+1,p-1}``,
+  with ``B'_{m,p} = p [B_{m,p-1}/(t_{m+p} - t_m) - B_{m+1,p-1}/(t_{m+p+1} - t_{m+1})]`` applied once for the
+  first and twice for the second derivative.
+* :func:`cubic_uniform` - the closed form of the uniform cubic case: a point in cell ``c`` with local
+  coordinate ``s`` touches four bases with values ``(1-s)^3/6``, ``(3s^3-6s^2+4)/6``,
+  ``(-3s^3+3s^2+3s+1)/6``, ``s^3/6`` (derivatives by ``d/dv = (1/h) d/ds``).
+
+Both return a tuple ``(B, dB, d2B)`` of tensors of shape ``(N, n_in, M)`` for inputs ``v`` of shape
+``(N, n_in)`` and knots of shape ``(n_in, G + 2k + 1)``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["uniform_knots", "cox_de_boor", "cubic_uniform", "basis", "fit_coefficients"]
+
+
+def uniform_knots(lo: Tensor, hi: Tensor, grid: int, k: int) -> Tensor:
+    """Uniform knots of ``grid`` intervals over ``[lo_i, hi_i]`` extended by ``k`` on each side.
+
+    ``lo`` and ``hi`` have shape ``(n_in,)``; the result has shape ``(n_in, grid + 2k + 1)``.
+    """
+    h = (hi - lo) / grid  # (n_in,)
+    steps = torch.arange(-k, grid + k + 1, dtype=lo.dtype, device=lo.device)  # (G+2k+1,)
+    return lo[:, None] + steps[None, :] * h[:, None]
+
+
+def _safe_inverse(d: Tensor) -> Tensor:
+    """``1/d`` where ``d > 0`` and 0 where knots repeat (the convention 0/0 = 0 of the recursion)."""
+    return torch.where(d > 0, 1.0 / torch.where(d > 0, d, torch.ones_like(d)), torch.zeros_like(d))
+
+
+def _lower_to_higher(lower: Tensor, knots: Tensor, p: int) -> Tensor:
+    """Derivative map: order-``p`` derivative rows from order ``p-1`` rows, ``p (L_m/w_m - L_{m+1}/w_{m+1})``."""
+    left = _safe_inverse(knots[:, p:-1] - knots[:, : -p - 1])  # (n_in, n_basis_p)
+    right = _safe_inverse(knots[:, p + 1 :] - knots[:, 1:-p])  # (n_in, n_basis_p)
+    return p * (lower[..., :-1] * left - lower[..., 1:] * right)
+
+
+def cox_de_boor(v: Tensor, knots: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Order-``k`` B-spline values, first and second derivatives by the Cox-de Boor recursion."""
+    x = v[..., None]  # (N, n_in, 1)
+    t = knots[None]  # (1, n_in, G+2k+1)
+    bases = [((x >= t[..., :-1]) & (x < t[..., 1:])).to(v.dtype)]  # order 0: (N, n_in, G+2k)
+    for p in range(1, k + 1):
+        prev = bases[-1]
+        left = (x - t[..., : -p - 1]) * _safe_inverse(t[..., p:-1] - t[..., : -p - 1])
+        right = (t[..., p + 1 :] - x) * _safe_inverse(t[..., p + 1 :] - t[..., 1:-p])
+        bases.append(left * prev[..., :-1] + right * prev[..., 1:])
+    value = bases[k]
+    first = _lower_to_higher(bases[k - 1], knots, k) if k >= 1 else torch.zeros_like(value)
+    if k >= 2:
+        second = _lower_to_higher(_lower_to_higher(bases[k - 2], knots, k - 1), knots, k)
+    else:
+        second = torch.zeros_like(value)
+    return value, first, second
+
+
+def cubic_uniform(v: Tensor, knots: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Closed-form cubic B-splines on uniform knots (values, first, second derivatives).
+
+    Agrees with :func:`cox_de_boor` for ``k = 3`` everywhere, including the extended cells and outside
+    the knot span (where every basis is zero).
+    """
+    n_in, n_knots = knots.shape
+    n_basis = n_knots - 4
+    t0 = knots[:, 0]  # (n_in,)
+    h = knots[:, 1] - knots[:, 0]  # (n_in,)
+    u = (v - t0) / h  # (N, n_in), position in cells from the first knot
+    cell = torch.floor(u).detach()
+    s = u - cell
+    inside = (cell >= 0) & (cell < n_knots - 1)
+    one = 1.0 - s
+    s2, s3 = s * s, s * s * s
+    val = torch.stack([one**3, 3 * s3 - 6 * s2 + 4, -3 * s3 + 3 * s2 + 3 * s + 1, s3], dim=-1) / 6
+    d1 = torch.stack([-(one**2), 3 * s2 - 4 * s, -3 * s2 + 2 * s + 1, s2], dim=-1) / 2
+    d2 = torch.stack([one, 3 * s - 2, 1 - 3 * s, s], dim=-1)
+    hinv = (1.0 / h)[:, None]  # (n_in, 1)
+    # Rows for (value, d/dv, d2/dv2), zero outside the knot span: (3, N, n_in, 4)
+    local = torch.stack([val, d1 * hinv, d2 * hinv**2]) * inside[None, ..., None]
+    # Basis m touches cell c for m in c-3..c; in a padded axis of n_basis + 6 slots basis m sits at m + 3.
+    cell_idx = torch.where(inside, cell, torch.zeros_like(cell)).long()
+    index = cell_idx[..., None] + torch.arange(4, device=v.device)  # (N, n_in, 4)
+    index = index.expand(3, *index.shape)  # (3, N, n_in, 4)
+    padded = torch.zeros(3, *v.shape, n_basis + 6, dtype=v.dtype, device=v.device)
+    dense = padded.scatter(-1, index, local)[..., 3 : 3 + n_basis]  # (3, N, n_in, n_basis)
+    return dense[0], dense[1], dense[2]
+
+
+def basis(v: Tensor, knots: Tensor, k: int, uniform: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """Dispatch to the closed form when the grid is uniform and cubic, else Cox-de Boor."""
+    if uniform and k == 3:
+        return cubic_uniform(v, knots)
+    return cox_de_boor(v, knots, k)
+
+
+def fit_coefficients(x: Tensor, y: Tensor, knots: Tensor, k: int, uniform: bool) -> tuple[Tensor, Tensor]:
+    """Least-squares spline coefficients: ``min_c sum_s (sum_m B_m(x_si) c_imj - y_sij)^2`` per input ``i``.
+
+    ``x`` has shape ``(S, n_in)``, ``y`` shape ``(S, n_in, n_out)``. Returns the coefficients
+    ``(n_in, M, n_out)`` and the largest absolute fit residual. Solved in float64 by a QR/SVD least-squares
+    solver; a solver failure raises, it is never swallowed.
+    """
+    work = torch.float64
+    b = basis(x.to(work), knots.to(work), k, uniform)[0].transpose(0, 1)  # (n_in, S, M)
+    rhs = y.to(work).transpose(0, 1)  # (n_in, S, n_out)
+    driver = "gelsd" if b.device.type == "cpu" else "gels"
+    try:
+        coef = torch.linalg.lstsq(b, rhs, driver=driver).solution  # (n_in, M, n_out)
+    except RuntimeError as err:  # pragma: no cover - a singular system is a bug in the caller's samples
+        raise RuntimeError(f"spline least-squares fit failed: {err}") from err
+    residual = (b @ coef - rhs).abs().max()
+    return coef.to(y.dtype), residual

@@ -1,0 +1,377 @@
+"""Training: optimiser stages on grid stages, history records, progress and callbacks.
+
+:func:`solve` turns a :class:`~kanpde.Problem` and a model into a :class:`~kanpde.Solution`:
+
+1. copy the model, move it to ``device``/``dtype`` and map the domain's bounding box onto its input range;
+2. sample the collocation points (interior and each condition's own points);
+3. for every grid size in ``grids`` (KANs) extend the grid, moving hidden grids onto the activations seen
+   at the interior points, then run the optimiser schedule, e.g. Adam then L-BFGS;
+4. log a record every ``log_every`` steps and at the end of every stage.
+
+A non-finite loss or gradient, or a failed line search, ends the stage: the best parameters seen in it are
+restored, the history records why (``"stopped"``) and a warning tells the user.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .derivatives import resolve_mode
+from .kan import KAN
+from .loss import PINNLoss, sample_collocation
+from .metrics import relative_l2
+from .optim import OPTIMIZERS, NonFiniteError, Objective, make_optimizer
+from .problem import Problem
+from .solution import Solution, evaluation_points
+
+__all__ = ["solve", "fit", "Stage", "DEFAULT_SCHEDULE", "SolveSettings"]
+
+Callback = Callable[[dict, nn.Module], None]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One optimiser run: ``optimizer`` (a name in :data:`kanpde.optim.OPTIMIZERS`) for ``steps`` steps."""
+
+    optimizer: str
+    steps: int
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; valid ones: {', '.join(OPTIMIZERS)}")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
+            raise ValueError(f"steps of stage {self.optimizer!r} must be an integer >= 0, got {self.steps!r}")
+
+
+DEFAULT_SCHEDULE = (Stage("adam", 200), Stage("lm", 300))
+"""Adam to leave the initial transient, then Levenberg-Marquardt (see benchmarks/optimizers.py)."""
+
+SAMPLER_NAMES = ("sobol", "random", "grid")
+
+
+@dataclass(frozen=True)
+class SolveSettings:
+    """Everything that defines a run, as plain values (stored with checkpoints and exports)."""
+
+    n_interior: int
+    n_boundary: int
+    n_initial: int
+    sampler: str
+    schedule: tuple[Stage, ...]
+    grids: tuple[int, ...] | None
+    lr: float
+    seed: int
+    dtype: str
+    device: str
+    derivatives: str
+    log_every: int
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["schedule"] = [[s.optimizer, s.steps] for s in self.schedule]
+        d["grids"] = list(self.grids) if self.grids is not None else None
+        return d
+
+
+_DEFAULT_POINTS = {1: (256, 2, 0), 2: (2500, 400, 0), 3: (4000, 1200, 600), 4: (6000, 2000, 1000)}
+
+
+def _count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return value
+
+
+def _schedule(optimizer, steps) -> tuple[Stage, ...]:
+    if optimizer is None:
+        if steps is not None:
+            raise ValueError("steps needs a single optimizer name, e.g. optimizer='lbfgs', steps=500")
+        return DEFAULT_SCHEDULE
+    if isinstance(optimizer, str):
+        if steps is None:
+            steps = dict((s.optimizer, s.steps) for s in DEFAULT_SCHEDULE).get(optimizer, 500)
+        return (Stage(optimizer, steps),)
+    if steps is not None:
+        raise ValueError("pass steps inside the schedule, e.g. optimizer=[('adam', 500), ('lbfgs', 500)]")
+    try:
+        stages = tuple(Stage(*item) if not isinstance(item, Stage) else item for item in optimizer)
+    except TypeError as err:
+        raise TypeError(
+            f"optimizer must be a name or a sequence of (name, steps) pairs, got {optimizer!r}"
+        ) from err
+    if not stages:
+        raise ValueError("the optimizer schedule is empty; pass e.g. [('adam', 500), ('lbfgs', 500)]")
+    return stages
+
+
+def _device(device) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"unknown device {device!r}; pass 'auto', 'cpu' or 'cuda'") from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but CUDA is not available; pass device='cpu' or 'auto'")
+    return dev
+
+
+def _grids(grids, model) -> tuple[int, ...] | None:
+    if grids is None:
+        return (model.grid,) if isinstance(model, KAN) else None
+    if not isinstance(model, KAN):
+        raise ValueError(f"grids applies to KAN models only; got {type(model).__name__}. Drop grids=")
+    if isinstance(grids, int):
+        grids = (grids,)
+    out = tuple(grids)
+    if not out or any(isinstance(g, bool) or not isinstance(g, int) or g < 1 for g in out):
+        raise ValueError(f"grids must be a sequence of positive integers such as (5, 10, 20), got {grids!r}")
+    return out
+
+
+def make_settings(problem: Problem, model: nn.Module, **options) -> SolveSettings:
+    """Validate ``solve`` keyword options and fill in defaults."""
+    known = {
+        "n_interior",
+        "n_boundary",
+        "n_initial",
+        "sampler",
+        "optimizer",
+        "steps",
+        "grids",
+        "lr",
+        "seed",
+        "dtype",
+        "device",
+        "derivatives",
+        "log_every",
+    }
+    unknown = set(options) - known
+    if unknown:
+        raise TypeError(
+            f"unknown solve option(s) {', '.join(sorted(unknown))}; valid ones: {', '.join(sorted(known))}"
+        )
+    dim = min(problem.domain.dim, 4)
+    defaults = _DEFAULT_POINTS[dim]
+    dtype = options.get("dtype", torch.float64)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}")
+    sampler = options.get("sampler", "sobol")
+    if sampler not in SAMPLER_NAMES:
+        raise ValueError(f"unknown sampler {sampler!r}; valid ones: {', '.join(SAMPLER_NAMES)}")
+    lr = options.get("lr", 1e-2)
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    seed = options.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
+    derivatives = options.get("derivatives", "auto")
+    resolve_mode(derivatives, model)
+    return SolveSettings(
+        n_interior=_count("n_interior", options.get("n_interior", defaults[0])),
+        n_boundary=_count("n_boundary", options.get("n_boundary", defaults[1])),
+        n_initial=_count("n_initial", options.get("n_initial", defaults[2] or 400)),
+        sampler=sampler,
+        schedule=_schedule(options.get("optimizer"), options.get("steps")),
+        grids=_grids(options.get("grids"), model),
+        lr=float(lr),
+        seed=seed,
+        dtype=str(dtype).removeprefix("torch."),
+        device=str(_device(options.get("device", "auto"))),
+        derivatives=derivatives,
+        log_every=_count("log_every", options.get("log_every", 10)),
+    )
+
+
+class _Logger:
+    """Builds history records; evaluates the error on a fixed evaluation set when an exact solution exists."""
+
+    def __init__(self, loss: PINNLoss, problem: Problem, model: nn.Module, callbacks, bar) -> None:
+        self.names, self.history, self.callbacks, self.bar = loss.names, [], list(callbacks), bar
+        self.start = time.perf_counter()
+        self.eval_x = self.exact = None
+        if problem.exact is not None:
+            p = next(model.parameters())
+            self.eval_x = evaluation_points(problem.domain, p.dtype, p.device)[0]
+            self.exact = problem.exact(self.eval_x).reshape(-1)
+
+    def log(
+        self, model, step: int, stage: str, grid, loss: Tensor, parts: Tensor, evaluations: int, **extra
+    ) -> dict:
+        record = {"step": step, "stage": stage, "grid": grid, "loss": float(loss)}
+        record.update({name: float(v) for name, v in zip(self.names, parts, strict=True)})
+        record["seconds"] = time.perf_counter() - self.start
+        record["evaluations"] = evaluations
+        if self.exact is not None:
+            with torch.no_grad():
+                record["relative_l2"] = relative_l2(model(self.eval_x)[:, 0], self.exact)
+        record.update(extra)
+        self.history.append(record)
+        if self.bar is not None:
+            shown = {"loss": f"{record['loss']:.2e}"}
+            if "relative_l2" in record:
+                shown["rel_l2"] = f"{record['relative_l2']:.2e}"
+            self.bar.set_postfix(shown, refresh=False)
+        for cb in self.callbacks:
+            cb(record, model)
+        return record
+
+
+def _run_stage(model, loss, stage: Stage, settings, logger, grid, counters) -> None:
+    objective = Objective(model, loss)
+    options = {"lr": settings.lr} if stage.optimizer == "adam" else {}
+    opt = make_optimizer(stage.optimizer, objective, **options)
+    best, best_params = math.inf, objective.flat()
+    for i in range(stage.steps):
+        before = objective.flat()
+        try:
+            result = opt.step()
+        except NonFiniteError as err:
+            _stop(objective, best_params, logger, model, counters, stage, grid, str(err))
+            return
+        counters["step"] += 1
+        value = float(result.loss)  # the loss at the parameters the step started from
+        if value < best:
+            best, best_params = value, before
+        if logger.bar is not None:
+            logger.bar.update(1)
+        if (i + 1) % settings.log_every == 0 or i + 1 == stage.steps:
+            evaluations = counters["evaluations"] + objective.evaluations
+            logger.log(model, counters["step"], stage.optimizer, grid, result.loss, result.parts, evaluations)
+    counters["evaluations"] += objective.evaluations
+
+
+def _stop(objective, best_params, logger, model, counters, stage, grid, why: str) -> None:
+    objective.assign(best_params)
+    counters["evaluations"] += objective.evaluations
+    message = f"stage {stage.optimizer!r} stopped at step {counters['step']}: {why}; best parameters restored"
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+    total, parts = objective.loss(model)
+    logger.log(
+        model,
+        counters["step"],
+        stage.optimizer,
+        grid,
+        total.detach(),
+        parts.detach(),
+        counters["evaluations"],
+        stopped=why,
+    )
+
+
+def solve(
+    problem: Problem,
+    model: nn.Module,
+    *,
+    progress: bool = False,
+    callbacks: Sequence[Callback] = (),
+    **options,
+) -> Solution:
+    """Train ``model`` on ``problem`` and return the :class:`~kanpde.Solution`.
+
+    Keyword options: ``n_interior``, ``n_boundary``, ``n_initial`` (point counts; defaults by dimension),
+    ``sampler`` (``"sobol"``, ``"random"``, ``"grid"``), ``optimizer`` (a name or a sequence of
+    ``(name, steps)`` stages; default :data:`DEFAULT_SCHEDULE`), ``steps`` (with a single name), ``grids``
+    (KAN grid sizes, the schedule runs at each), ``lr`` (Adam), ``seed``, ``dtype`` (float64),
+    ``device`` (``"auto"``: CUDA when available), ``derivatives`` (``"auto"``, ``"forward"``,
+    ``"autograd"``), ``log_every``. ``progress`` shows a tqdm bar; each callback gets every history
+    record and the model. The ``model`` passed in is not modified; the trained one is ``solution.model``.
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"solve takes a kanpde.Problem first, got {type(problem).__name__}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"model must be a torch.nn.Module such as kanpde.KAN([2, 10, 1]), got {type(model).__name__}"
+        )
+    width = getattr(model, "width", None)
+    if width is not None and (width[0] != problem.domain.dim or width[-1] != 1):
+        raise ValueError(
+            f"model width {width} does not fit the problem: it needs {problem.domain.dim} inputs "
+            f"({', '.join(problem.domain.names)}) and 1 output, e.g. [{problem.domain.dim}, 10, 1]"
+        )
+    settings = make_settings(problem, model, **options)
+    dtype, device = getattr(torch, settings.dtype), torch.device(settings.device)
+    model = copy.deepcopy(model).to(device=device, dtype=dtype)
+    if hasattr(model, "set_input_bounds"):
+        model.set_input_bounds(*problem.domain.bounds())
+    points = sample_collocation(
+        problem,
+        settings.n_interior,
+        settings.n_boundary,
+        settings.n_initial,
+        settings.sampler,
+        settings.seed,
+        dtype,
+        device,
+    )
+    mode = resolve_mode(settings.derivatives, model)
+    loss = PINNLoss(problem, points, mode)
+    total_steps = sum(s.steps for s in settings.schedule) * len(settings.grids or (None,))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total_steps, desc=problem.name, leave=True)
+    logger = _Logger(loss, problem, model, callbacks, bar)
+    counters = {"step": 0, "evaluations": 0}
+    try:
+        for grid in settings.grids or (None,):
+            if grid is not None:
+                model = model.extend_grid(grid, samples=points.interior)
+            for stage in settings.schedule:
+                _run_stage(model, loss, stage, settings, logger, grid, counters)
+    finally:
+        if bar is not None:
+            bar.close()
+    return Solution(model, problem, logger.history, settings.as_dict())
+
+
+def fit(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    optimizer: str = "lbfgs",
+    steps: int = 20,
+    lr: float = 1e-2,
+) -> list[dict]:
+    """Fit ``model`` to data in place, minimising ``mean |model(x) - y|^2``; returns the history.
+
+    ``x`` is ``(N, d)`` and ``y`` ``(N,)`` or ``(N, n_out)``; ``optimizer`` is ``"lbfgs"`` or ``"adam"``.
+    """
+    if not isinstance(x, Tensor) or not isinstance(y, Tensor):
+        raise TypeError("fit takes torch tensors x (N, d) and y (N,) or (N, n_out)")
+    if y.ndim == 1:
+        y = y[:, None]  # (N, 1)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} rows but y has {y.shape[0]}; pass one target per point")
+    if optimizer not in ("lbfgs", "adam"):
+        raise ValueError(f"unknown optimizer {optimizer!r} for fit; valid ones: lbfgs, adam")
+
+    class _Data:
+        mode = "autograd"
+        names = ["mse"]
+
+        def __call__(self, m):
+            mse = (m(x) - y).square().mean()
+            return mse, mse[None]
+
+    objective = Objective(model, _Data())
+    opt = make_optimizer(optimizer, objective, **({"lr": lr} if optimizer == "adam" else {}))
+    history = []
+    start = time.perf_counter()
+    for i in range(_count("steps", steps)):
+        result = opt.step()
+        history.append({"step": i + 1, "loss": float(result.loss), "seconds": time.perf_counter() - start})
+    return history
