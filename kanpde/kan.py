@@ -258,7 +258,8 @@ class KAN(Network):
             lo, hi = layer.grid_range
             if v is not None and index > 0:
                 span = (v.max(0).values - v.min(0).values).clamp(min=1e-3)
-                lo, hi = v.min(0).values - margin * span, v.max(0).values + margin * span
+                lo = torch.minimum(lo, v.min(0).values - margin * span)
+                hi = torch.maximum(hi, v.max(0).values + margin * span)
             knots = uniform_knots(lo, hi, grid, layer.k)
             uniform = True
             if v is not None and grid_eps < 1.0:
@@ -276,9 +277,10 @@ class KAN(Network):
 
         Without ``samples`` every layer keeps its span: on nested uniform grids (``grid`` a multiple of the
         current one) the old splines lie in the new space and the output is unchanged to round-off; otherwise
-        ``grid_report.fit_residual`` gives the least-squares error. With ``samples`` ``(S, d)`` the hidden
-        layers' spans also move to cover the activations at those points, widened by ``margin`` of the span
-        on each side, and ``grid_report.output_change`` measures the change of the output there.
+        ``grid_report.fit_residual`` gives the least-squares error. With ``samples`` ``(S, d)`` a hidden
+        layer's span also grows where needed to cover the activations at those points, widened by ``margin``
+        of their spread on each side (a span that already covers them is kept, so nested extension stays
+        exact), and ``grid_report.output_change`` measures the change of the output there.
         """
         check_positive_int("grid", grid)
         return self._regrid(grid, samples, 1.0, margin)

@@ -163,7 +163,7 @@ class Solution:
             "version": _CHECKPOINT_VERSION,
             "model_class": type(self.model).__name__,
             "model_config": _plain(self.model.config()),
-            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "state_dict": {k: v.detach().cpu() if isinstance(v, Tensor) else v for k, v in self.model.state_dict().items()},
             "history": self.history,
             "settings": _plain(self.settings),
             "problem": {

@@ -1,0 +1,8 @@
+"""``python -m kanpde``: the ``kanpde`` command line (see :mod:`kanpde.cli`)."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
