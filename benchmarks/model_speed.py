@@ -10,9 +10,9 @@ gradient of a scalar loss:
 (c) ``laplacian_forward``: the same loss with the Laplacian from a forward jet (mode ``"forward"``).
 
 The figure is the median of ``--repeats`` (default 15) timed runs after ``--warmup`` untimed ones; torch's
-thread count is left at its default. Writes ``results/model_speed.json`` and ``results/model_speed.md``.
+thread count is left at its default (``--threads`` overrides it). Writes ``results/model_speed.json`` and ``results/model_speed.md``.
 
-Usage: ``python benchmarks/model_speed.py`` (options: ``--n``, ``--repeats``, ``--warmup``, ``--out``).
+Usage: ``python benchmarks/model_speed.py`` (options: ``--n``, ``--repeats``, ``--warmup``, ``--out``, ``--threads``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -64,21 +65,27 @@ def workload(model: torch.nn.Module, x: torch.Tensor, kind: str) -> Callable[[],
             mode = "autograd" if kind == "laplacian_autograd" else "forward"
             u = Field(model, x, ("x", "y"), 2, mode=mode)
             loss = u.laplacian().square().mean()
-        torch.autograd.grad(loss, params)
+        torch.autograd.grad(loss, params, allow_unused=True)  # the output bias drops out of a Laplacian
         return loss.detach()
 
     return run
 
 
-def median_ms(fn: Callable[[], torch.Tensor], repeats: int, warmup: int) -> tuple[float, list[float]]:
+def interleaved_ms(
+    fns: dict[str, Callable[[], torch.Tensor]], repeats: int, warmup: int
+) -> dict[str, list[float]]:
+    """Times of each closure in ms; the closures alternate within every repeat, so that a change of machine
+    load during the run affects all of them alike and their ratios stay meaningful."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(1e3 * (time.perf_counter() - start))
-    return statistics.median(times), times
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(1e3 * (time.perf_counter() - start))
+    return times
 
 
 def environment() -> dict:
@@ -100,7 +107,8 @@ def environment() -> dict:
     }
 
 
-def run(n: int, repeats: int, warmup: int) -> dict:
+def run(n: int, repeats: int, warmup: int, command: str = COMMAND) -> dict:
+    env = environment()  # the load average before the timings start
     x = torch.rand(n, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 2 - 1
     rows = []
     for width, grid in KAN_CONFIGS:
@@ -113,25 +121,38 @@ def run(n: int, repeats: int, warmup: int) -> dict:
             "all_ms": {},
             "kan_over_mlp": {},
         }
-        for name, model in (("kan", kan), ("mlp", mlp)):
+        models = {"kan": kan, "mlp": mlp}
+        for name, model in models.items():
             # the two Laplacian engines must agree before their times mean anything
             lap_a = Field(model, x[:500], ("x", "y"), 2, mode="autograd").laplacian().detach()
             lap_f = Field(model, x[:500], ("x", "y"), 2, mode="forward").laplacian().detach()
             entry[name]["laplacian_mode_difference"] = float((lap_a - lap_f).abs().max())
             entry["median_ms"][name], entry["all_ms"][name] = {}, {}
-            for kind in WORKLOADS:
-                med, times = median_ms(workload(model, x, kind), repeats, warmup)
-                entry["median_ms"][name][kind] = med
-                entry["all_ms"][name][kind] = times
-                print(f"{name} {width} G={grid if name == 'kan' else '-'} {kind}: {med:.1f} ms", flush=True)
+        for kind in WORKLOADS:
+            times = interleaved_ms({n: workload(m, x, kind) for n, m in models.items()}, repeats, warmup)
+            for name, t in times.items():
+                entry["median_ms"][name][kind] = statistics.median(t)
+                entry["all_ms"][name][kind] = t
+            print(
+                f"{width} G={grid} {kind}: KAN {entry['median_ms']['kan'][kind]:.1f} ms, "
+                f"MLP {entry['median_ms']['mlp'][kind]:.1f} ms",
+                flush=True,
+            )
         for kind in WORKLOADS:
             entry["kan_over_mlp"][kind] = entry["median_ms"]["kan"][kind] / entry["median_ms"]["mlp"][kind]
         rows.append(entry)
+    load_end = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
-        "command": COMMAND,
+        "command": command,
         "description": "forward + parameter gradient, median wall time in ms; float64, CPU",
-        "settings": {"n_points": n, "repeats": repeats, "warmup": warmup, "dtype": "float64", "device": "cpu"},
-        "environment": environment(),
+        "settings": {
+            "n_points": n,
+            "repeats": repeats,
+            "warmup": warmup,
+            "dtype": "float64",
+            "device": "cpu",
+        },
+        "environment": env | {"load_average_at_end": list(load_end) if load_end else None},
         "rows": rows,
     }
 
@@ -146,9 +167,9 @@ def markdown(result: dict) -> str:
         f"N = {s['n_points']} points in [-1, 1]^2, float64, CPU ({env['cpu']}, {env['cpu_count']} cores, "
         f"torch {env['torch']} with {env['torch_threads']} threads; load average at start "
         f"{', '.join(f'{v:.2f}' for v in env['load_average_at_start'] or [])}). "
-        f"Median of {s['repeats']} runs after {s['warmup']} warm-up runs, in ms. Each workload is a forward "
+        f"Median of {s['repeats']} runs after {s['warmup']} warm-up runs, in ms (KAN and MLP runs alternate). Each workload is a forward "
         "pass and the gradient with respect to all parameters of (a) mean(u^2), (b) mean(lap(u)^2) with the "
-        "Laplacian by nested autograd (`Field` mode \"autograd\"), (c) the same with a forward jet (mode "
+        'Laplacian by nested autograd (`Field` mode "autograd"), (c) the same with a forward jet (mode '
         '"forward"). MLPs: three tanh hidden layers of the width whose parameter count is closest to the '
         "KAN's.",
         "",
@@ -168,6 +189,13 @@ def markdown(result: dict) -> str:
             f"| KAN/MLP ratio | | {r['value']:.2f} | {r['laplacian_autograd']:.2f} | "
             f"{r['laplacian_forward']:.2f} | |"
         )
+    load = [env.get("load_average_at_start"), env.get("load_average_at_end")]
+    if any(v is not None and v[0] > 0.5 * env["cpu_count"] for v in load):
+        lines[4] += (
+            " **Warning: the machine was busy with other work during this run (1-minute load average "
+            f"{load[0][0]:.1f} at start, {load[1][0]:.1f} at end on {env['cpu_count']} cores); the times are "
+            "unreliable.**"
+        )
     worst = max(max(row[n]["laplacian_mode_difference"] for n in ("kan", "mlp")) for row in result["rows"])
     lines += [
         "",
@@ -183,10 +211,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15, help="timed runs per workload (>= 10)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs before timing")
     parser.add_argument("--out", type=Path, default=Path("results"), help="output folder")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's own choice)"
+    )
     args = parser.parse_args()
     if args.repeats < 10:
         parser.error("--repeats must be at least 10")
-    result = run(args.n, args.repeats, args.warmup)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    command = " ".join([COMMAND, *sys.argv[1:]])
+    result = run(args.n, args.repeats, args.warmup, command)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "model_speed.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "model_speed.md").write_text(markdown(result))

@@ -309,8 +309,8 @@ def on_interrupt(problem, opts: dict, out: Path, last: LastState) -> int:
     ``last`` holds the model being trained and the history logged so far, ``out`` is the output folder;
     this is the place to save a partial checkpoint.
     """
-    step = last.history[-1]["step"] if last.history else 0
-    print(f"{PROG}: interrupted at step {step}; nothing written", file=sys.stderr)
+    where = f"after step {last.history[-1]['step']}" if last.history else "before the first logged step"
+    print(f"{PROG}: interrupted {where}; nothing written", file=sys.stderr)
     return EXIT_INTERRUPTED
 
 

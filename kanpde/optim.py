@@ -91,6 +91,8 @@ def _check_finite(*tensors: Tensor) -> None:
 class Adam:
     """``torch.optim.Adam`` with learning rate ``lr``."""
 
+    converged = False
+
     def __init__(self, objective: Objective, lr: float = 1e-3) -> None:
         self.objective = objective
         self.opt = torch.optim.Adam(objective.params, lr=lr)
@@ -114,6 +116,8 @@ class Adam:
 
 class LBFGS:
     """Limited-memory BFGS with a strong-Wolfe line search; one iteration per step."""
+
+    converged = False
 
     def __init__(self, objective: Objective, lr: float = 1.0, history: int = 50) -> None:
         self.objective, self.lr, self.history = objective, lr, history
@@ -196,6 +200,7 @@ class LevenbergMarquardt:
             )
         self.objective, self.max_tries = objective, max_tries
         self.lam, self.nu = damping, 2.0
+        self.converged = False  # set when no damping gives a decrease: the loss is at round-off level
 
     def step(self) -> StepResult:
         obj = self.objective
@@ -224,6 +229,7 @@ class LevenbergMarquardt:
             self.nu *= 2.0
         else:
             obj.assign(x)
+            self.converged = True
         self.lam = min(max(self.lam, 1e-15), 1e10)
         return StepResult(loss, parts)
 

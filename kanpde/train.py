@@ -33,7 +33,7 @@ from .optim import OPTIMIZERS, NonFiniteError, Objective, make_optimizer
 from .problem import Problem
 from .solution import Solution, evaluation_points
 
-__all__ = ["solve", "fit", "Stage", "DEFAULT_SCHEDULE", "SolveSettings"]
+__all__ = ["solve", "fit", "Stage", "DEFAULT_STEPS", "SolveSettings"]
 
 Callback = Callable[[dict, nn.Module], None]
 
@@ -52,8 +52,11 @@ class Stage:
             raise ValueError(f"steps of stage {self.optimizer!r} must be an integer >= 0, got {self.steps!r}")
 
 
-DEFAULT_SCHEDULE = (Stage("adam", 200), Stage("lm", 300))
-"""Adam to leave the initial transient, then Levenberg-Marquardt (see benchmarks/optimizers.py)."""
+DEFAULT_STEPS = 450
+"""Levenberg-Marquardt steps of the default schedule, split evenly over the grid stages."""
+
+DEFAULT_GRID_FACTORS = (1, 2, 4)
+"""A KAN on grid ``G`` is trained by default on grids ``G, 2G, 4G`` (nested, so extension is exact)."""
 
 SAMPLER_NAMES = ("sobol", "random", "grid")
 
@@ -93,15 +96,10 @@ def _count(name: str, value: object) -> int:
     return value
 
 
-def _schedule(optimizer, steps) -> tuple[Stage, ...]:
-    if optimizer is None:
-        if steps is not None:
-            raise ValueError("steps needs a single optimizer name, e.g. optimizer='lbfgs', steps=500")
-        return DEFAULT_SCHEDULE
-    if isinstance(optimizer, str):
-        if steps is None:
-            steps = dict((s.optimizer, s.steps) for s in DEFAULT_SCHEDULE).get(optimizer, 500)
-        return (Stage(optimizer, steps),)
+def _schedule(optimizer, steps, n_grids: int) -> tuple[Stage, ...]:
+    if optimizer is None or isinstance(optimizer, str):
+        default = max(1, DEFAULT_STEPS // n_grids)
+        return (Stage(optimizer or "lm", default if steps is None else steps),)
     if steps is not None:
         raise ValueError("pass steps inside the schedule, e.g. optimizer=[('adam', 500), ('lbfgs', 500)]")
     try:
@@ -129,7 +127,7 @@ def _device(device) -> torch.device:
 
 def _grids(grids, model) -> tuple[int, ...] | None:
     if grids is None:
-        return (model.grid,) if isinstance(model, KAN) else None
+        return tuple(f * model.grid for f in DEFAULT_GRID_FACTORS) if isinstance(model, KAN) else None
     if not isinstance(model, KAN):
         raise ValueError(f"grids applies to KAN models only; got {type(model).__name__}. Drop grids=")
     if isinstance(grids, int):
@@ -178,13 +176,14 @@ def make_settings(problem: Problem, model: nn.Module, **options) -> SolveSetting
         raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
     derivatives = options.get("derivatives", "auto")
     resolve_mode(derivatives, model)
+    grids = _grids(options.get("grids"), model)
     return SolveSettings(
         n_interior=_count("n_interior", options.get("n_interior", defaults[0])),
         n_boundary=_count("n_boundary", options.get("n_boundary", defaults[1])),
         n_initial=_count("n_initial", options.get("n_initial", defaults[2] or 400)),
         sampler=sampler,
-        schedule=_schedule(options.get("optimizer"), options.get("steps")),
-        grids=_grids(options.get("grids"), model),
+        schedule=_schedule(options.get("optimizer"), options.get("steps"), len(grids or (None,))),
+        grids=grids,
         lr=float(lr),
         seed=seed,
         dtype=str(dtype).removeprefix("torch."),
@@ -246,9 +245,12 @@ def _run_stage(model, loss, stage: Stage, settings, logger, grid, counters) -> N
             best, best_params = value, before
         if logger.bar is not None:
             logger.bar.update(1)
-        if (i + 1) % settings.log_every == 0 or i + 1 == stage.steps:
+        if opt.converged or (i + 1) % settings.log_every == 0 or i + 1 == stage.steps:
             evaluations = counters["evaluations"] + objective.evaluations
-            logger.log(model, counters["step"], stage.optimizer, grid, result.loss, result.parts, evaluations)
+            extra = {"stopped": "converged"} if opt.converged else {}
+            logger.log(model, counters["step"], stage.optimizer, grid, result.loss, result.parts, evaluations, **extra)
+        if opt.converged:
+            break
     counters["evaluations"] += objective.evaluations
 
 
@@ -282,8 +284,9 @@ def solve(
 
     Keyword options: ``n_interior``, ``n_boundary``, ``n_initial`` (point counts; defaults by dimension),
     ``sampler`` (``"sobol"``, ``"random"``, ``"grid"``), ``optimizer`` (a name or a sequence of
-    ``(name, steps)`` stages; default :data:`DEFAULT_SCHEDULE`), ``steps`` (with a single name), ``grids``
-    (KAN grid sizes, the schedule runs at each), ``lr`` (Adam), ``seed``, ``dtype`` (float64),
+    ``(name, steps)`` stages; default Levenberg-Marquardt, :data:`DEFAULT_STEPS` steps split over the grid
+    stages), ``steps`` (with a single name), ``grids`` (KAN grid sizes, the schedule runs at each; default
+    ``G, 2G, 4G``), ``lr`` (Adam), ``seed``, ``dtype`` (float64),
     ``device`` (``"auto"``: CUDA when available), ``derivatives`` (``"auto"``, ``"forward"``,
     ``"autograd"``), ``log_every``. ``progress`` shows a tqdm bar; each callback gets every history
     record and the model. The ``model`` passed in is not modified; the trained one is ``solution.model``.

@@ -13,7 +13,7 @@ import kanpde.train
 from kanpde.cli import main
 from kanpde.export import read_hdf5
 
-TINY = ["--width", "1,3,1", "--grid", "3", "--optimizer", "adam:5", "--points", "64", "--no-progress"]
+TINY = ["--width", "1,3,1", "--grids", "3", "--optimizer", "adam:5", "--points", "64", "--no-progress"]
 OUTPUTS = [
     "solution.pt",
     "solution.h5",
@@ -105,7 +105,7 @@ def test_config_file_and_override(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "run.toml"
     config.write_text(
-        'model = "kan"\nwidth = [1, 2, 1]\ngrid = 3\noptimizer = "adam"\nsteps = 2\npoints = 32\n'
+        'model = "kan"\nwidth = [1, 2, 1]\ngrids = [3]\noptimizer = "adam"\nsteps = 2\npoints = 32\n'
         "boundary-points = 2\n"
     )
     assert main(["solve", "poisson1d", "--config", str(config), "--steps", "4", "--no-progress"]) == 0

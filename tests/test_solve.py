@@ -33,7 +33,9 @@ def test_short_solve_cuts_the_error(model):
 
 def test_history_records_have_the_documented_keys():
     problem = _poisson1d()
-    sol = kp.solve(problem, kp.KAN([1, 4, 1]), optimizer=[("adam", 10), ("lbfgs", 10)], log_every=5, n_interior=64)
+    sol = kp.solve(
+        problem, kp.KAN([1, 4, 1]), grids=(5,), optimizer=[("adam", 10), ("lbfgs", 10)], log_every=5, n_interior=64
+    )
     keys = {"step", "stage", "grid", "loss", "residual", "dirichlet", "seconds", "evaluations", "relative_l2"}
     assert all(keys <= set(r) for r in sol.history)
     assert [r["step"] for r in sol.history] == [5, 10, 15, 20]
