@@ -10,7 +10,7 @@ from .mlp import MLP
 from .optim import OPTIMIZERS
 from .problem import Problem
 from .solution import Solution, load
-from .train import Stage, fit, solve
+from .train import Stage, fit, resume, solve
 
 __all__ = [
     "KAN",
@@ -36,6 +36,7 @@ __all__ = [
     "OPTIMIZERS",
     "Stage",
     "solve",
+    "resume",
     "fit",
     "Solution",
     "load",

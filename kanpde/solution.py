@@ -9,6 +9,8 @@ spatial gradient.
 from __future__ import annotations
 
 import math
+import pickle
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -61,9 +63,15 @@ class Solution:
     """
 
     def __init__(
-        self, model: nn.Module, problem: Problem | None, history: list[dict], settings: dict
+        self,
+        model: nn.Module,
+        problem: Problem | None,
+        history: list[dict],
+        settings: dict,
+        trainer_state: dict | None = None,
     ) -> None:
         self.model, self.problem, self.history, self.settings = model, problem, list(history), dict(settings)
+        self.trainer_state = trainer_state  # where training stands, for kanpde.resume
 
     def __repr__(self) -> str:
         name = self.problem.name if self.problem is not None else "?"
@@ -163,9 +171,13 @@ class Solution:
             "version": _CHECKPOINT_VERSION,
             "model_class": type(self.model).__name__,
             "model_config": _plain(self.model.config()),
-            "state_dict": {k: v.detach().cpu() if isinstance(v, Tensor) else v for k, v in self.model.state_dict().items()},
+            "state_dict": {
+                k: v.detach().cpu() if isinstance(v, Tensor) else v
+                for k, v in self.model.state_dict().items()
+            },
             "history": self.history,
             "settings": _plain(self.settings),
+            "trainer_state": self.trainer_state,
             "problem": {
                 "name": problem.name if problem else None,
                 "source": getattr(problem, "source", None) if problem else None,
@@ -247,31 +259,77 @@ def load(path: str | Path, problem: Problem | None = None, device: str | None = 
     when neither works the solution still evaluates, but metrics need ``problem=``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
+    payload = _read_checkpoint(path, device)
+    kind = payload["model_class"]
+    if kind not in ("KAN", "MLP"):
+        raise ValueError(f"{path} names an unknown model class {kind!r}; kanpde saves KAN or MLP models")
     try:
-        payload = torch.load(path, map_location=device or "cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for truncated or foreign files
+        state = payload["state_dict"]
+        dtype = next(
+            (v.dtype for v in state.values() if isinstance(v, Tensor) and v.is_floating_point()),
+            torch.float64,
+        )
+        model = _build_model(kind, {**payload["model_config"], "dtype": dtype})
+        model.load_state_dict(state)
+    except (AttributeError, TypeError, ValueError, RuntimeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(
-            f"{path} is not a readable kanpde checkpoint ({type(err).__name__}); it may be truncated"
+            f"{path} is a damaged kanpde checkpoint: its model does not rebuild ({first}); save it again"
         ) from err
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(
-            f"{path} is not a kanpde checkpoint (no '{CHECKPOINT_FORMAT}' format tag); save one with Solution.save"
-        )
-    if payload.get("version", 0) > _CHECKPOINT_VERSION:
-        raise ValueError(
-            f"{path} was written by a newer kanpde (version {payload['version']}); upgrade kanpde"
-        )
-    state = payload["state_dict"]
-    dtype = next(v.dtype for v in state.values() if isinstance(v, Tensor) and v.is_floating_point())
-    model = _build_model(payload["model_class"], {**payload["model_config"], "dtype": dtype})
-    model.load_state_dict(state)
     if device is not None:
         model = model.to(device)
     if problem is None:
         problem = _find_problem(payload["problem"])
-    return Solution(model, problem, payload["history"], payload["settings"])
+    return Solution(model, problem, payload["history"], payload["settings"], payload.get("trainer_state"))
+
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_CHECKPOINT_KEYS = ("model_class", "model_config", "state_dict", "history", "settings", "problem")
+
+
+def _read_checkpoint(path: Path, device: str | None) -> dict:
+    """The payload of a checkpoint file; every way a file can fail to be one is a clear error."""
+    hint = "pass a .pt checkpoint written by Solution.save or 'kanpde solve'"
+    if path.is_dir():
+        raise FileNotFoundError(
+            f"no checkpoint at {path}: it is a folder; {hint}, e.g. {path / 'solution.pt'}"
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}; {hint}")
+    with path.open("rb") as f:
+        head = f.read(len(_HDF5_SIGNATURE))
+    if head == _HDF5_SIGNATURE:
+        raise ValueError(
+            f"{path} is an HDF5 file (a field export?), not a kanpde checkpoint; {hint} "
+            "(read exports with kanpde.export.read_hdf5)"
+        )
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; a cut one has no central directory
+        raise ValueError(
+            f"{path} is not a kanpde checkpoint: it is truncated or not written by torch.save; {hint}"
+        )
+    try:
+        payload = torch.load(path, map_location=device or "cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(
+            f"{path} holds Python objects other than tensors and plain data, which kanpde does not load "
+            f"(unpickling them could run code); it is not a kanpde checkpoint; {hint}"
+        ) from err
+    except Exception as err:  # torch raises several types for damaged archives
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise ValueError(f"{path} is a damaged checkpoint ({type(err).__name__}: {first}); {hint}") from err
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a kanpde checkpoint (no '{CHECKPOINT_FORMAT}' format tag); {hint}")
+    version = payload.get("version", 0)
+    if not isinstance(version, int) or version > _CHECKPOINT_VERSION:
+        raise ValueError(
+            f"{path} was written by a newer kanpde (checkpoint version {version!r}); upgrade kanpde"
+        )
+    missing = [key for key in _CHECKPOINT_KEYS if key not in payload]
+    if missing:
+        raise ValueError(
+            f"{path} is a damaged kanpde checkpoint: it lacks {', '.join(missing)}; save it again"
+        )
+    return payload
 
 
 def _find_problem(info: dict) -> Problem | None:

@@ -122,4 +122,4 @@ def fit_coefficients(x: Tensor, y: Tensor, knots: Tensor, k: int, uniform: bool)
     except RuntimeError as err:  # pragma: no cover - a singular system is a bug in the caller's samples
         raise RuntimeError(f"spline least-squares fit failed: {err}") from err
     residual = (b @ coef - rhs).abs().max()
-    return coef.to(y.dtype), residual
+    return coef.to(y.dtype).contiguous(), residual

@@ -33,7 +33,7 @@ from .optim import OPTIMIZERS, NonFiniteError, Objective, make_optimizer
 from .problem import Problem
 from .solution import Solution, evaluation_points
 
-__all__ = ["solve", "fit", "Stage", "DEFAULT_STEPS", "SolveSettings"]
+__all__ = ["solve", "resume", "fit", "Stage", "DEFAULT_STEPS", "SolveSettings"]
 
 Callback = Callable[[dict, nn.Module], None]
 
@@ -227,49 +227,139 @@ class _Logger:
         return record
 
 
-def _run_stage(model, loss, stage: Stage, settings, logger, grid, counters) -> None:
-    objective = Objective(model, loss)
-    options = {"lr": settings.lr} if stage.optimizer == "adam" else {}
-    opt = make_optimizer(stage.optimizer, objective, **options)
-    best, best_params = math.inf, objective.flat()
-    for i in range(stage.steps):
-        before = objective.flat()
-        try:
-            result = opt.step()
-        except NonFiniteError as err:
-            _stop(objective, best_params, logger, model, counters, stage, grid, str(err))
-            return
-        counters["step"] += 1
-        value = float(result.loss)  # the loss at the parameters the step started from
-        if value < best:
-            best, best_params = value, before
-        if logger.bar is not None:
-            logger.bar.update(1)
-        if opt.converged or (i + 1) % settings.log_every == 0 or i + 1 == stage.steps:
-            evaluations = counters["evaluations"] + objective.evaluations
-            extra = {"stopped": "converged"} if opt.converged else {}
-            logger.log(model, counters["step"], stage.optimizer, grid, result.loss, result.parts, evaluations, **extra)
-        if opt.converged:
-            break
-    counters["evaluations"] += objective.evaluations
+class _Trainer:
+    """Runs the grid stages and the optimiser schedule from a position that can be saved and resumed.
+
+    The position holds the grid and stage indices, the step within the stage, the counters, the
+    optimiser's state and the best parameters of the current stage, so a run paused after ``N`` steps and
+    resumed continues bit for bit as if uninterrupted (the collocation points are re-drawn from the seed;
+    no state of a random generator is needed because points are not resampled during training).
+    """
+
+    def __init__(self, problem, model, settings: SolveSettings, callbacks, bar, history=(), position=None):
+        self.problem, self.model, self.settings = problem, model, settings
+        dtype, device = getattr(torch, settings.dtype), torch.device(settings.device)
+        self.points = sample_collocation(
+            problem,
+            settings.n_interior,
+            settings.n_boundary,
+            settings.n_initial,
+            settings.sampler,
+            settings.seed,
+            dtype,
+            device,
+        )
+        self.loss = PINNLoss(problem, self.points, resolve_mode(settings.derivatives, model))
+        self.logger = _Logger(self.loss, problem, model, callbacks, bar)
+        self.logger.history.extend(history)
+        if history:
+            self.logger.start -= history[-1]["seconds"]
+        self.pos = (
+            dict(position)
+            if position is not None
+            else {
+                "grid_index": 0,
+                "stage_index": 0,
+                "stage_step": 0,
+                "step": 0,
+                "evaluations": 0,
+                "extended": False,
+                "optimizer": None,
+                "best": math.inf,
+                "best_params": None,
+                "finished": False,
+            }
+        )
+
+    def run(self, stop_after: int | None = None) -> None:
+        """Train to the end of the schedule, or pause once ``stop_after`` steps have been taken in total."""
+        pos, grids = self.pos, self.settings.grids or (None,)
+        while pos["grid_index"] < len(grids):
+            grid = grids[pos["grid_index"]]
+            if grid is not None and not pos["extended"]:
+                self.model = self.model.extend_grid(grid, samples=self.points.interior)
+            pos["extended"] = True
+            while pos["stage_index"] < len(self.settings.schedule):
+                if not self._run_stage(self.settings.schedule[pos["stage_index"]], grid, stop_after):
+                    return
+                pos.update(stage_index=pos["stage_index"] + 1, stage_step=0, optimizer=None)
+                pos.update(best=math.inf, best_params=None)
+            pos.update(grid_index=pos["grid_index"] + 1, stage_index=0, extended=False)
+        pos["finished"] = True
+
+    def _run_stage(self, stage: Stage, grid, stop_after: int | None) -> bool:
+        """Run (the rest of) one stage; ``False`` when paused at ``stop_after``."""
+        pos, model, logger = self.pos, self.model, self.logger
+        objective = Objective(model, self.loss)
+        opt = make_optimizer(
+            stage.optimizer, objective, **({"lr": self.settings.lr} if stage.optimizer == "adam" else {})
+        )
+        if pos["optimizer"] is not None:
+            opt.load_state_dict(pos["optimizer"])
+        if pos["best_params"] is None:
+            pos["best_params"] = objective.flat()
+        done = lambda: pos["evaluations"] + objective.evaluations  # noqa: E731
+        while pos["stage_step"] < stage.steps:
+            if stop_after is not None and pos["step"] >= stop_after:
+                pos["evaluations"] = done()
+                pos["optimizer"] = opt.state_dict()
+                return False
+            before = objective.flat()
+            try:
+                result = opt.step()
+            except NonFiniteError as err:
+                self._stop(objective, stage, grid, str(err))
+                return True
+            pos["step"] += 1
+            pos["stage_step"] += 1
+            value = float(result.loss)  # the loss at the parameters the step started from
+            if value < pos["best"]:
+                pos["best"], pos["best_params"] = value, before
+            if logger.bar is not None:
+                logger.bar.update(1)
+            last = pos["stage_step"] == stage.steps
+            if opt.converged or pos["stage_step"] % self.settings.log_every == 0 or last:
+                extra = {"stopped": "converged"} if opt.converged else {}
+                logger.log(
+                    model, pos["step"], stage.optimizer, grid, result.loss, result.parts, done(), **extra
+                )
+            if opt.converged:
+                break
+        pos["evaluations"] = done()
+        return True
+
+    def _stop(self, objective: Objective, stage: Stage, grid, why: str) -> None:
+        objective.assign(self.pos["best_params"])
+        self.pos["evaluations"] += objective.evaluations
+        message = (
+            f"stage {stage.optimizer!r} stopped at step {self.pos['step']}: {why}; best parameters restored"
+        )
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+        total, parts = self.loss(self.model)
+        self.logger.log(
+            self.model,
+            self.pos["step"],
+            stage.optimizer,
+            grid,
+            total.detach(),
+            parts.detach(),
+            self.pos["evaluations"],
+            stopped=why,
+        )
+
+    def solution(self) -> Solution:
+        return Solution(
+            self.model, self.problem, self.logger.history, self.settings.as_dict(), dict(self.pos)
+        )
 
 
-def _stop(objective, best_params, logger, model, counters, stage, grid, why: str) -> None:
-    objective.assign(best_params)
-    counters["evaluations"] += objective.evaluations
-    message = f"stage {stage.optimizer!r} stopped at step {counters['step']}: {why}; best parameters restored"
-    warnings.warn(message, RuntimeWarning, stacklevel=3)
-    total, parts = objective.loss(model)
-    logger.log(
-        model,
-        counters["step"],
-        stage.optimizer,
-        grid,
-        total.detach(),
-        parts.detach(),
-        counters["evaluations"],
-        stopped=why,
-    )
+def _progress_bar(enabled: bool, settings: SolveSettings, name: str, done: int = 0):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    total = sum(s.steps for s in settings.schedule) * len(settings.grids or (None,))
+    return tqdm(total=total, initial=done, desc=name, leave=True)
 
 
 def solve(
@@ -278,6 +368,7 @@ def solve(
     *,
     progress: bool = False,
     callbacks: Sequence[Callback] = (),
+    stop_after: int | None = None,
     **options,
 ) -> Solution:
     """Train ``model`` on ``problem`` and return the :class:`~kanpde.Solution`.
@@ -289,7 +380,9 @@ def solve(
     ``G, 2G, 4G``), ``lr`` (Adam), ``seed``, ``dtype`` (float64),
     ``device`` (``"auto"``: CUDA when available), ``derivatives`` (``"auto"``, ``"forward"``,
     ``"autograd"``), ``log_every``. ``progress`` shows a tqdm bar; each callback gets every history
-    record and the model. The ``model`` passed in is not modified; the trained one is ``solution.model``.
+    record and the model. ``stop_after`` pauses after that many optimiser steps in total; save the solution
+    and continue later with :func:`resume`. The ``model`` passed in is not modified; the trained one is
+    ``solution.model``.
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"solve takes a kanpde.Problem first, got {type(problem).__name__}")
@@ -303,41 +396,62 @@ def solve(
             f"model width {width} does not fit the problem: it needs {problem.domain.dim} inputs "
             f"({', '.join(problem.domain.names)}) and 1 output, e.g. [{problem.domain.dim}, 10, 1]"
         )
+    if stop_after is not None:
+        _count("stop_after", stop_after)
     settings = make_settings(problem, model, **options)
     dtype, device = getattr(torch, settings.dtype), torch.device(settings.device)
     model = copy.deepcopy(model).to(device=device, dtype=dtype)
     if hasattr(model, "set_input_bounds"):
         model.set_input_bounds(*problem.domain.bounds())
-    points = sample_collocation(
-        problem,
-        settings.n_interior,
-        settings.n_boundary,
-        settings.n_initial,
-        settings.sampler,
-        settings.seed,
-        dtype,
-        device,
-    )
-    mode = resolve_mode(settings.derivatives, model)
-    loss = PINNLoss(problem, points, mode)
-    total_steps = sum(s.steps for s in settings.schedule) * len(settings.grids or (None,))
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total_steps, desc=problem.name, leave=True)
-    logger = _Logger(loss, problem, model, callbacks, bar)
-    counters = {"step": 0, "evaluations": 0}
+    bar = _progress_bar(progress, settings, problem.name)
+    trainer = _Trainer(problem, model, settings, callbacks, bar)
     try:
-        for grid in settings.grids or (None,):
-            if grid is not None:
-                model = model.extend_grid(grid, samples=points.interior)
-            for stage in settings.schedule:
-                _run_stage(model, loss, stage, settings, logger, grid, counters)
+        trainer.run(stop_after)
     finally:
         if bar is not None:
             bar.close()
-    return Solution(model, problem, logger.history, settings.as_dict())
+    return trainer.solution()
+
+
+def resume(
+    solution: Solution,
+    *,
+    progress: bool = False,
+    callbacks: Sequence[Callback] = (),
+    stop_after: int | None = None,
+) -> Solution:
+    """Continue a run paused with ``stop_after`` (also after :meth:`Solution.save` and :func:`kanpde.load`).
+
+    The continuation is bit-identical to an uninterrupted run on the same machine in float64: the
+    optimiser state, the grid stage and the position in the schedule travel with the solution.
+    """
+    state = solution.trainer_state
+    if state is None or solution.problem is None:
+        raise ValueError(
+            "this solution holds no resumable training state (or no problem); solve again instead"
+        )
+    if state["finished"]:
+        raise ValueError("this run already finished its schedule; start a new solve to train further")
+    settings = settings_from_dict(solution.settings)
+    bar = _progress_bar(progress, settings, solution.problem.name, state["step"])
+    model = copy.deepcopy(solution.model)
+    trainer = _Trainer(
+        solution.problem, model, settings, callbacks, bar, solution.history, copy.deepcopy(state)
+    )
+    try:
+        trainer.run(stop_after)
+    finally:
+        if bar is not None:
+            bar.close()
+    return trainer.solution()
+
+
+def settings_from_dict(d: dict) -> SolveSettings:
+    """Inverse of :meth:`SolveSettings.as_dict`."""
+    d = dict(d)
+    d["schedule"] = tuple(Stage(name, steps) for name, steps in d["schedule"])
+    d["grids"] = tuple(d["grids"]) if d["grids"] is not None else None
+    return SolveSettings(**d)
 
 
 def fit(

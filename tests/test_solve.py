@@ -34,7 +34,12 @@ def test_short_solve_cuts_the_error(model):
 def test_history_records_have_the_documented_keys():
     problem = _poisson1d()
     sol = kp.solve(
-        problem, kp.KAN([1, 4, 1]), grids=(5,), optimizer=[("adam", 10), ("lbfgs", 10)], log_every=5, n_interior=64
+        problem,
+        kp.KAN([1, 4, 1]),
+        grids=(5,),
+        optimizer=[("adam", 10), ("lbfgs", 10)],
+        log_every=5,
+        n_interior=64,
     )
     keys = {"step", "stage", "grid", "loss", "residual", "dirichlet", "seconds", "evaluations", "relative_l2"}
     assert all(keys <= set(r) for r in sol.history)
@@ -58,7 +63,15 @@ def test_grid_extension_stages_and_errors():
 def test_forward_and_autograd_derivatives_give_the_same_history():
     problem = kp.load_problem("heat1d")
     runs = [
-        kp.solve(problem, kp.KAN([2, 4, 1]), optimizer="adam", steps=6, log_every=2, derivatives=mode, n_interior=128)
+        kp.solve(
+            problem,
+            kp.KAN([2, 4, 1]),
+            optimizer="adam",
+            steps=6,
+            log_every=2,
+            derivatives=mode,
+            n_interior=128,
+        )
         for mode in ("forward", "autograd")
     ]
     for a, b in zip(runs[0].history, runs[1].history, strict=True):
