@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .derivatives import DerivativePlan, Field
+from .distributed import Comm
 from .problem import Problem
 
 __all__ = ["Collocation", "PINNLoss", "sample_collocation"]
@@ -68,10 +69,24 @@ def _as_column(r: Tensor, n: int, what: str) -> Tensor:
 
 
 class PINNLoss:
-    """Loss terms of ``problem`` on fixed ``points``; ``mode`` is ``"forward"`` or ``"autograd"``."""
+    """Loss terms of ``problem`` on fixed ``points``; ``mode`` is ``"forward"`` or ``"autograd"``.
 
-    def __init__(self, problem: Problem, points: Collocation, mode: str) -> None:
-        self.problem, self.points, self.mode = problem, points, mode
+    With a multi-rank ``comm`` this process keeps its shard of every point set and each term is normalised
+    by the global count, so the ranks' partial losses add up to the full loss
+    (:mod:`kanpde.distributed`); the reduction is the caller's (:class:`kanpde.optim.Objective`).
+    """
+
+    def __init__(self, problem: Problem, points: Collocation, mode: str, comm: Comm | None = None) -> None:
+        comm = comm if comm is not None else Comm()
+        self.problem, self.mode, self.comm = problem, mode, comm
+        self.counts = [points.interior.shape[0]] + [
+            next(iter(c.values())).shape[0] for c in points.conditions
+        ]
+        points = Collocation(
+            comm.shard(points.interior),
+            tuple({k: comm.shard(v) for k, v in c.items()} for c in points.conditions),
+        )
+        self.points = points
         self.names = ["residual"] + _unique([c.label for c in problem.conditions])
         self.weights = [problem.residual_weight] + [c.weight for c in problem.conditions]
         dim = problem.domain.dim
@@ -98,18 +113,22 @@ class PINNLoss:
         return cond.residual(field_at, self.points.conditions[term - 1])
 
     def __call__(self, model: nn.Module) -> tuple[Tensor, Tensor]:
-        """Total loss (0-dim) and the per-term losses ``w_t · mean |r_t|^2`` (1-D tensor)."""
+        """Total loss (0-dim) and the per-term losses ``w_t · mean |r_t|^2`` (1-D tensor); this rank's
+        share of them on several ranks."""
         parts = torch.stack(
-            [w * self.term_residual(model, t).square().mean(0).sum() for t, w in enumerate(self.weights)]
+            [
+                w * self.term_residual(model, t).square().sum() / n
+                for t, (w, n) in enumerate(zip(self.weights, self.counts, strict=True))
+            ]
         )
         return parts.sum(), parts
 
     def residual_vector(self, model: nn.Module) -> Tensor:
         """Stacked ``r̃`` with ``|r̃|^2`` equal to the loss."""
         out = []
-        for t, w in enumerate(self.weights):
+        for t, (w, n) in enumerate(zip(self.weights, self.counts, strict=True)):
             r = self.term_residual(model, t)  # (N_t, C_t)
-            out.append((math.sqrt(w / r.shape[0]) * r).T.reshape(-1))  # (C_t*N_t,)
+            out.append((math.sqrt(w / n) * r).T.reshape(-1))  # (C_t*N_t,)
         return torch.cat(out)
 
     def residual_and_jacobian(self, model: nn.Module) -> tuple[Tensor, Tensor, Tensor]:
@@ -121,10 +140,10 @@ class PINNLoss:
         Jacobian rows (forward mode only).
         """
         rs, jacs, parts = [], [], []
-        for t, w in enumerate(self.weights):
+        for t, (w, n) in enumerate(zip(self.weights, self.counts, strict=True)):
             passes: list[list] = []
             r = self.term_residual(model, t, passes)  # (N_t, C_t)
-            scale = math.sqrt(w / r.shape[0])
+            scale = math.sqrt(w / n)
             recs = [rec for p in passes for rec in p]
             outs = [rec[2] for rec in recs]
             for c in range(r.shape[1]):
@@ -132,7 +151,7 @@ class PINNLoss:
                 grads = [torch.zeros_like(o) if g is None else g for g, o in zip(grads, outs, strict=True)]
                 jacs.append(scale * model.param_jacobian(recs, grads).detach())
                 rs.append(scale * r[:, c].detach())
-            parts.append(w * r.detach().square().mean(0).sum())
+            parts.append(w * r.detach().square().sum() / n)
         return torch.cat(rs), torch.cat(jacs), torch.stack(parts)
 
 

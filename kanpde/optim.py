@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 from torch.optim.lbfgs import _strong_wolfe
 
+from .distributed import Comm
 from .loss import PINNLoss
 
 __all__ = ["Objective", "NonFiniteError", "StepResult", "OPTIMIZERS", "make_optimizer"]
@@ -49,6 +50,7 @@ class Objective:
     def __init__(self, model: nn.Module, loss: PINNLoss) -> None:
         self.model, self.loss = model, loss
         self.params = [p for p in model.parameters() if p.requires_grad]
+        self.comm: Comm = getattr(loss, "comm", Comm())
         self.evaluations = 0
 
     def flat(self) -> Tensor:
@@ -63,7 +65,7 @@ class Objective:
             offset += n
 
     def value_and_grad(self) -> tuple[Tensor, Tensor, Tensor]:
-        """Loss, per-term losses and the flat gradient at the current parameters."""
+        """Loss, per-term losses and the flat gradient at the current parameters (summed over ranks)."""
         total, parts = self.loss(self.model)
         grads = torch.autograd.grad(total, self.params, allow_unused=True)
         flat = torch.cat(
@@ -73,14 +75,14 @@ class Objective:
             ]
         )
         self.evaluations += 1
-        return total.detach(), parts.detach(), flat
+        return self.comm.sum(total.detach()), self.comm.sum(parts.detach()), self.comm.sum(flat)
 
     def value(self) -> Tensor:
         """Loss at the current parameters, without a gradient."""
         with torch.no_grad() if self.loss.mode == "forward" else torch.enable_grad():
             total, _ = self.loss(self.model)
         self.evaluations += 1
-        return total.detach()
+        return self.comm.sum(total.detach())
 
 
 def _check_finite(*tensors: Tensor) -> None:
@@ -207,10 +209,9 @@ class LevenbergMarquardt:
         obj = self.objective
         r, jac, parts = obj.loss.residual_and_jacobian(obj.model)
         obj.evaluations += 1
-        loss = r @ r
-        _check_finite(loss, jac)
-        grad = jac.T @ r
-        a = jac.T @ jac
+        loss, parts = obj.comm.sum(r @ r), obj.comm.sum(parts)
+        grad, a = obj.comm.sum(jac.T @ r), obj.comm.sum(jac.T @ jac)
+        _check_finite(loss, a)
         eye = torch.eye(a.shape[0], dtype=a.dtype, device=a.device)
         x = obj.flat()
         scale = float(a.diagonal().max().clamp(min=1e-300))

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from .derivatives import resolve_mode
+from .distributed import current
 from .kan import KAN
 from .loss import PINNLoss, sample_collocation
 from .metrics import relative_l2
@@ -249,7 +250,8 @@ class _Trainer:
             dtype,
             device,
         )
-        self.loss = PINNLoss(problem, self.points, resolve_mode(settings.derivatives, model))
+        self.comm = current()
+        self.loss = PINNLoss(problem, self.points, resolve_mode(settings.derivatives, model), self.comm)
         self.logger = _Logger(self.loss, problem, model, callbacks, bar)
         self.logger.history.extend(history)
         if history:
@@ -403,7 +405,7 @@ def solve(
     model = copy.deepcopy(model).to(device=device, dtype=dtype)
     if hasattr(model, "set_input_bounds"):
         model.set_input_bounds(*problem.domain.bounds())
-    bar = _progress_bar(progress, settings, problem.name)
+    bar = _progress_bar(progress and current().is_root, settings, problem.name)
     trainer = _Trainer(problem, model, settings, callbacks, bar)
     try:
         trainer.run(stop_after)
@@ -433,7 +435,7 @@ def resume(
     if state["finished"]:
         raise ValueError("this run already finished its schedule; start a new solve to train further")
     settings = settings_from_dict(solution.settings)
-    bar = _progress_bar(progress, settings, solution.problem.name, state["step"])
+    bar = _progress_bar(progress and current().is_root, settings, solution.problem.name, state["step"])
     model = copy.deepcopy(solution.model)
     trainer = _Trainer(
         solution.problem, model, settings, callbacks, bar, solution.history, copy.deepcopy(state)

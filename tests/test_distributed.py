@@ -1,0 +1,64 @@
+"""Data-parallel training over torch.distributed (gloo, 2 processes on loopback) equals one process."""
+
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+import kanpde as kp
+
+OPTIONS = {
+    "grids": (3, 6),
+    "optimizer": [("adam", 3), ("lbfgs", 3), ("lm", 3)],
+    "n_interior": 101,
+    "n_boundary": 21,
+    "n_initial": 33,
+    "log_every": 1,
+    "device": "cpu",
+}
+
+
+def _solve() -> kp.Solution:
+    return kp.solve(kp.load_problem("heat1d"), kp.KAN([2, 4, 1], grid=3), **OPTIONS)
+
+
+def _worker(rank: int, world: int, port: int, out: str) -> None:
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    try:
+        sol = _solve()
+        if rank == 0:
+            torch.save({"params": [p.detach() for p in sol.model.parameters()], "history": sol.history}, out)
+    finally:
+        dist.destroy_process_group()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("world", [2])
+def test_two_ranks_equal_one_rank(tmp_path, world):
+    out = str(tmp_path / "rank0.pt")
+    mp.spawn(_worker, args=(world, _free_port(), out), nprocs=world, join=True)
+    parallel = torch.load(out)
+    single = _solve()
+    for p, q in zip(single.model.parameters(), parallel["params"], strict=True):
+        assert torch.allclose(p.detach(), q, rtol=0, atol=1e-10)
+    assert [r["step"] for r in parallel["history"]] == [r["step"] for r in single.history]
+    assert [r["grid"] for r in parallel["history"]][-1] == 6
+    for a, b in zip(single.history, parallel["history"], strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-10)
+        assert a["evaluations"] == b["evaluations"]
+
+
+def test_shards_partition_the_points():
+    from kanpde.distributed import Comm
+
+    x = torch.arange(11.0)[:, None]
+    parts = [Comm(r, 3).shard(x) for r in range(3)]
+    assert sorted(torch.cat(parts)[:, 0].tolist()) == x[:, 0].tolist()
+    assert [len(p) for p in parts] == [4, 4, 3]
