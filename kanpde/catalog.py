@@ -36,6 +36,8 @@ def _resolve(ref: str | Path) -> Path:
     ref = str(ref)
     if ref.endswith(".py") or os.sep in ref or "/" in ref:
         path = Path(ref)
+        if path.is_dir():
+            raise FileNotFoundError(f"no problem file at {path}: it is a folder; pass a path to a .py file")
         if not path.is_file():
             raise FileNotFoundError(f"no problem file at {path}; pass a path to a .py file or a shipped name")
         return path
@@ -65,8 +67,9 @@ def load_problem(ref: str | Path, **params) -> Problem:
     if hasattr(module, "make_problem"):
         try:
             problem = module.make_problem(**params)
-        except TypeError as err:
-            raise ValueError(f"make_problem in {path} rejected the parameters {params}: {err}") from err
+        except Exception as err:
+            hint = f" (parameters {params})" if params and isinstance(err, TypeError) else ""
+            raise ValueError(f"make_problem in {path} raised {type(err).__name__}{hint}: {err}") from err
     elif params:
         raise ValueError(f"{path} defines no make_problem(**params), so it takes no parameters; got {params}")
     else:

@@ -14,18 +14,22 @@
 A ``--config`` TOML file holds the same settings as the flags, by their long names (``boundary_points`` or
 ``boundary-points``), e.g. ``width = [2, 10, 1]``, ``optimizer = "adam:200,lm:300"``; flags given on the
 command line override the file. Bad input ends with one line ``kanpde: error: ...`` on stderr and exit
-status 2; an interrupted solve ends with status 130.
+status 2; warnings are one line ``kanpde: warning: ...`` each. An interrupted solve (Ctrl-C) saves the model
+and the history as of the last logged step (``solution.pt``, ``history.csv``), says where on one line and
+ends with status 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import copy
 import csv
 import json
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -241,6 +245,8 @@ def _options(args: argparse.Namespace) -> dict:
             opts["lr"] = float(raw["lr"])
         except (TypeError, ValueError):
             raise UsageError(f"--lr takes a number, got {raw['lr']!r}") from None
+        if not (math.isfinite(opts["lr"]) and opts["lr"] > 0):
+            raise UsageError(f"--lr takes a number > 0, got {raw['lr']!r}")
     if opts["model"] != "kan" and (opts["grid"] is not None or opts["grids"] is not None):
         raise UsageError("--grid and --grids apply to KAN models only; drop them or pass --model kan")
     if opts["model"] != "mlp" and opts["activation"] is not None:
@@ -292,25 +298,62 @@ def _solve_kwargs(opts: dict) -> dict:
 
 
 class LastState:
-    """A solve callback keeping the latest history and model, for what to do after an interruption."""
+    """A solve callback keeping the history and a copy of the model's state at the latest record.
+
+    The model keeps training after a record, and an interrupted step may leave it anywhere, so the state is
+    copied at each record: after an interruption :meth:`model_at_last_record` gives the model that matches
+    the history's last record.
+    """
 
     def __init__(self) -> None:
         self.history: list[dict] = []
         self.model = None
+        self._snapshot: tuple | None = None  # (model, state dict copy, number of records), set in one go
 
     def __call__(self, record: dict, model) -> None:
-        self.history.append(record)
+        state = copy.deepcopy(model.state_dict())  # tensors cloned, extra state copied
+        self.history.append(dict(record))
         self.model = model
+        self._snapshot = (model, state, len(self.history))
+
+    def model_at_last_record(self):
+        """``(model, history)`` as they were at the latest complete record, or ``(None, [])``."""
+        if self._snapshot is None:
+            return None, []
+        model, state, n = self._snapshot
+        model.load_state_dict(state)
+        return model, self.history[:n]
 
 
 def on_interrupt(problem, opts: dict, out: Path, last: LastState) -> int:
-    """Hook run when a solve is interrupted (Ctrl-C): report and return the exit status.
+    """Hook run when a solve is interrupted (Ctrl-C): save what there is, report, return the exit status.
 
-    ``last`` holds the model being trained and the history logged so far, ``out`` is the output folder;
-    this is the place to save a partial checkpoint.
+    The model as of the last logged step goes to ``out/solution.pt`` (a normal checkpoint whose settings
+    carry ``interrupted_at_step``) and the history so far to ``out/history.csv``; one line on stderr says
+    where.
     """
-    where = f"after step {last.history[-1]['step']}" if last.history else "before the first logged step"
-    print(f"{PROG}: interrupted {where}; nothing written", file=sys.stderr)
+    from .solution import Solution
+    from .train import make_settings
+
+    model, history = last.model_at_last_record()
+    if model is None:
+        print(f"{PROG}: interrupted before the first logged step; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    step = history[-1]["step"]
+    settings = make_settings(problem, _build_model(opts, problem.domain.dim), **_solve_kwargs(opts)).as_dict()
+    settings["interrupted_at_step"] = step
+    checkpoint, csv_path = out / "solution.pt", out / "history.csv"
+    try:
+        Solution(model, problem, history, settings).save(checkpoint)
+        write_history_csv(csv_path, history)
+    except OSError as err:
+        print(f"{PROG}: interrupted after step {step}; could not save the model: {err}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(
+        f"{PROG}: interrupted after step {step}; saved the model and history so far to {checkpoint} "
+        f"and {csv_path}",
+        file=sys.stderr,
+    )
     return EXIT_INTERRUPTED
 
 
@@ -435,7 +478,7 @@ def _run_export(args: argparse.Namespace) -> int:
     from .solution import load
 
     checkpoint = Path(args.checkpoint)
-    if not checkpoint.is_file():
+    if not checkpoint.exists():
         raise FileNotFoundError(f"no checkpoint at {checkpoint}")
     resolution = _int("resolution", args.resolution, minimum=2) if args.resolution is not None else None
     problem = load_problem(args.problem) if args.problem else None
@@ -477,6 +520,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line each, ``kanpde: warning: ...`` (no source line)."""
+    text = " ".join(str(message).split())
+    print(f"{PROG}: warning: {text}", file=sys.stderr)
+
+
 def _error(message: str) -> int:
     text = " ".join(str(message).split()) or "failed"
     print(f"{PROG}: error: {text}", file=sys.stderr)
@@ -495,7 +544,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return _error(f"name a command: {', '.join(COMMANDS)} (see '{PROG} --help')")
     try:
-        return COMMANDS[args.command][1](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return COMMANDS[args.command][1](args)
     except (UsageError, ValueError, TypeError, OSError) as err:
         return _error(str(err) or type(err).__name__)
     except KeyboardInterrupt:
