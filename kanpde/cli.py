@@ -424,8 +424,10 @@ def _write_outputs(solution, opts: dict, seconds: float, out: Path) -> dict:
 
 def _run_solve(args: argparse.Namespace) -> int:
     from .catalog import load_problem
+    from .distributed import init_from_env
     from .train import solve
 
+    comm = init_from_env()  # under torchrun: join the group; rank 0 alone writes and prints
     opts = _options(args)
     problem = load_problem(opts["problem"])
     model = _build_model(opts, problem.domain.dim)
@@ -439,8 +441,10 @@ def _run_solve(args: argparse.Namespace) -> int:
             problem, model, progress=not args.no_progress, callbacks=[last], **_solve_kwargs(opts)
         )
     except KeyboardInterrupt:
-        return on_interrupt(problem, opts, out, last)
+        return on_interrupt(problem, opts, out, last) if comm.is_root else 130
     seconds = time.perf_counter() - start
+    if not comm.is_root:
+        return 0
     metrics = _write_outputs(solution, opts, seconds, out)
     rel = metrics.get("relative_l2")
     rows = [

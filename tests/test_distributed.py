@@ -62,3 +62,18 @@ def test_shards_partition_the_points():
     parts = [Comm(r, 3).shard(x) for r in range(3)]
     assert sorted(torch.cat(parts)[:, 0].tolist()) == x[:, 0].tolist()
     assert [len(p) for p in parts] == [4, 4, 3]
+
+
+def test_torchrun_cli_writes_outputs_once(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port", str(_free_port())]
+    cmd += ["-m", "kanpde", "solve", "poisson1d", "--grids", "3", "--optimizer", "lm:3", "--points", "40"]
+    cmd += ["--no-progress", "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("relative L2") == 1  # rank 0 alone prints the summary
+    assert (out / "solution.pt").is_file() and (out / "metrics.json").is_file()
+    assert kp.load(out / "solution.pt").history[-1]["step"] == 3
