@@ -56,14 +56,17 @@ def load_problem(ref: str | Path, **params) -> Problem:
     if spec is None or spec.loader is None:
         raise ValueError(f"cannot load {path} as a Python module; a problem file must end in .py")
     module = importlib.util.module_from_spec(spec)
+    # Registered under its private name so that tools which re-import a function's module (pickle,
+    # torch.compile) find it; a file that fails to load is unregistered again.
+    sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except SyntaxError as err:
+        sys.modules.pop(name, None)
         raise ValueError(f"problem file {path} has a syntax error at line {err.lineno}: {err.msg}") from err
     except Exception as err:
-        raise ValueError(f"problem file {path} raised {type(err).__name__} while loading: {err}") from err
-    finally:
         sys.modules.pop(name, None)
+        raise ValueError(f"problem file {path} raised {type(err).__name__} while loading: {err}") from err
     if hasattr(module, "make_problem"):
         try:
             problem = module.make_problem(**params)

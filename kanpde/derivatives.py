@@ -85,8 +85,8 @@ class Field:
         spec = self.plan.spec.union(grad, pairs)
         self.plan.spec = spec
         if self._jet is None or self._jet_spec != spec:
-            if self.records is not None:
-                del self.records[:]
+            # Records of an earlier, smaller pass stay: values already taken from it still feed the
+            # residual, and per-point Jacobians add up over passes (Network.param_jacobian).
             self._jet = self.model.jet(self.x, spec, self.records)[..., 0]  # (N, R)
             self._jet_spec = spec
         return self._jet

@@ -47,11 +47,16 @@ class StepResult:
 class Objective:
     """The model's parameters as one flat vector, with the loss, its gradient and its residuals."""
 
-    def __init__(self, model: nn.Module, loss: PINNLoss) -> None:
+    def __init__(self, model: nn.Module, loss: PINNLoss, compile: str | None = None) -> None:
         self.model, self.loss = model, loss
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.comm: Comm = getattr(loss, "comm", Comm())
         self.evaluations = 0
+        self._loss_fn = loss
+        if compile is not None:
+            # One eager call settles each term's derivative plan, so the compiled graph sees fixed shapes.
+            loss(model)
+            self._loss_fn = torch.compile(loss.__call__, backend=compile, dynamic=False)
 
     def flat(self) -> Tensor:
         return torch.cat([p.detach().reshape(-1) for p in self.params])
@@ -66,7 +71,7 @@ class Objective:
 
     def value_and_grad(self) -> tuple[Tensor, Tensor, Tensor]:
         """Loss, per-term losses and the flat gradient at the current parameters (summed over ranks)."""
-        total, parts = self.loss(self.model)
+        total, parts = self._loss_fn(self.model)
         grads = torch.autograd.grad(total, self.params, allow_unused=True)
         flat = torch.cat(
             [

@@ -78,6 +78,7 @@ class SolveSettings:
     device: str
     derivatives: str
     log_every: int
+    compile: str | None = None
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -155,6 +156,7 @@ def make_settings(problem: Problem, model: nn.Module, **options) -> SolveSetting
         "device",
         "derivatives",
         "log_every",
+        "compile",
     }
     unknown = set(options) - known
     if unknown:
@@ -191,7 +193,19 @@ def make_settings(problem: Problem, model: nn.Module, **options) -> SolveSetting
         device=str(_device(options.get("device", "auto"))),
         derivatives=derivatives,
         log_every=_count("log_every", options.get("log_every", 10)),
+        compile=_compile_backend(options.get("compile", False)),
     )
+
+
+def _compile_backend(value) -> str | None:
+    """``compile=True`` means torch.compile's default backend ("inductor"); a string names a backend."""
+    if value is False or value is None:
+        return None
+    if value is True:
+        return "inductor"
+    if isinstance(value, str) and value:
+        return value
+    raise TypeError(f"compile must be True, False or a torch.compile backend name such as 'inductor', got {value!r}")
 
 
 class _Logger:
@@ -292,7 +306,8 @@ class _Trainer:
     def _run_stage(self, stage: Stage, grid, stop_after: int | None) -> bool:
         """Run (the rest of) one stage; ``False`` when paused at ``stop_after``."""
         pos, model, logger = self.pos, self.model, self.logger
-        objective = Objective(model, self.loss)
+        compiled = self.settings.compile if stage.optimizer != "lm" else None
+        objective = Objective(model, self.loss, compiled)
         opt = make_optimizer(
             stage.optimizer, objective, **({"lr": self.settings.lr} if stage.optimizer == "adam" else {})
         )
@@ -381,7 +396,8 @@ def solve(
     stages), ``steps`` (with a single name), ``grids`` (KAN grid sizes, the schedule runs at each; default
     ``G, 2G, 4G``), ``lr`` (Adam), ``seed``, ``dtype`` (float64),
     ``device`` (``"auto"``: CUDA when available), ``derivatives`` (``"auto"``, ``"forward"``,
-    ``"autograd"``), ``log_every``. ``progress`` shows a tqdm bar; each callback gets every history
+    ``"autograd"``), ``log_every``, ``compile`` (opt-in ``torch.compile`` of the loss for Adam and L-BFGS
+    stages, worth it on CUDA; ``True`` or a backend name). ``progress`` shows a tqdm bar; each callback gets every history
     record and the model. ``stop_after`` pauses after that many optimiser steps in total; save the solution
     and continue later with :func:`resume`. The ``model`` passed in is not modified; the trained one is
     ``solution.model``.

@@ -69,7 +69,14 @@ def test_torchrun_cli_writes_outputs_once(tmp_path):
     import sys
 
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port", str(_free_port())]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_port",
+        str(_free_port()),
+    ]
     cmd += ["-m", "kanpde", "solve", "poisson1d", "--grids", "3", "--optimizer", "lm:3", "--points", "40"]
     cmd += ["--no-progress", "--out", str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)

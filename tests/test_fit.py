@@ -19,15 +19,6 @@ F64 = torch.float64
 BOUNDS = ((-1.5, -1.0), (2.5, 1.5))  # covers the data of every seed with room for the noise
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: extra intra-op threads only add synchronisation (and stall on a busy 2-core machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def two_moons(n: int, noise: float, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` points ``(n, 2)`` on two interleaving half circles, labels ``(n,)`` in {0, 1}.
 

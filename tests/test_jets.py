@@ -17,15 +17,6 @@ from kanpde import KAN, MLP, Field, JetSpec
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: extra intra-op threads only add synchronisation (and stall on a busy 2-core machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
@@ -321,11 +312,10 @@ def test_field_records_jacobian(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["kan_xt", "mlp_xt"])
-def test_field_records_jacobian_when_plan_grows__PACKAGE_BUG(name: str) -> None:
-    """KNOWN PACKAGE BUG (left failing on purpose; see the report): ``Field._forward`` clears ``records``
-    when a residual asks for more rows than its plan holds, so terms computed from the earlier jet (here
-    ``u.dt()`` before ``u.d("x", "x")``, as in problems/heat1d.py) drop out of the Jacobian. This is what
-    ``PINNLoss.residual_and_jacobian`` sees on its first call with a fresh plan (an 'lm' first stage)."""
+def test_field_records_jacobian_when_plan_grows(name: str) -> None:
+    """A residual that asks for more rows than its plan holds (``u.dt()`` before ``u.d("x", "x")``, as in
+    problems/heat1d.py) recomputes the jet; terms taken from the earlier pass must stay in the Jacobian.
+    This is what ``PINNLoss.residual_and_jacobian`` sees on its first call with a fresh plan."""
     model = FIELD_MODELS[name]()
     x = _points(8, 2, seed=9)
     records: list = []

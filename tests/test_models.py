@@ -18,15 +18,6 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 BOUNDS = ((0.0, -2.0), (1.0, 2.0))  # input box of the battery's 2-D models
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: extra intra-op threads only add synchronisation (and stall on a busy 2-core machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 

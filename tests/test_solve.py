@@ -170,3 +170,24 @@ def test_nan_in_the_loss_stops_the_stage_and_restores_the_best_state():
     assert "stopped" in sol.history[-1]
     assert all(torch.isfinite(p).all() for p in sol.model.parameters())
     assert np.isfinite(sol.history[-2 if len(sol.history) > 1 else -1]["seconds"])
+
+
+def test_compiled_loss_gives_the_same_history():
+    """The opt-in torch.compile path (for CUDA) captures the same loss; checked here with a CPU backend."""
+    problem = kp.load_problem("poisson2d")
+    runs = [
+        kp.solve(
+            problem,
+            kp.KAN([2, 3, 1]),
+            grids=(3,),
+            optimizer=[("adam", 2), ("lbfgs", 2)],
+            n_interior=64,
+            log_every=1,
+            compile=backend,
+        )
+        for backend in (False, "aot_eager")
+    ]
+    for a, b in zip(runs[0].history, runs[1].history, strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-12)
+    with pytest.raises(TypeError, match="compile must be True, False or a torch.compile backend"):
+        kp.solve(problem, kp.KAN([2, 3, 1]), compile=3)
