@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["JetSpec", "seed_jet", "chain", "linear_jacobian"]
+__all__ = ["Jet", "JetSpec", "seed_jet", "split", "stack", "chain", "rows"]
 
 
 @dataclass(frozen=True)
@@ -65,39 +65,52 @@ class JetSpec:
         return JetSpec(self.dim, self.grad or grad, self.pairs + tuple(pairs))
 
 
-def seed_jet(x: Tensor, spec: JetSpec, scale: Tensor, shift: Tensor) -> Tensor:
+Jet = tuple[Tensor, "Tensor | None", "Tensor | None"]
+"""A jet in parts: values ``(N, n)``, gradient rows ``(N, d, n)`` and second-derivative rows ``(N, P, n)``;
+``None`` where a part is not carried or (for the curvature of an affine map) identically zero. Layers pass
+parts, not one stacked tensor, so that no part is sliced out of a larger tensor (whose backward would fill a
+zero tensor of the full size)."""
+
+
+def seed_jet(x: Tensor, spec: JetSpec, scale: Tensor, shift: Tensor) -> Jet:
     """Jet of the affine input map ``v = scale * x + shift`` (gradient rows ``scale_a e_a``, no curvature)."""
     n, d = x.shape
-    rows = [(x * scale + shift)[:, None, :]]  # (N, 1, d)
+    grad = torch.diag(scale).expand(n, d, d) if spec.grad else None  # (N, d, d)
+    return x * scale + shift, grad, None
+
+
+def split(jet: Tensor, spec: JetSpec) -> Jet:
+    """Parts of a stacked jet ``(N, R, n)``."""
+    grad = jet[:, 1 : 1 + spec.dim] if spec.grad else None
+    curv = jet[:, 1 + spec.dim :] if spec.pairs else None
+    return jet[:, 0], grad, curv
+
+
+def stack(jet: Jet, spec: JetSpec) -> Tensor:
+    """The stacked jet ``(N, R, n)``: value row, gradient rows, second-derivative rows."""
+    value, grad, curv = jet
+    rows = [value[:, None]]
     if spec.grad:
-        rows.append(torch.diag(scale).expand(n, d, d))  # (N, d, d)
+        rows.append(grad)
     if spec.pairs:
-        rows.append(x.new_zeros(n, len(spec.pairs), d))  # (N, P, d)
+        rows.append(curv if curv is not None else value.new_zeros(value.shape[0], len(spec.pairs), value.shape[1]))
     return torch.cat(rows, dim=1)
 
 
-def chain(jet: Tensor, spec: JetSpec, f0: Tensor, f1: Tensor, f2: Tensor) -> Tensor:
-    """Rows of ``K`` features per input: ``(N, R, n, K)`` from ``f0, f1, f2`` of shape ``(N, n, K)``.
-
-    ``f0, f1, f2`` are the feature values and their first and second derivatives at the jet's values.
-    """
-    rows = [f0[:, None]]  # (N, 1, n, K)
-    if spec.grad:
-        g = jet[:, 1 : 1 + spec.dim]  # (N, d, n)
-        rows.append(f1[:, None] * g[..., None])  # (N, d, n, K)
+def chain(jet: Jet, spec: JetSpec, f0: Tensor, f1: Tensor, f2: Tensor) -> Jet:
+    """Jet of ``f(v)`` elementwise, from ``f(v), f'(v), f''(v)`` of shape ``(N, n)``."""
+    _, grad, curv = jet
+    out_grad = f1[:, None] * grad if spec.grad else None  # (N, d, n)
+    out_curv = None
     if spec.pairs:
         a = [p[0] for p in spec.pairs]
         b = [p[1] for p in spec.pairs]
-        h = jet[:, 1 + spec.dim :]  # (N, P, n)
-        rows.append(f2[:, None] * (g[:, a] * g[:, b])[..., None] + f1[:, None] * h[..., None])  # (N, P, n, K)
-    return torch.cat(rows, dim=1)
+        out_curv = f2[:, None] * (grad[:, a] * grad[:, b])  # (N, P, n)
+        if curv is not None:
+            out_curv = out_curv + f1[:, None] * curv
+    return f0, out_grad, out_curv
 
 
-def linear_jacobian(inputs: Tensor, out_grad: Tensor) -> Tensor:
-    """Per-point Jacobian of ``sum_r out_grad[n, r] · (inputs[n, r] @ W)`` with respect to ``W``.
-
-    ``inputs`` ``(N, R, p)`` are the rows fed to a linear map ``W`` of shape ``(p, q)``, ``out_grad``
-    ``(N, R, q)`` the derivative of point ``n``'s residual with respect to that map's output rows.
-    Returns ``(N, p, q)``: ``J[n, i, j] = sum_r inputs[n, r, i] out_grad[n, r, j]``.
-    """
-    return torch.einsum("nri,nrj->nij", inputs, out_grad)
+def rows(jet: Jet) -> Tensor:
+    """All carried rows ``(N, R', n)`` (absent parts left out), e.g. to form Jacobians."""
+    return torch.cat([jet[0][:, None]] + [part for part in jet[1:] if part is not None], dim=1)

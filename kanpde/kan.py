@@ -27,9 +27,9 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .jet import JetSpec, chain, linear_jacobian
+from .jet import Jet, JetSpec, split, stack
 from .network import Network, check_positive_int, check_width
-from .spline import basis, fit_coefficients, uniform_knots
+from .spline import basis, basis_stacked, fit_coefficients, uniform_knots
 
 __all__ = ["KAN", "KANLayer", "GridReport"]
 
@@ -96,34 +96,81 @@ class KANLayer(nn.Module):
 
     def features(self, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``F(v)``, ``F'(v)``, ``F''(v)``, each of shape ``(N, n_in, 1 + M)``."""
-        b0, b1, b2 = basis(v, self.knots, self.k, self.uniform)
-        s0, s1, s2 = _silu_derivatives(v)
-        return (
-            torch.cat([s0[..., None], b0], dim=-1),
-            torch.cat([s1[..., None], b1], dim=-1),
-            torch.cat([s2[..., None], b2], dim=-1),
-        )
+        stacked = self._features(v)
+        return stacked[0], stacked[1], stacked[2]
+
+    def _features(self, v: Tensor) -> Tensor:
+        """``[F, F', F'']`` stacked: ``(3, N, n_in, 1 + M)``."""
+        b = basis_stacked(v, self.knots, self.k, self.uniform)  # (3, N, n_in, M)
+        silu = torch.stack(_silu_derivatives(v))  # (3, N, n_in)
+        return torch.cat([silu[..., None], b], dim=-1)
 
     def forward_jet(self, jet: Tensor, spec: JetSpec, records: list | None = None) -> Tensor:
-        """Map a jet ``(N, R, n_in)`` to ``(N, R, n_out)``; rows feeding the matmul go to ``records``."""
-        n, r, _ = jet.shape
-        rows = chain(jet, spec, *self.features(jet[:, 0])).reshape(n, r, -1)  # (N, R, n_in*(1+M))
-        out = rows @ self.weight()  # (N, R, n_out)
-        out = torch.cat([out[:, :1] + self.bias, out[:, 1:]], dim=1)
+        """Map a stacked jet ``(N, R, n_in)`` to ``(N, R, n_out)`` (see :meth:`forward_parts`)."""
+        return stack(self.forward_parts(split(jet, spec), spec, records), spec)
+
+    def forward_parts(self, jet: Jet, spec: JetSpec, records: list | None = None) -> Jet:
+        """Map a jet in parts from ``n_in`` to ``n_out`` features.
+
+        With ``P^s_ij = sum_k F^(s)_ik W_ikj`` (``s = 0, 1, 2``: the edge functions and their first and
+        second derivatives at the inputs) the output rows are ``y_j = b_j + sum_i P^0_ij``,
+        ``d_a y_j = sum_i P^1_ij g_ia`` and ``d_ab y_j = sum_i (P^2_ij g_ia g_ib + P^1_ij H_iab)``. Computing
+        ``P`` first costs one batched matmul and keeps every intermediate at ``(N, ·, n_in, n_out)``, free of
+        the number of basis functions.
+        """
+        value, grad, curv = jet
+        orders = 3 if spec.pairs else (2 if spec.grad else 1)
+        feats = self._features(value)[:orders]  # (S, N, n_in, K)
+        w = self.weight().view(self.n_in, -1, self.n_out)  # (n_in, K, n_out)
+        if self.n_out == 1:  # a matrix-vector product: elementwise is faster than a batched matmul
+            p = (feats * w[..., 0]).sum(-1, keepdim=True)  # (S, N, n_in, 1)
+        else:
+            p = torch.einsum("snik,ikj->snij", feats, w)  # (S, N, n_in, n_out)
+        out_value = p[0].sum(1) + self.bias  # (N, n_out)
+        out_grad = out_curv = None
+        if spec.grad:
+            out_grad = (grad[..., None] * p[1][:, None]).sum(2)  # (N, d, n_out)
+        if spec.pairs:
+            a = [q[0] for q in spec.pairs]
+            b = [q[1] for q in spec.pairs]
+            terms = (grad[:, a] * grad[:, b])[..., None] * p[2][:, None]  # (N, P, n_in, n_out)
+            if curv is not None:
+                terms = terms + curv[..., None] * p[1][:, None]
+            out_curv = terms.sum(2)  # (N, P, n_out)
+        out = (out_value, out_grad, out_curv)
         if records is not None:
-            records.append((self, rows, out))
+            records.append((self, (feats, jet, spec), out))
         return out
 
-    def param_jacobian(self, rows: Tensor, out_grad: Tensor) -> list[Tensor]:
-        """Per-point Jacobians ``(N, numel)`` for each parameter, in ``self.parameters()`` order."""
-        n = rows.shape[0]
-        jw = linear_jacobian(rows, out_grad).reshape(n, self.n_in, -1, self.n_out)  # (N, n_in, 1+M, n_out)
+    def param_jacobian(self, saved: tuple, out_grad: Jet) -> list[Tensor]:
+        """Per-point Jacobians ``(N, numel)`` for each parameter, in ``self.parameters()`` order.
+
+        ``dr/dW_ikj = sum_s F^(s)_ik A^s_ij`` with ``A^0 = G_0``, ``A^1 = sum_a G_a g_ia + sum_ab G_ab H_iab``
+        and ``A^2 = sum_ab G_ab g_ia g_ib``, ``G`` the derivative of the residual with respect to the output
+        rows (``None`` parts count as zero).
+        """
+        feats, (_, grad, curv), spec = saved
+        g0, g1, g2 = out_grad
+        n = g0.shape[0]
+        amps = [g0[:, None, :].expand(n, self.n_in, self.n_out)]  # A^0: (N, n_in, n_out)
+        if spec.grad:
+            amps.append(torch.bmm(grad.transpose(1, 2), g1) if g1 is not None else torch.zeros_like(amps[0]))
+        if spec.pairs:
+            if g2 is None:
+                amps.append(torch.zeros_like(amps[0]))
+            else:
+                a = [q[0] for q in spec.pairs]
+                b = [q[1] for q in spec.pairs]
+                if curv is not None:
+                    amps[1] = amps[1] + torch.bmm(curv.transpose(1, 2), g2)
+                amps.append(torch.bmm((grad[:, a] * grad[:, b]).transpose(1, 2), g2))
+        jw = torch.einsum("snik,snij->nikj", feats, torch.stack(amps))  # (N, n_in, 1+M, n_out)
         spline = jw[:, :, 1:]  # (N, n_in, M, n_out)
         return [
             jw[:, :, 0].reshape(n, -1),
             (spline * self.coef).sum(2).reshape(n, -1),
             (spline * self.spline_scale[:, None, :]).reshape(n, -1),
-            out_grad[:, 0],
+            g0,
         ]
 
     def edge_functions(self, v: Tensor) -> Tensor:
@@ -235,7 +282,7 @@ class KAN(Network):
         v = x * self.input_scale + self.input_shift
         out = [v]
         for layer in self.layers[:-1]:
-            v = layer.forward_jet(v[:, None], JetSpec(layer.n_in))[:, 0]
+            v = layer.forward_parts((v, None, None), JetSpec(layer.n_in))[0]
             out.append(v)
         return out
 

@@ -145,11 +145,8 @@ class PINNLoss:
             r = self.term_residual(model, t, passes)  # (N_t, C_t)
             scale = math.sqrt(w / n)
             recs = [rec for p in passes for rec in p]
-            outs = [rec[2] for rec in recs]
             for c in range(r.shape[1]):
-                grads = torch.autograd.grad(r[:, c].sum(), outs, retain_graph=True, allow_unused=True)
-                grads = [torch.zeros_like(o) if g is None else g for g, o in zip(grads, outs, strict=True)]
-                jacs.append(scale * model.param_jacobian(recs, grads).detach())
+                jacs.append(scale * model.residual_jacobian(r[:, c], recs).detach())
                 rs.append(scale * r[:, c].detach())
             parts.append(w * r.detach().square().sum() / n)
         return torch.cat(rs), torch.cat(jacs), torch.stack(parts)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from .jet import JetSpec, chain, linear_jacobian
+from .jet import Jet, JetSpec, chain, split, stack
 from .network import Network, check_width
 
 __all__ = ["MLP", "ACTIVATIONS"]
@@ -58,19 +58,30 @@ class _Dense(nn.Module):
         self.activation = activation
 
     def forward_jet(self, jet: Tensor, spec: JetSpec, records: list | None = None) -> Tensor:
-        out = jet @ self.weight.T  # (N, R, n_out)
-        out = torch.cat([out[:, :1] + self.bias, out[:, 1:]], dim=1)
+        """Map a stacked jet ``(N, R, n_in)`` to ``(N, R, n_out)``."""
+        return stack(self.forward_parts(split(jet, spec), spec, records), spec)
+
+    def forward_parts(self, jet: Jet, spec: JetSpec, records: list | None = None) -> Jet:
+        value, grad, curv = jet
+        w = self.weight.T
+        out = (
+            value @ w + self.bias,
+            grad @ w if grad is not None else None,
+            curv @ w if curv is not None else None,
+        )
         if records is not None:
             records.append((self, jet, out))
         if self.activation is None:
             return out
-        f = self.activation(out[:, 0])  # three (N, n_out)
-        return chain(out, spec, *(t[..., None] for t in f))[..., 0]  # (N, R, n_out)
+        return chain(out, spec, *self.activation(out[0]))
 
-    def param_jacobian(self, rows: Tensor, out_grad: Tensor) -> list[Tensor]:
-        n = rows.shape[0]
-        jw = linear_jacobian(out_grad, rows)  # (N, n_out, n_in), the layout of self.weight
-        return [jw.reshape(n, -1), out_grad[:, 0]]
+    def param_jacobian(self, saved: Jet, out_grad: Jet) -> list[Tensor]:
+        """``dr/dW_ji = sum_rows G_j X_i`` over the value, gradient and curvature rows; ``dr/db = G_0``."""
+        pairs = [(x, g) for x, g in zip(saved, out_grad, strict=True) if x is not None and g is not None]
+        x = torch.cat([x if x.ndim == 3 else x[:, None] for x, _ in pairs], dim=1)  # (N, R', n_in)
+        g = torch.cat([g if g.ndim == 3 else g[:, None] for _, g in pairs], dim=1)  # (N, R', n_out)
+        jw = torch.einsum("nrj,nri->nji", g, x)  # (N, n_out, n_in), the layout of self.weight
+        return [jw.reshape(x.shape[0], -1), out_grad[0]]
 
 
 class MLP(Network):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from .jet import JetSpec, seed_jet
+from .jet import JetSpec, seed_jet, stack
 
 __all__ = ["Network", "check_width", "check_positive_int"]
 
@@ -96,32 +96,38 @@ class Network(nn.Module):
         self.check_input(x)
         out = seed_jet(x, spec, self.input_scale, self.input_shift)
         for layer in self.layers:
-            out = layer.forward_jet(out, spec, records)
-        return out
+            out = layer.forward_parts(out, spec, records)
+        return stack(out, spec)
 
     def forward(self, x: Tensor) -> Tensor:
         """Values ``(N, n_out)`` at ``x`` ``(N, d)``."""
-        return self.jet(x, JetSpec(self.width[0]))[:, 0]
+        self.check_input(x)
+        spec = JetSpec(self.width[0])
+        out = seed_jet(x, spec, self.input_scale, self.input_shift)
+        for layer in self.layers:
+            out = layer.forward_parts(out, spec)
+        return out[0]
 
     @property
     def num_parameters(self) -> int:
         """Number of trainable scalars."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
-    def param_jacobian(self, records: list, grads: Sequence[Tensor]) -> Tensor:
-        """Assemble ``(N, P)`` per-point Jacobians in ``self.parameters()`` order from recorded rows.
+    def param_jacobian(self, records: list, grads: Sequence) -> Tensor:
+        """Assemble ``(N, P)`` per-point Jacobians in ``self.parameters()`` order from recorded passes.
 
-        ``records`` come from :meth:`jet` calls and ``grads`` are the derivatives of the (per-point) residual
-        sum with respect to each recorded output. Several jet passes over the same points add up.
+        ``records`` come from :meth:`jet` calls and ``grads`` hold, per record, the derivatives of the
+        (per-point) residual sum with respect to that layer's output parts (``None`` for unused parts).
+        Several jet passes over the same points add up.
         """
         blocks: dict[int, list[Tensor]] = {}
-        for (layer, rows, _), g in zip(records, grads, strict=True):
-            parts = layer.param_jacobian(rows, g)
+        for (layer, saved, _), g in zip(records, grads, strict=True):
+            parts = layer.param_jacobian(saved, g)
             key = id(layer)
             blocks[key] = (
                 parts if key not in blocks else [a + b for a, b in zip(blocks[key], parts, strict=True)]
             )
-        n = records[0][1].shape[0]
+        n = records[0][2][0].shape[0]  # rows of the recorded output values: one per point
         out = []
         for layer in self.layers:
             if id(layer) in blocks:
@@ -129,3 +135,19 @@ class Network(nn.Module):
             else:
                 out.extend(p.new_zeros(n, p.numel()) for p in layer.parameters())
         return torch.cat(out, dim=1)
+
+    def residual_jacobian(self, residual: Tensor, records: list, retain_graph: bool = True) -> Tensor:
+        """Exact Jacobian ``(N, P)`` of a per-point residual ``(N,)`` built from the jets in ``records``.
+
+        ``residual[n]`` must depend on point ``n`` only: then one backward pass of ``residual.sum()`` to the
+        recorded layer outputs gives every point's own derivative.
+        """
+        outs = [t for _, _, out in records for t in out if t is not None]
+        found = torch.autograd.grad(residual.sum(), outs, retain_graph=retain_graph, allow_unused=True)
+        found = iter(found)
+        grads = []
+        for _, _, out in records:
+            parts = [next(found) if t is not None else None for t in out]
+            parts[0] = parts[0] if parts[0] is not None else torch.zeros_like(out[0])
+            grads.append(tuple(parts))
+        return self.param_jacobian(records, grads)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["uniform_knots", "cox_de_boor", "cubic_uniform", "basis", "fit_coefficients"]
+__all__ = ["uniform_knots", "cox_de_boor", "cubic_uniform", "basis", "basis_stacked", "fit_coefficients"]
 
 
 def uniform_knots(lo: Tensor, hi: Tensor, grid: int, k: int) -> Tensor:
@@ -99,11 +99,48 @@ def cubic_uniform(v: Tensor, knots: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return dense[0], dense[1], dense[2]
 
 
+def _cubic_uniform_stacked(v: Tensor, knots: Tensor) -> Tensor:
+    """:func:`cubic_uniform` as one ``(3, N, n_in, M)`` tensor (no slicing, so no extra backward copies)."""
+    n_in, n_knots = knots.shape
+    n_basis = n_knots - 4
+    t0 = knots[:, 0]  # (n_in,)
+    h = knots[:, 1] - knots[:, 0]  # (n_in,)
+    u = (v - t0) / h  # (N, n_in)
+    cell = torch.floor(u).detach()
+    s = u - cell
+    inside = (cell >= 0) & (cell < n_knots - 1)
+    one = 1.0 - s
+    s2, s3 = s * s, s * s * s
+    hinv = 1.0 / h
+    local = torch.stack(
+        [
+            torch.stack([one**3, 3 * s3 - 6 * s2 + 4, -3 * s3 + 3 * s2 + 3 * s + 1, s3], dim=-1) / 6,
+            torch.stack([-(one**2), 3 * s2 - 4 * s, -3 * s2 + 2 * s + 1, s2], dim=-1) * (hinv / 2)[:, None],
+            torch.stack([one, 3 * s - 2, 1 - 3 * s, s], dim=-1) * (hinv**2)[:, None],
+        ]
+    )  # (3, N, n_in, 4)
+    # Basis m = c - 3 + o takes local function o; outside 0..M-1 (or outside the knot span) it is dropped
+    # by a zero weight at a clamped index, so a scatter-add onto (3, N, n_in, M) needs no padding.
+    index = cell.long()[..., None] - 3 + torch.arange(4, device=v.device)  # (N, n_in, 4)
+    keep = (index >= 0) & (index < n_basis) & inside[..., None]
+    local = local * keep
+    index = index.clamp(0, n_basis - 1).expand(3, *index.shape)  # (3, N, n_in, 4)
+    out = torch.zeros(3, *v.shape, n_basis, dtype=v.dtype, device=v.device)
+    return out.scatter_add(-1, index, local)  # (3, N, n_in, M)
+
+
 def basis(v: Tensor, knots: Tensor, k: int, uniform: bool) -> tuple[Tensor, Tensor, Tensor]:
     """Dispatch to the closed form when the grid is uniform and cubic, else Cox-de Boor."""
     if uniform and k == 3:
         return cubic_uniform(v, knots)
     return cox_de_boor(v, knots, k)
+
+
+def basis_stacked(v: Tensor, knots: Tensor, k: int, uniform: bool) -> Tensor:
+    """:func:`basis` as one tensor ``(3, N, n_in, M)`` of values, first and second derivatives."""
+    if uniform and k == 3:
+        return _cubic_uniform_stacked(v, knots)
+    return torch.stack(cox_de_boor(v, knots, k))
 
 
 def fit_coefficients(x: Tensor, y: Tensor, knots: Tensor, k: int, uniform: bool) -> tuple[Tensor, Tensor]:

@@ -245,10 +245,7 @@ def _per_point_gradients(r: torch.Tensor, params: list[torch.Tensor]) -> torch.T
 
 def _jacobian_from_records(model, r: torch.Tensor, records: list) -> torch.Tensor:
     """``model.param_jacobian`` as :meth:`kanpde.loss.PINNLoss.residual_and_jacobian` uses it."""
-    outs = [rec[2] for rec in records]
-    grads = torch.autograd.grad(r.sum(), outs, retain_graph=True, allow_unused=True)
-    grads = [torch.zeros_like(o) if g is None else g for g, o in zip(grads, outs, strict=True)]
-    return model.param_jacobian(records, grads)
+    return model.residual_jacobian(r, records)
 
 
 JACOBIAN_MODELS = [
