@@ -93,7 +93,9 @@ def stack(jet: Jet, spec: JetSpec) -> Tensor:
     if spec.grad:
         rows.append(grad)
     if spec.pairs:
-        rows.append(curv if curv is not None else value.new_zeros(value.shape[0], len(spec.pairs), value.shape[1]))
+        rows.append(
+            curv if curv is not None else value.new_zeros(value.shape[0], len(spec.pairs), value.shape[1])
+        )
     return torch.cat(rows, dim=1)
 
 

@@ -87,7 +87,7 @@ class SolveSettings:
         return d
 
 
-_DEFAULT_POINTS = {1: (256, 2, 0), 2: (2500, 400, 0), 3: (4000, 1200, 600), 4: (6000, 2000, 1000)}
+_DEFAULT_POINTS = {1: (1000, 2, 0), 2: (2500, 400, 0), 3: (4000, 1200, 600), 4: (6000, 2000, 1000)}
 
 
 def _count(name: str, value: object) -> int:
@@ -205,7 +205,9 @@ def _compile_backend(value) -> str | None:
         return "inductor"
     if isinstance(value, str) and value:
         return value
-    raise TypeError(f"compile must be True, False or a torch.compile backend name such as 'inductor', got {value!r}")
+    raise TypeError(
+        f"compile must be True, False or a torch.compile backend name such as 'inductor', got {value!r}"
+    )
 
 
 class _Logger:
