@@ -29,11 +29,27 @@ from torch.optim.lbfgs import _strong_wolfe
 from .distributed import Comm
 from .loss import PINNLoss
 
-__all__ = ["Objective", "NonFiniteError", "StepResult", "OPTIMIZERS", "make_optimizer"]
+__all__ = [
+    "Objective",
+    "StageStop",
+    "NonFiniteError",
+    "LineSearchError",
+    "StepResult",
+    "OPTIMIZERS",
+    "make_optimizer",
+]
 
 
-class NonFiniteError(RuntimeError):
+class StageStop(RuntimeError):
+    """A reason to end the current stage early (the trainer restores the best parameters)."""
+
+
+class NonFiniteError(StageStop):
     """The loss or its gradient became NaN or infinite."""
+
+
+class LineSearchError(StageStop):
+    """The L-BFGS line search found no point with a lower loss."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +184,15 @@ class LBFGS:
         t = self.lr if self.s else min(1.0, 1.0 / float(g.abs().sum())) * self.lr
         self._last = self._current
         f_new, g_new, t, _ = _strong_wolfe(self._evaluate, x, t, d, float(loss), g, gtd)
+        if not math.isfinite(f_new):
+            self.objective.assign(x)
+            raise NonFiniteError("the loss is not finite (NaN or inf) along the L-BFGS search direction")
+        if not f_new < float(loss):
+            self.objective.assign(x)
+            raise LineSearchError(
+                "the L-BFGS line search found no lower loss (converged to round-off, or the problem is "
+                "ill-conditioned: try the 'lm' optimizer)"
+            )
         s = t * d
         y = g_new - g
         if float(torch.dot(y, s)) > 1e-10 * float(torch.dot(s, s)) ** 0.5 * float(torch.dot(y, y)) ** 0.5:

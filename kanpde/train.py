@@ -30,7 +30,7 @@ from .distributed import current
 from .kan import KAN
 from .loss import PINNLoss, sample_collocation
 from .metrics import relative_l2
-from .optim import OPTIMIZERS, NonFiniteError, Objective, make_optimizer
+from .optim import OPTIMIZERS, Objective, StageStop, make_optimizer
 from .problem import Problem
 from .solution import Solution, evaluation_points
 
@@ -326,7 +326,7 @@ class _Trainer:
             before = objective.flat()
             try:
                 result = opt.step()
-            except NonFiniteError as err:
+            except StageStop as err:
                 self._stop(objective, stage, grid, str(err))
                 return True
             pos["step"] += 1

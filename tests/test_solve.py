@@ -191,3 +191,22 @@ def test_compiled_loss_gives_the_same_history():
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-12)
     with pytest.raises(TypeError, match="compile must be True, False or a torch.compile backend"):
         kp.solve(problem, kp.KAN([2, 3, 1]), compile=3)
+
+
+def test_lbfgs_line_search_failure_ends_the_stage_with_the_best_state():
+    """A loss that grows with every evaluation gives the line search no lower point: the stage stops at once,
+    the history says why, a warning tells the user and the starting parameters are restored."""
+    calls = {"n": 0}
+
+    def residual(x, u):
+        calls["n"] += 1
+        return u.d("x", "x") + float(calls["n"])
+
+    problem = kp.Problem(kp.Interval(0.0, 1.0), residual, [kp.Dirichlet(0.0)])
+    model = kp.MLP([1, 4, 1])
+    with pytest.warns(RuntimeWarning, match="line search found no lower loss"):
+        sol = kp.solve(problem, model, optimizer="lbfgs", steps=50, n_interior=8, log_every=10)
+    assert "line search" in sol.history[-1]["stopped"]
+    assert sol.history[-1]["step"] == 0
+    for p, q in zip(model.parameters(), sol.model.parameters(), strict=True):
+        assert torch.equal(p, q)
