@@ -51,16 +51,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("problem", nargs="?", help="a shipped problem name")
     parser.add_argument("--all", action="store_true", help="run every shipped problem and write results/")
+    parser.add_argument(
+        "--only", nargs="+", default=None, help="with --all: rerun these problems, keep the other rows"
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/accuracy"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.all:
+        old = {}
+        if args.only and (RESULTS / "accuracy.json").is_file():
+            old = {r["problem"]: r for r in json.loads((RESULTS / "accuracy.json").read_text())["rows"]}
         rows = []
         for name in kp.list_problems():
+            if args.only and name not in args.only and name in old:
+                rows.append(old[name])
+                continue
             row = run(name, args.out, args.seed)
             print(json.dumps(row), flush=True)
             rows.append(row)
-        command = "python benchmarks/accuracy.py --all"
+        command = "python benchmarks/accuracy.py --all" + (f" --threads {args.threads}" if args.threads else "")
+        if args.only:
+            command += f" (then --only {' '.join(args.only)} after a problem change)"
         info = {"command": command, "torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}
         (RESULTS / "accuracy.json").write_text(json.dumps(info, indent=2) + "\n")
         lines = [
