@@ -7,14 +7,13 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import h5py
+import meshio  # the test extra installs it
 import numpy as np
 import pytest
 
 from kanpde import export as export_module
 from kanpde._atomic import atomic_write
 from kanpde.export import export_hdf5, read_hdf5
-
-meshio = pytest.importorskip("meshio")
 
 # deliberately non-uniform axes of different lengths, so a transposed layout cannot pass
 X = np.array([0.0, 0.1, 0.35, 0.5, 0.9, 1.0])
