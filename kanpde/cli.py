@@ -499,6 +499,24 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# kanpde bench
+# --------------------------------------------------------------------------------------------------
+
+
+def _add_bench(sub) -> None:
+    from .bench import add_arguments
+
+    p = sub.add_parser("bench", help="KAN vs MLP on the same points and schedule, several seeds")
+    add_arguments(p)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from .bench import run_from_args
+
+    return run_from_args(args)
+
+
+# --------------------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------------------
 
@@ -508,7 +526,7 @@ COMMANDS: dict[str, Command] = {
     "list": (_add_list, _run_list),
     "solve": (_add_solve, _run_solve),
     "export": (_add_export, _run_export),
-    # "bench": added by the benchmark issue as (add_arguments, run) in the same way
+    "bench": (_add_bench, _run_bench),
 }
 """Sub-command name -> (function adding its parser to the sub-parsers, function running it)."""
 

@@ -190,3 +190,11 @@ def test_python_m_kanpde_process(tmp_path):
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("kanpde: error: unknown problem")
     assert result.stdout == ""
+
+
+def test_bench_subcommand_is_wired(capsys, tmp_path):
+    from kanpde.cli import main
+
+    assert main(["bench", "--quick", "--device", "tpu", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("kanpde: error:") and "device" in err[0]
