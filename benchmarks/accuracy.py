@@ -48,7 +48,9 @@ def run(name: str, out: Path, seed: int = 0) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("problem", nargs="?", help="a shipped problem name")
     parser.add_argument("--all", action="store_true", help="run every shipped problem and write results/")
     parser.add_argument(
@@ -72,10 +74,17 @@ def main(argv: list[str] | None = None) -> int:
             row = run(name, args.out, args.seed)
             print(json.dumps(row), flush=True)
             rows.append(row)
-        command = "python benchmarks/accuracy.py --all" + (f" --threads {args.threads}" if args.threads else "")
+        command = "python benchmarks/accuracy.py --all" + (
+            f" --threads {args.threads}" if args.threads else ""
+        )
         if args.only:
             command += f" (then --only {' '.join(args.only)} after a problem change)"
-        info = {"command": command, "torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}
+        info = {
+            "command": command,
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "rows": rows,
+        }
         (RESULTS / "accuracy.json").write_text(json.dumps(info, indent=2) + "\n")
         lines = [
             "# Default solve accuracy (KAN [d, 10, 1], grids 5, 10, 20, Levenberg-Marquardt, float64, CPU)",

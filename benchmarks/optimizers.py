@@ -32,7 +32,9 @@ def run(name: str, schedule: str) -> dict:
     problem = kp.load_problem(name)
     model = kp.KAN([problem.domain.dim, 10, 1], grid=5)
     start = time.perf_counter()
-    sol = kp.solve(problem, model, grids=(5, 10, 20), optimizer=SCHEDULES[schedule], device="cpu", log_every=25)
+    sol = kp.solve(
+        problem, model, grids=(5, 10, 20), optimizer=SCHEDULES[schedule], device="cpu", log_every=25
+    )
     seconds = time.perf_counter() - start
     last = sol.history[-1]
     by_grid = {}
@@ -50,7 +52,9 @@ def run(name: str, schedule: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--problems", nargs="+", default=["poisson2d", "heat1d", "helmholtz2d"])
     args = parser.parse_args()
     rows = []
