@@ -37,7 +37,9 @@ def _worker(rank: int, world: int, port: int, points: int, steps: int, out: str)
     try:
         problem = kp.load_problem("heat2d")
         times = {}
-        kp.solve(problem, kp.KAN([3, 10, 1], grid=5), grids=(5,), optimizer="adam", steps=1, n_interior=points)
+        kp.solve(
+            problem, kp.KAN([3, 10, 1], grid=5), grids=(5,), optimizer="adam", steps=1, n_interior=points
+        )
         for name in ("adam", "lbfgs", "lm"):
             walls = []
             for n_steps in (steps, 2 * steps):  # the difference removes set-up and logging
