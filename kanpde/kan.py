@@ -264,7 +264,7 @@ class KAN(Network):
         """Constructor arguments that rebuild a model of this shape (load the state dict on top)."""
         lo, hi = self.input_bounds
         return {
-            "width": self.width,
+            "width": list(self.width),
             "grid": self.grid,
             "k": self.k,
             "grid_range": self._target,

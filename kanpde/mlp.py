@@ -123,7 +123,7 @@ class MLP(Network):
     def config(self) -> dict:
         """Constructor arguments that rebuild a model of this shape."""
         return {
-            "width": self.width,
+            "width": list(self.width),
             "activation": self.activation,
             "input_bounds": self.input_bounds,
             "seed": self.seed,
