@@ -33,6 +33,8 @@ import numpy as np
 import torch
 from scipy.stats import qmc
 
+from ._checks import check_dtype
+
 __all__ = [
     "SAMPLERS",
     "Box",
@@ -127,12 +129,6 @@ def _check_seed(seed: Any) -> int:
     return int(seed)
 
 
-def _check_dtype(dtype: Any) -> torch.dtype:
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}")
-    return dtype
-
-
 def _real(value: Any, what: str, owner: str) -> float:
     """Convert a finite real number to float."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -192,7 +188,7 @@ def _split_counts(n: int, weights: Sequence[float]) -> list[int]:
 
 
 def _to_tensor(a: np.ndarray, dtype: torch.dtype, device: torch.device | str) -> Tensor:
-    return torch.as_tensor(a, dtype=_check_dtype(dtype), device=device)
+    return torch.as_tensor(a, dtype=check_dtype(dtype), device=device)
 
 
 def _inside_open(lo: np.ndarray, hi: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -353,7 +349,7 @@ class Domain(ABC):
         (evenly spread over the candidates that pass) are kept.
         """
         n, seed = _check_count(n), _check_seed(seed)
-        _check_dtype(dtype)
+        check_dtype(dtype)
         if callable(on):
             return self._sample_boundary_masked(n, sampler, seed, on, dtype, device)
         x, normal = self._boundary_arrays(n, sampler, seed, self.resolve_faces(on))

@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from ._checks import check_dtype
 from .jet import Jet, JetSpec, split, stack
 from .network import Network, check_positive_int, check_width
 from .spline import basis, basis_stacked, fit_coefficients, uniform_knots
@@ -241,8 +242,7 @@ class KAN(Network):
         self.width = check_width(width)
         self.k = check_positive_int("k", k)
         check_positive_int("grid", grid)
-        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-            raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}")
+        check_dtype(dtype)
         if not grid_range[0] < grid_range[1]:
             raise ValueError(f"grid_range must be (a, b) with a < b, got {grid_range}")
         self._target = (float(grid_range[0]), float(grid_range[1]))

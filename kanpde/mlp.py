@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from ._checks import check_dtype
 from .jet import Jet, JetSpec, chain, split, stack
 from .network import Network, check_width
 
@@ -108,8 +109,7 @@ class MLP(Network):
         self.width = check_width(width)
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; valid ones: {', '.join(ACTIVATIONS)}")
-        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-            raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}")
+        check_dtype(dtype)
         self.activation, self.seed = activation, seed
         self._target = (-1.0, 1.0)
         self._init_input_map(input_bounds, self._target, dtype, device)

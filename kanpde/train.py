@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
+from ._checks import check_dtype
 from .derivatives import resolve_mode
 from .distributed import current
 from .kan import KAN
@@ -165,9 +166,7 @@ def make_settings(problem: Problem, model: nn.Module, **options) -> SolveSetting
         )
     dim = min(problem.domain.dim, 4)
     defaults = _DEFAULT_POINTS[dim]
-    dtype = options.get("dtype", torch.float64)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}")
+    dtype = check_dtype(options.get("dtype", torch.float64))
     sampler = options.get("sampler", "sobol")
     if sampler not in SAMPLER_NAMES:
         raise ValueError(f"unknown sampler {sampler!r}; valid ones: {', '.join(SAMPLER_NAMES)}")
