@@ -43,7 +43,7 @@ def run(name: str, out: Path, seed: int = 0) -> dict:
         "steps": last["step"],
         "evaluations": last["evaluations"],
         "params": sol.model.num_parameters,
-        "checkpoint": str(path),
+        "checkpoint": str(path),  # printed in full; stored in results/ by file name only
     }
 
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             row = run(name, args.out, args.seed)
             print(json.dumps(row), flush=True)
-            rows.append(row)
+            rows.append({**row, "checkpoint": Path(row["checkpoint"]).name})
         command = "python benchmarks/accuracy.py --all" + (
             f" --threads {args.threads}" if args.threads else ""
         )

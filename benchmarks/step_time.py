@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import hashlib
 import json
 import os
 import platform
@@ -46,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _provenance import kanpde_source  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 import kanpde
 from kanpde import KAN, MLP
@@ -338,47 +338,6 @@ def environment() -> dict:
         "load_average_at_start": list(os.getloadavg()),
         "kanpde_source": kanpde_source(),
     }
-
-
-def kanpde_source(sha256: str | None = None) -> dict:
-    """Which kanpde was timed: its folder, a SHA-256 of its ``*.py`` files and the git commit (of the last 30
-    in this repository) whose ``kanpde/*.py`` are identical, if any."""
-    pkg = Path(kanpde.__file__).resolve().parent
-    names = sorted(p.name for p in pkg.glob("*.py"))
-    git = ["git", "-C", str(Path(__file__).resolve().parent.parent)]
-
-    def digest(read) -> str:
-        h = hashlib.sha256()
-        for name in names:
-            h.update(name.encode() + b"\0" + read(name) + b"\0")
-        return h.hexdigest()
-
-    out = {
-        "path": str(pkg),
-        "sha256": sha256 or digest(lambda name: (pkg / name).read_bytes()),
-        "commit": None,
-    }
-    try:
-        commits = subprocess.run(
-            git + ["rev-list", "-n", "30", "HEAD"], capture_output=True, text=True, check=True
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return out
-    for commit in commits.stdout.split():
-        try:
-            found = digest(
-                lambda name, c=commit: (
-                    subprocess.run(
-                        git + ["show", f"{c}:kanpde/{name}"], capture_output=True, check=True
-                    ).stdout
-                )
-            )
-        except subprocess.CalledProcessError:  # a file of the package is not in that commit
-            continue
-        if found == out["sha256"]:
-            out["commit"] = commit[:7]
-            break
-    return out
 
 
 def _fmt(r: dict) -> str:

@@ -1,0 +1,54 @@
+"""Provenance of benchmark results: which kanpde was timed (a digest of its sources and the matching commit)."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import kanpde
+
+__all__ = ["kanpde_source"]
+
+
+def kanpde_source(sha256: str | None = None) -> dict:
+    """Which kanpde was timed: its folder, a SHA-256 of its ``*.py`` files and the git commit (of the last 30
+    in this repository) whose ``kanpde/*.py`` are identical, if any."""
+    pkg = Path(kanpde.__file__).resolve().parent
+    names = sorted(p.name for p in pkg.glob("*.py"))
+    git = ["git", "-C", str(Path(__file__).resolve().parent.parent)]
+
+    def digest(read) -> str:
+        h = hashlib.sha256()
+        for name in names:
+            h.update(name.encode() + b"\0" + read(name) + b"\0")
+        return h.hexdigest()
+
+    out = {
+        "path": str(pkg.relative_to(Path(__file__).resolve().parent.parent))
+        if pkg.is_relative_to(Path(__file__).resolve().parent.parent)
+        else pkg.name,
+        "sha256": sha256 or digest(lambda name: (pkg / name).read_bytes()),
+        "commit": None,
+    }
+    try:
+        commits = subprocess.run(
+            git + ["rev-list", "-n", "30", "HEAD"], capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return out
+    for commit in commits.stdout.split():
+        try:
+            found = digest(
+                lambda name, c=commit: (
+                    subprocess.run(
+                        git + ["show", f"{c}:kanpde/{name}"], capture_output=True, check=True
+                    ).stdout
+                )
+            )
+        except subprocess.CalledProcessError:  # a file of the package is not in that commit
+            continue
+        if found == out["sha256"]:
+            out["commit"] = commit[:7]
+            break
+    return out
