@@ -8,7 +8,7 @@ from pathlib import Path
 
 import kanpde
 
-__all__ = ["kanpde_source"]
+__all__ = ["kanpde_source", "source_line"]
 
 
 def kanpde_source(sha256: str | None = None) -> dict:
@@ -52,3 +52,15 @@ def kanpde_source(sha256: str | None = None) -> dict:
             out["commit"] = commit[:7]
             break
     return out
+
+
+def source_line(src: dict) -> str:
+    """One sentence naming the timed kanpde for a results file."""
+    where = f"`{src['path']}`, sha256 {src['sha256'][:12]}"
+    if src.get("commit"):
+        line = f"kanpde: {where}, identical to git commit {src['commit']}."
+        if not Path(src["path"]).resolve().is_relative_to(Path(__file__).resolve().parent.parent):
+            folder = Path(src["path"]).parent
+            line += f" ({folder} held `git archive {src['commit']} kanpde problems`, untarred there.)"
+        return line
+    return f"kanpde: {where}, not identical to any recent commit (uncommitted changes)."

@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _provenance import kanpde_source  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _provenance import kanpde_source, source_line  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 import kanpde
 from kanpde.loss import Collocation, PINNLoss
@@ -322,17 +322,6 @@ def compare(width, interior, boundary, steps, eval_x, eval_u, have_pykan, varian
         flush=True,
     )
     return entry
-
-
-def source_line(src: dict) -> str:
-    where = f"`{src['path']}`, sha256 {src['sha256'][:12]}"
-    if src.get("commit"):
-        line = f"kanpde: {where}, identical to git commit {src['commit']}."
-        if not Path(src["path"]).resolve().is_relative_to(Path(__file__).resolve().parent.parent):
-            folder = Path(src["path"]).parent
-            line += f" ({folder} held `git archive {src['commit']} kanpde problems`, untarred there.)"
-        return line
-    return f"kanpde: {where}, not identical to any recent commit (uncommitted changes)."
 
 
 def markdown(result: dict) -> str:

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _provenance import kanpde_source  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _provenance import kanpde_source, source_line  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 import kanpde
 from kanpde import KAN, MLP
@@ -343,17 +343,6 @@ def environment() -> dict:
 def _fmt(r: dict) -> str:
     s = f"{r['median_seconds']:.3f}"
     return s if abs(r["evaluations_per_step"] - 1) < 1e-9 else f"{s} ({r['evaluations_per_step']:.1f})"
-
-
-def source_line(src: dict) -> str:
-    where = f"`{src['path']}`, sha256 {src['sha256'][:12]}"
-    if src.get("commit"):
-        line = f"kanpde: {where}, identical to git commit {src['commit']}."
-        if not Path(src["path"]).resolve().is_relative_to(Path(__file__).resolve().parent.parent):
-            folder = Path(src["path"]).parent
-            line += f" ({folder} held `git archive {src['commit']} kanpde problems`, untarred there.)"
-        return line
-    return f"kanpde: {where}, not identical to any recent commit (uncommitted changes)."
 
 
 def markdown(result: dict) -> str:

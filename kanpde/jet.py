@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["Jet", "JetSpec", "seed_jet", "split", "stack", "chain", "rows"]
+__all__ = ["Jet", "JetSpec", "seed_jet", "split", "stack", "chain"]
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,3 @@ def chain(jet: Jet, spec: JetSpec, f0: Tensor, f1: Tensor, f2: Tensor) -> Jet:
         if curv is not None:
             out_curv = out_curv + f1[:, None] * curv
     return f0, out_grad, out_curv
-
-
-def rows(jet: Jet) -> Tensor:
-    """All carried rows ``(N, R', n)`` (absent parts left out), e.g. to form Jacobians."""
-    return torch.cat([jet[0][:, None]] + [part for part in jet[1:] if part is not None], dim=1)

@@ -74,29 +74,8 @@ def cubic_uniform(v: Tensor, knots: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     Agrees with :func:`cox_de_boor` for ``k = 3`` everywhere, including the extended cells and outside
     the knot span (where every basis is zero).
     """
-    n_in, n_knots = knots.shape
-    n_basis = n_knots - 4
-    t0 = knots[:, 0]  # (n_in,)
-    h = knots[:, 1] - knots[:, 0]  # (n_in,)
-    u = (v - t0) / h  # (N, n_in), position in cells from the first knot
-    cell = torch.floor(u).detach()
-    s = u - cell
-    inside = (cell >= 0) & (cell < n_knots - 1)
-    one = 1.0 - s
-    s2, s3 = s * s, s * s * s
-    val = torch.stack([one**3, 3 * s3 - 6 * s2 + 4, -3 * s3 + 3 * s2 + 3 * s + 1, s3], dim=-1) / 6
-    d1 = torch.stack([-(one**2), 3 * s2 - 4 * s, -3 * s2 + 2 * s + 1, s2], dim=-1) / 2
-    d2 = torch.stack([one, 3 * s - 2, 1 - 3 * s, s], dim=-1)
-    hinv = (1.0 / h)[:, None]  # (n_in, 1)
-    # Rows for (value, d/dv, d2/dv2), zero outside the knot span: (3, N, n_in, 4)
-    local = torch.stack([val, d1 * hinv, d2 * hinv**2]) * inside[None, ..., None]
-    # Basis m touches cell c for m in c-3..c; in a padded axis of n_basis + 6 slots basis m sits at m + 3.
-    cell_idx = torch.where(inside, cell, torch.zeros_like(cell)).long()
-    index = cell_idx[..., None] + torch.arange(4, device=v.device)  # (N, n_in, 4)
-    index = index.expand(3, *index.shape)  # (3, N, n_in, 4)
-    padded = torch.zeros(3, *v.shape, n_basis + 6, dtype=v.dtype, device=v.device)
-    dense = padded.scatter(-1, index, local)[..., 3 : 3 + n_basis]  # (3, N, n_in, n_basis)
-    return dense[0], dense[1], dense[2]
+    stacked = _cubic_uniform_stacked(v, knots)  # (3, N, n_in, M)
+    return stacked[0], stacked[1], stacked[2]
 
 
 def _cubic_uniform_stacked(v: Tensor, knots: Tensor) -> Tensor:
