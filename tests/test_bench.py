@@ -75,7 +75,7 @@ def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(bench.PLANS, "quick", TINY)
-        mp.setattr(bench, "_log", lambda message: None)
+        mp.setattr(bench.cli, "_log", lambda message: None)
         assert bench.run_from_args(parse(["--quick", "--out", str(out)])) == 0
     return out
 
