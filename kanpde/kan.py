@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from ._checks import check_dtype
 from .jet import Jet, JetSpec, split, stack
 from .network import Network, check_positive_int, check_width
-from .spline import basis, basis_stacked, fit_coefficients, uniform_knots
+from .spline import basis, basis_stacked, cubic_uniform_local, fit_coefficients, uniform_knots
 
 __all__ = ["KAN", "KANLayer", "GridReport"]
 
@@ -106,6 +106,42 @@ class KANLayer(nn.Module):
         silu = torch.stack(_silu_derivatives(v))  # (3, N, n_in)
         return torch.cat([silu[..., None], b], dim=-1)
 
+    @property
+    def local(self) -> bool:
+        """Whether the layer uses the four-piece closed form (uniform cubic grid) instead of dense bases."""
+        return self.uniform and self.k == 3
+
+    def _edge_derivatives(self, v: Tensor, orders: int) -> tuple[Tensor, tuple]:
+        """``P^s_ij = phi_ji^(s)(v_i)`` for ``s < orders``: ``(S, N, n_in, n_out)``, and the features the
+        Jacobian needs.
+
+        Dense: ``P^s = F^(s) W`` over all ``1 + M`` features. Local (uniform cubic): only four bases are
+        non-zero at a point, so ``P^s = silu^(s) w_b + sum_o B^(s)_o w_s c_(index_o)`` gathers four
+        coefficient rows per point and input, at a cost free of the grid size.
+        """
+        if not self.local:
+            feats = self._features(v)[:orders]  # (S, N, n_in, K)
+            w = self.weight().view(self.n_in, -1, self.n_out)  # (n_in, K, n_out)
+            if self.n_out == 1:  # a matrix-vector product: elementwise is faster than a batched matmul
+                return (feats * w[..., 0]).sum(-1, keepdim=True), ("dense", feats)  # (S, N, n_in, 1)
+            return torch.einsum("snik,ikj->snij", feats, w), ("dense", feats)  # (S, N, n_in, n_out)
+        local, index = cubic_uniform_local(v, self.knots)
+        local = local[:orders]  # (S, N, n_in, 4)
+        silu = torch.stack(_silu_derivatives(v)[:orders])  # (S, N, n_in)
+        rows = self._rows(self.spline_scale[:, None, :] * self.coef, index)  # (N, n_in, 4, n_out)
+        if self.n_out == 1:
+            spline = (local * rows[..., 0]).sum(-1, keepdim=True)  # (S, N, n_in, 1)
+        else:
+            spline = torch.einsum("snio,nioj->snij", local, rows)  # (S, N, n_in, n_out)
+        return silu[..., None] * self.base_weight + spline, ("local", silu, local, index)
+
+    def _rows(self, table: Tensor, index: Tensor) -> Tensor:
+        """``table[i, index[n, i, o], :]`` for a per-input table ``(n_in, M, n_out)``: ``(N, n_in, 4, n_out)``."""
+        m = table.shape[1]
+        offset = torch.arange(self.n_in, device=index.device)[:, None] * m  # (n_in, 1)
+        flat = torch.index_select(table.reshape(-1, self.n_out), 0, (index + offset).reshape(-1))
+        return flat.view(*index.shape, self.n_out)  # (N, n_in, 4, n_out)
+
     def forward_jet(self, jet: Tensor, spec: JetSpec, records: list | None = None) -> Tensor:
         """Map a stacked jet ``(N, R, n_in)`` to ``(N, R, n_out)`` (see :meth:`forward_parts`)."""
         return stack(self.forward_parts(split(jet, spec), spec, records), spec)
@@ -121,12 +157,7 @@ class KANLayer(nn.Module):
         """
         value, grad, curv = jet
         orders = 3 if spec.pairs else (2 if spec.grad else 1)
-        feats = self._features(value)[:orders]  # (S, N, n_in, K)
-        w = self.weight().view(self.n_in, -1, self.n_out)  # (n_in, K, n_out)
-        if self.n_out == 1:  # a matrix-vector product: elementwise is faster than a batched matmul
-            p = (feats * w[..., 0]).sum(-1, keepdim=True)  # (S, N, n_in, 1)
-        else:
-            p = torch.einsum("snik,ikj->snij", feats, w)  # (S, N, n_in, n_out)
+        p, feats = self._edge_derivatives(value, orders)  # (S, N, n_in, n_out)
         out_value = p[0].sum(1) + self.bias  # (N, n_out)
         out_grad = out_curv = None
         if spec.grad:
@@ -143,8 +174,9 @@ class KANLayer(nn.Module):
             records.append((self, (feats, jet, spec), out))
         return out
 
-    def param_jacobian(self, saved: tuple, out_grad: Jet) -> list[Tensor]:
-        """Per-point Jacobians ``(N, numel)`` for each parameter, in ``self.parameters()`` order.
+    def accumulate_jacobian(self, saved: tuple, out_grad: Jet, views: list[Tensor]) -> None:
+        """Add per-point Jacobians to ``views``, one ``(N, numel)`` view per parameter in
+        ``self.parameters()`` order.
 
         ``dr/dW_ikj = sum_s F^(s)_ik A^s_ij`` with ``A^0 = G_0``, ``A^1 = sum_a G_a g_ia + sum_ab G_ab H_iab``
         and ``A^2 = sum_ab G_ab g_ia g_ib``, ``G`` the derivative of the residual with respect to the output
@@ -165,14 +197,28 @@ class KANLayer(nn.Module):
                 if curv is not None:
                     amps[1] = amps[1] + torch.bmm(curv.transpose(1, 2), g2)
                 amps.append(torch.bmm((grad[:, a] * grad[:, b]).transpose(1, 2), g2))
-        jw = torch.einsum("snik,snij->nikj", feats, torch.stack(amps))  # (N, n_in, 1+M, n_out)
-        spline = jw[:, :, 1:]  # (N, n_in, M, n_out)
-        return [
-            jw[:, :, 0].reshape(n, -1),
-            (spline * self.coef).sum(2).reshape(n, -1),
-            (spline * self.spline_scale[:, None, :]).reshape(n, -1),
-            g0,
-        ]
+        amp = torch.stack(amps)  # (S, N, n_in, n_out)
+        # W = [w_b, w_s c]: dr/dw_b = sum_s silu^(s) A^s, dr/dc_m = w_s sum_s B^(s)_m A^s and
+        # dr/dw_s = sum_s A^s Q^s with Q^s = sum_m c_m B^(s)_m, the spline part's s-th derivative.
+        kind, *data = feats
+        if kind == "dense":
+            silu, bases = data[0][..., 0], data[0][..., 1:]  # (S, N, n_in), (S, N, n_in, M)
+            if self.n_out == 1:
+                q = (bases * self.coef[..., 0]).sum(-1, keepdim=True)  # (S, N, n_in, 1)
+            else:
+                q = torch.einsum("snim,imj->snij", bases, self.coef)  # (S, N, n_in, n_out)
+            coef = torch.einsum("snim,snij->nimj", bases, amp * self.spline_scale)  # (N, n_in, M, n_out)
+            views[2] += coef.reshape(n, -1)  # (N, n_in*M*n_out)
+        else:
+            silu, local, index = data
+            rows = self._rows(self.coef, index)  # (N, n_in, 4, n_out)
+            q = torch.einsum("snio,nioj->snij", local, rows)  # (S, N, n_in, n_out)
+            pieces = torch.einsum("snio,snij->nioj", local, amp * self.spline_scale)  # (N, n_in, 4, n_out)
+            coef_view = views[2].view(n, self.n_in, self.coef.shape[1], self.n_out)  # (N, n_in, M, n_out)
+            coef_view.scatter_add_(2, index[..., None].expand_as(pieces), pieces)
+        views[0] += (silu[..., None] * amp).sum(0).reshape(n, -1)  # (N, n_in*n_out)
+        views[1] += (q * amp).sum(0).reshape(n, -1)  # (N, n_in*n_out)
+        views[3] += g0
 
     def edge_functions(self, v: Tensor) -> Tensor:
         """``phi_ji(v_i)`` for inputs ``v`` of shape ``(S, n_in)``; returns ``(S, n_in, n_out)``."""
@@ -297,7 +343,9 @@ class KAN(Network):
         return worst
 
     @torch.no_grad()
-    def _regrid(self, grid: int, samples: Tensor | None, grid_eps: float, margin: float) -> KAN:
+    def _regrid(
+        self, grid: int, samples: Tensor | None, grid_eps: float, margin: float, fit_span: bool = False
+    ) -> KAN:
         new = copy.deepcopy(self)
         acts = self.activations(samples) if samples is not None else [None] * len(self.layers)
         residual = 0.0
@@ -305,8 +353,11 @@ class KAN(Network):
             lo, hi = layer.grid_range
             if v is not None and index > 0:
                 span = (v.max(0).values - v.min(0).values).clamp(min=1e-3)
-                lo = torch.minimum(lo, v.min(0).values - margin * span)
-                hi = torch.maximum(hi, v.max(0).values + margin * span)
+                want_lo, want_hi = v.min(0).values - margin * span, v.max(0).values + margin * span
+                if fit_span:
+                    lo, hi = want_lo, want_hi
+                else:
+                    lo, hi = torch.minimum(lo, want_lo), torch.maximum(hi, want_hi)
             knots = uniform_knots(lo, hi, grid, layer.k)
             uniform = True
             if v is not None and grid_eps < 1.0:

@@ -136,20 +136,24 @@ class PINNLoss:
         per-term losses.
 
         Each residual entry depends on one point only, so the derivative of a column's sum with respect to a
-        layer's output rows is that point's own derivative; :meth:`~kanpde.KAN.param_jacobian` turns it into
+        layer's output rows is that point's own derivative; :meth:`~kanpde.KAN.param_jacobian` writes it into
         Jacobian rows (forward mode only).
         """
-        rs, jacs, parts = [], [], []
+        terms, parts = [], []
         for t, (w, n) in enumerate(zip(self.weights, self.counts, strict=True)):
             passes: list[list] = []
             r = self.term_residual(model, t, passes)  # (N_t, C_t)
-            scale = math.sqrt(w / n)
-            recs = [rec for p in passes for rec in p]
-            for c in range(r.shape[1]):
-                jacs.append(scale * model.residual_jacobian(r[:, c], recs).detach())
-                rs.append(scale * r[:, c].detach())
+            terms.append((math.sqrt(w / n) * r, [rec for p in passes for rec in p]))
             parts.append(w * r.detach().square().sum() / n)
-        return torch.cat(rs), torch.cat(jacs), torch.stack(parts)
+        rows = sum(r.numel() for r, _ in terms)
+        jac = next(model.parameters()).new_empty(rows, sum(p.numel() for p in model.parameters()))
+        rs, start = [], 0
+        for r, recs in terms:
+            for c in range(r.shape[1]):
+                model.residual_jacobian(r[:, c], recs, out=jac[start : start + r.shape[0]])
+                rs.append(r[:, c].detach())
+                start += r.shape[0]
+        return torch.cat(rs), jac, torch.stack(parts)
 
 
 def _unique(labels: list[str]) -> list[str]:

@@ -76,13 +76,15 @@ class _Dense(nn.Module):
             return out
         return chain(out, spec, *self.activation(out[0]))
 
-    def param_jacobian(self, saved: Jet, out_grad: Jet) -> list[Tensor]:
-        """``dr/dW_ji = sum_rows G_j X_i`` over the value, gradient and curvature rows; ``dr/db = G_0``."""
+    def accumulate_jacobian(self, saved: Jet, out_grad: Jet, views: list[Tensor]) -> None:
+        """Add ``dr/dW_ji = sum_rows G_j X_i`` over the value, gradient and curvature rows and ``dr/db = G_0``
+        to ``views`` (one ``(N, numel)`` view per parameter)."""
         pairs = [(x, g) for x, g in zip(saved, out_grad, strict=True) if x is not None and g is not None]
         x = torch.cat([x if x.ndim == 3 else x[:, None] for x, _ in pairs], dim=1)  # (N, R', n_in)
         g = torch.cat([g if g.ndim == 3 else g[:, None] for _, g in pairs], dim=1)  # (N, R', n_out)
         jw = torch.einsum("nrj,nri->nji", g, x)  # (N, n_out, n_in), the layout of self.weight
-        return [jw.reshape(x.shape[0], -1), out_grad[0]]
+        views[0] += jw.reshape(x.shape[0], -1)  # (N, n_out*n_in)
+        views[1] += out_grad[0]
 
 
 class MLP(Network):

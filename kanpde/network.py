@@ -113,41 +113,44 @@ class Network(nn.Module):
         """Number of trainable scalars."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
-    def param_jacobian(self, records: list, grads: Sequence) -> Tensor:
+    def param_jacobian(self, records: list, grads: Sequence, out: Tensor | None = None) -> Tensor:
         """Assemble ``(N, P)`` per-point Jacobians in ``self.parameters()`` order from recorded passes.
 
         ``records`` come from :meth:`jet` calls and ``grads`` hold, per record, the derivatives of the
         (per-point) residual sum with respect to that layer's output parts (``None`` for unused parts).
-        Several jet passes over the same points add up.
+        Several jet passes over the same points add up. Each layer adds its rows straight into its columns of
+        ``out`` (allocated when not given; overwritten), so no per-layer block is copied.
         """
-        blocks: dict[int, list[Tensor]] = {}
-        for (layer, saved, _), g in zip(records, grads, strict=True):
-            parts = layer.param_jacobian(saved, g)
-            key = id(layer)
-            blocks[key] = (
-                parts if key not in blocks else [a + b for a, b in zip(blocks[key], parts, strict=True)]
-            )
+        params = list(self.parameters())
+        offsets, total = {}, 0
+        for p in params:
+            offsets[id(p)] = total
+            total += p.numel()
         n = records[0][2][0].shape[0]  # rows of the recorded output values: one per point
-        out = []
-        for layer in self.layers:
-            if id(layer) in blocks:
-                out.extend(blocks[id(layer)])
-            else:
-                out.extend(p.new_zeros(n, p.numel()) for p in layer.parameters())
-        return torch.cat(out, dim=1)
+        if out is None:
+            out = params[0].new_zeros(n, total)
+        else:
+            out.zero_()
+        for (layer, saved, _), g in zip(records, grads, strict=True):
+            views = [out[:, offsets[id(p)] : offsets[id(p)] + p.numel()] for p in layer.parameters()]
+            layer.accumulate_jacobian(saved, g, views)  # each view (N, numel)
+        return out
 
-    def residual_jacobian(self, residual: Tensor, records: list, retain_graph: bool = True) -> Tensor:
+    def residual_jacobian(
+        self, residual: Tensor, records: list, retain_graph: bool = True, out: Tensor | None = None
+    ) -> Tensor:
         """Exact Jacobian ``(N, P)`` of a per-point residual ``(N,)`` built from the jets in ``records``.
 
         ``residual[n]`` must depend on point ``n`` only: then one backward pass of ``residual.sum()`` to the
         recorded layer outputs gives every point's own derivative.
         """
-        outs = [t for _, _, out in records for t in out if t is not None]
+        outs = [t for _, _, rec in records for t in rec if t is not None]
         found = torch.autograd.grad(residual.sum(), outs, retain_graph=retain_graph, allow_unused=True)
         found = iter(found)
         grads = []
-        for _, _, out in records:
-            parts = [next(found) if t is not None else None for t in out]
-            parts[0] = parts[0] if parts[0] is not None else torch.zeros_like(out[0])
+        for _, _, rec in records:
+            parts = [next(found) if t is not None else None for t in rec]
+            parts[0] = parts[0] if parts[0] is not None else torch.zeros_like(rec[0])
             grads.append(tuple(parts))
-        return self.param_jacobian(records, grads)
+        with torch.no_grad():  # the rows are data for the optimiser, not part of a graph
+            return self.param_jacobian(records, grads, out)

@@ -220,7 +220,14 @@ class LBFGS:
 class LevenbergMarquardt:
     """Levenberg-Marquardt on the exact Jacobian with Nielsen's damping update."""
 
-    def __init__(self, objective: Objective, damping: float = 1e-3, max_tries: int = 12) -> None:
+    def __init__(
+        self,
+        objective: Objective,
+        damping: float = 1e-3,
+        max_tries: int = 12,
+        stall_window: int = 10,
+        stall_tol: float = 1e-3,
+    ) -> None:
         if objective.loss.mode != "forward":
             raise ValueError(
                 "the 'lm' optimiser needs forward-mode derivatives (a kanpde.KAN or kanpde.MLP with "
@@ -233,14 +240,16 @@ class LevenbergMarquardt:
             )
         self.objective, self.max_tries = objective, max_tries
         self.lam, self.nu = damping, 2.0
-        self.converged = False  # set when no damping gives a decrease: the loss is at round-off level
+        self.stall_window, self.stall_tol = stall_window, stall_tol
+        self.losses: list[float] = []  # accepted losses of the last stall_window steps
+        self.converged = False  # no damping gives a decrease, or the loss stalled
 
     def step(self) -> StepResult:
         obj = self.objective
         r, jac, parts = obj.loss.residual_and_jacobian(obj.model)
         obj.evaluations += 1
         loss, parts = obj.comm.sum(r @ r), obj.comm.sum(parts)
-        grad, a = obj.comm.sum(jac.T @ r), obj.comm.sum(jac.T @ jac)
+        grad, a = obj.comm.sum(jac.T @ r), obj.comm.sum(gram(jac))
         _check_finite(loss, a)
         eye = torch.eye(a.shape[0], dtype=a.dtype, device=a.device)
         x = obj.flat()
@@ -259,6 +268,7 @@ class LevenbergMarquardt:
             if math.isfinite(rho) and rho > 1e-4:
                 self.lam *= max(1 / 3, 1 - (2 * rho - 1) ** 3)
                 self.nu = 2.0
+                self._record(float(new))
                 break
             self.lam *= self.nu
             self.nu *= 2.0
@@ -268,11 +278,41 @@ class LevenbergMarquardt:
         self.lam = min(max(self.lam, 1e-15), 1e10)
         return StepResult(loss, parts)
 
+    def _record(self, loss: float) -> None:
+        """Remember an accepted loss; declare convergence when the last ``stall_window`` steps lowered
+        the loss by less than ``stall_tol`` of its value."""
+        self.losses = [*self.losses, loss][-(self.stall_window + 1) :]
+        if len(self.losses) > self.stall_window:
+            first = self.losses[0]
+            self.converged = first - loss < self.stall_tol * first
+
     def state_dict(self) -> dict:
-        return {"lam": self.lam, "nu": self.nu}
+        return {"lam": self.lam, "nu": self.nu, "losses": list(self.losses)}
 
     def load_state_dict(self, state: dict) -> None:
         self.lam, self.nu = float(state["lam"]), float(state["nu"])
+        self.losses = list(state.get("losses", []))
+
+
+def gram(jac: Tensor, blocks: int = 4) -> Tensor:
+    """``JᵀJ`` ``(P, P)`` of ``jac`` ``(M, P)`` from the upper block triangle: the products of ``blocks``
+    column blocks with the ones at or right of them, mirrored, cost ``(blocks + 1) / (2 blocks)`` of the
+    full product (LAPACK's ``syrk`` is not exposed by torch). The result is exactly symmetric."""
+    p = jac.shape[1]
+    if p < 64 * blocks:  # small: one product is as fast
+        full = jac.T @ jac  # (P, P)
+        return 0.5 * (full + full.T)
+    edges = [round(i * p / blocks) for i in range(blocks + 1)]
+    out = jac.new_empty(p, p)
+    for a in range(blocks):
+        left = jac[:, edges[a] : edges[a + 1]]  # (M, P_a)
+        for b in range(a, blocks):
+            block = left.T @ jac[:, edges[b] : edges[b + 1]]  # (P_a, P_b)
+            block = 0.5 * (block + block.T) if b == a else block  # exactly symmetric
+            out[edges[a] : edges[a + 1], edges[b] : edges[b + 1]] = block
+            if b > a:
+                out[edges[b] : edges[b + 1], edges[a] : edges[a + 1]] = block.T
+    return out
 
 
 OPTIMIZERS = {"adam": Adam, "lbfgs": LBFGS, "lm": LevenbergMarquardt}

@@ -24,7 +24,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["uniform_knots", "cox_de_boor", "cubic_uniform", "basis", "basis_stacked", "fit_coefficients"]
+__all__ = [
+    "uniform_knots",
+    "cox_de_boor",
+    "cubic_uniform",
+    "cubic_uniform_local",
+    "basis",
+    "basis_stacked",
+    "fit_coefficients",
+]
 
 
 def uniform_knots(lo: Tensor, hi: Tensor, grid: int, k: int) -> Tensor:
@@ -78,8 +86,14 @@ def cubic_uniform(v: Tensor, knots: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return stacked[0], stacked[1], stacked[2]
 
 
-def _cubic_uniform_stacked(v: Tensor, knots: Tensor) -> Tensor:
-    """:func:`cubic_uniform` as one ``(3, N, n_in, M)`` tensor (no slicing, so no extra backward copies)."""
+def cubic_uniform_local(v: Tensor, knots: Tensor) -> tuple[Tensor, Tensor]:
+    """The four cubic B-splines that can be non-zero at each ``v``, in closed form on uniform knots.
+
+    Returns ``local`` ``(3, N, n_in, 4)`` (values, first and second derivatives of the four local pieces)
+    and ``index`` ``(N, n_in, 4)``, the basis each piece belongs to: ``B_index[..., o] = local[..., o]``,
+    every other basis is zero. Pieces of bases outside ``0..M-1`` (or of points outside the knot span)
+    carry a zero weight at a clamped index, so gathering or scatter-adding needs no padding.
+    """
     n_in, n_knots = knots.shape
     n_basis = n_knots - 4
     t0 = knots[:, 0]  # (n_in,)
@@ -98,14 +112,17 @@ def _cubic_uniform_stacked(v: Tensor, knots: Tensor) -> Tensor:
             torch.stack([one, 3 * s - 2, 1 - 3 * s, s], dim=-1) * (hinv**2)[:, None],
         ]
     )  # (3, N, n_in, 4)
-    # Basis m = c - 3 + o takes local function o; outside 0..M-1 (or outside the knot span) it is dropped
-    # by a zero weight at a clamped index, so a scatter-add onto (3, N, n_in, M) needs no padding.
+    # Basis m = c - 3 + o takes local function o of a point in cell c.
     index = cell.long()[..., None] - 3 + torch.arange(4, device=v.device)  # (N, n_in, 4)
     keep = (index >= 0) & (index < n_basis) & inside[..., None]
-    local = local * keep
-    index = index.clamp(0, n_basis - 1).expand(3, *index.shape)  # (3, N, n_in, 4)
-    out = torch.zeros(3, *v.shape, n_basis, dtype=v.dtype, device=v.device)
-    return out.scatter_add(-1, index, local)  # (3, N, n_in, M)
+    return local * keep, index.clamp(0, n_basis - 1)
+
+
+def _cubic_uniform_stacked(v: Tensor, knots: Tensor) -> Tensor:
+    """:func:`cubic_uniform` as one ``(3, N, n_in, M)`` tensor (no slicing, so no extra backward copies)."""
+    local, index = cubic_uniform_local(v, knots)
+    out = torch.zeros(3, *v.shape, knots.shape[1] - 4, dtype=v.dtype, device=v.device)
+    return out.scatter_add(-1, index.expand(3, *index.shape), local)  # (3, N, n_in, M)
 
 
 def basis(v: Tensor, knots: Tensor, k: int, uniform: bool) -> tuple[Tensor, Tensor, Tensor]:

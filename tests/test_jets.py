@@ -320,3 +320,25 @@ def test_field_records_jacobian_when_plan_grows(name: str) -> None:
     r = u.dt() - u.d("x", "x") - u.value**2
     jac = _jacobian_from_records(model, r, records)
     _close(jac, _per_point_gradients(r, list(model.parameters())))
+
+
+def test_local_and_dense_layers_agree_in_jets_and_jacobians() -> None:
+    """A uniform cubic layer gathers its four active coefficients; the same layer evaluated through dense
+    Cox-de Boor bases (``uniform=False`` on the same knots) must give the same jets and Jacobian rows, also
+    for points outside the grid span (where only the base branch is left)."""
+    local = _kan([2, 4, 3, 1], grid=7, seed=9)
+    dense = _kan([2, 4, 3, 1], grid=7, seed=9)
+    for layer in dense.layers:
+        layer.uniform = False
+    assert all(layer.local for layer in local.layers) and not any(layer.local for layer in dense.layers)
+    x = torch.cat([_points(20, 2, seed=10), torch.tensor([[-3.0, 0.2], [0.4, 9.0]], dtype=F64)])
+    spec = JetSpec(2, pairs=((0, 0), (0, 1), (1, 1)))
+    jacobians = []
+    for model in (local, dense):
+        records: list = []
+        jet = model.jet(x, spec, records)[..., 0]  # (N, R)
+        r = jet[:, spec.pair_row(0, 1)] + jet[:, 0] * jet[:, spec.pair_row(1, 1)]
+        jacobians.append((jet.detach(), model.residual_jacobian(r, records)))
+    _close(jacobians[0][0], jacobians[1][0], 1e-13)
+    _close(jacobians[0][1], jacobians[1][1], 1e-13)
+    assert float(jacobians[0][1].abs().max()) > 1e-1

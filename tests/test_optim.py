@@ -1,0 +1,84 @@
+"""Optimiser building blocks: the blocked Gram matrix and Levenberg-Marquardt on a known least squares."""
+
+import pytest
+import torch
+
+from kanpde.distributed import Comm
+from kanpde.optim import LevenbergMarquardt, gram
+
+
+@pytest.mark.parametrize("shape", [(50, 7), (300, 257), (1000, 611)])
+def test_gram_equals_the_full_product_and_is_symmetric(shape):
+    gen = torch.Generator().manual_seed(0)
+    jac = torch.randn(*shape, generator=gen, dtype=torch.float64)
+    a = gram(jac)
+    full = jac.T @ jac
+    assert float((a - full).abs().max()) <= 1e-12 * float(full.abs().max())
+    assert torch.equal(a, a.T)
+
+
+class _Linear:
+    """A stand-in objective with residual r(θ) = Aθ - b (forward mode), so LM's answer is lstsq's."""
+
+    class _Loss:
+        mode = "forward"
+
+        def __init__(self, owner):
+            self.owner = owner
+
+        def residual_and_jacobian(self, model):
+            o = self.owner
+            r = o.a @ o.theta - o.b
+            return r, o.a.clone(), (r @ r)[None]
+
+    def __init__(self, m, p, seed=0):
+        gen = torch.Generator().manual_seed(seed)
+        self.a = torch.randn(m, p, generator=gen, dtype=torch.float64)
+        self.b = torch.randn(m, generator=gen, dtype=torch.float64)
+        self.theta = torch.zeros(p, dtype=torch.float64)
+        self.params = [self.theta]
+        self.loss, self.comm, self.model, self.evaluations = self._Loss(self), Comm(), None, 0
+
+    def flat(self):
+        return self.theta.clone()
+
+    def assign(self, flat):
+        self.theta.copy_(flat)
+
+    def value(self):
+        self.evaluations += 1
+        r = self.a @ self.theta - self.b
+        return r @ r
+
+
+def test_lm_reaches_the_least_squares_solution():
+    obj = _Linear(80, 12)
+    lm = LevenbergMarquardt(obj, damping=1e-8)
+    for _ in range(5):
+        lm.step()
+    exact = torch.linalg.lstsq(obj.a, obj.b[:, None]).solution[:, 0]
+    assert float((obj.theta - exact).abs().max()) < 1e-10
+
+
+def test_lm_declares_a_stall_and_keeps_it_in_its_state():
+    obj = _Linear(40, 5)
+    lm = LevenbergMarquardt(obj, stall_window=3, stall_tol=1e-3)
+    for loss in (1.0, 0.5, 0.25, 0.2):
+        lm._record(loss)
+        assert not lm.converged  # fell by more than 0.1% over the last 3 steps
+    for loss in (0.19999, 0.19998, 0.19997):
+        lm._record(loss)
+    assert lm.converged
+    other = LevenbergMarquardt(obj, stall_window=3)
+    other.load_state_dict(lm.state_dict())
+    assert other.losses == lm.losses == [0.2, 0.19999, 0.19998, 0.19997]
+
+
+def test_lm_stops_at_the_minimum_of_a_linear_problem():
+    obj = _Linear(60, 8)
+    lm = LevenbergMarquardt(obj, damping=1e-8, stall_window=2)
+    steps = 0
+    while not lm.converged and steps < 50:
+        lm.step()
+        steps += 1
+    assert lm.converged and steps <= 6
