@@ -423,11 +423,22 @@ def _write_outputs(solution, opts: dict, seconds: float, out: Path) -> dict:
 
 
 def _run_solve(args: argparse.Namespace) -> int:
-    from .catalog import load_problem
-    from .distributed import init_from_env
-    from .train import solve
+    from .distributed import init_from_env, leave
 
     comm = init_from_env()  # under torchrun: join the group; rank 0 alone writes and prints
+    try:
+        code = _solve_on(comm, args)
+    except BaseException:
+        leave(wait=False)
+        raise
+    leave()
+    return code
+
+
+def _solve_on(comm, args: argparse.Namespace) -> int:
+    from .catalog import load_problem
+    from .train import solve
+
     opts = _options(args)
     problem = load_problem(opts["problem"])
     model = _build_model(opts, problem.domain.dim)

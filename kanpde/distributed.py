@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-__all__ = ["Comm", "current", "init_from_env"]
+__all__ = ["Comm", "current", "init_from_env", "leave"]
 
 
 @dataclass(frozen=True)
@@ -67,3 +67,16 @@ def init_from_env() -> Comm:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group(backend)
     return current()
+
+
+def leave(wait: bool = True) -> None:
+    """Leave the process group that :func:`init_from_env` joined (nothing without one).
+
+    With ``wait`` every rank first meets the others, so rank 0 can finish writing while the rest wait; a
+    process group left alive at interpreter exit can abort the process ("terminate called without an
+    active exception" from gloo's threads).
+    """
+    if dist.is_available() and dist.is_initialized():
+        if wait:
+            dist.barrier()
+        dist.destroy_process_group()
