@@ -8,6 +8,10 @@
    at the interior points, then run the optimiser schedule, e.g. Adam then L-BFGS;
 4. log a record every ``log_every`` steps and at the end of every stage.
 
+A stage that ends early (Levenberg-Marquardt converged, or a stop below) hands its unused steps to the same
+stage on the next grid: the run takes at most the steps asked for, and the fine grids, where a step buys
+the most, get what the coarse ones did not need.
+
 A non-finite loss or gradient, or a failed line search, ends the stage: the best parameters seen in it are
 restored, the history records why (``"stopped"``) and a warning tells the user.
 """
@@ -285,8 +289,10 @@ class _Trainer:
                 "best": math.inf,
                 "best_params": None,
                 "finished": False,
+                "carry": [0] * len(settings.schedule),
             }
         )
+        self.pos.setdefault("carry", [0] * len(settings.schedule))
 
     def run(self, stop_after: int | None = None) -> None:
         """Train to the end of the schedule, or pause once ``stop_after`` steps have been taken in total."""
@@ -317,7 +323,13 @@ class _Trainer:
         if pos["best_params"] is None:
             pos["best_params"] = objective.flat()
         done = lambda: pos["evaluations"] + objective.evaluations  # noqa: E731
-        while pos["stage_step"] < stage.steps:
+        index = pos["stage_index"]
+        limit = stage.steps + pos["carry"][index]
+
+        def hand_on() -> None:  # steps left by an early end go to this stage on the next grid
+            pos["carry"][index] = limit - pos["stage_step"]
+
+        while pos["stage_step"] < limit:
             if stop_after is not None and pos["step"] >= stop_after:
                 pos["evaluations"] = done()
                 pos["optimizer"] = opt.state_dict()
@@ -327,6 +339,7 @@ class _Trainer:
                 result = opt.step()
             except StageStop as err:
                 self._stop(objective, stage, grid, str(err))
+                hand_on()
                 return True
             pos["step"] += 1
             pos["stage_step"] += 1
@@ -335,7 +348,7 @@ class _Trainer:
                 pos["best"], pos["best_params"] = value, before
             if logger.bar is not None:
                 logger.bar.update(1)
-            last = pos["stage_step"] == stage.steps
+            last = pos["stage_step"] == limit
             if opt.converged or pos["stage_step"] % self.settings.log_every == 0 or last:
                 extra = {"stopped": "converged"} if opt.converged else {}
                 logger.log(
@@ -343,6 +356,7 @@ class _Trainer:
                 )
             if opt.converged:
                 break
+        hand_on()
         pos["evaluations"] = done()
         return True
 
