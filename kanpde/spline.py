@@ -13,7 +13,8 @@ Two evaluators:
   first and twice for the second derivative.
 * :func:`cubic_uniform` - the closed form of the uniform cubic case: a point in cell ``c`` with local
   coordinate ``s`` touches four bases with values ``(1-s)^3/6``, ``(3s^3-6s^2+4)/6``,
-  ``(-3s^3+3s^2+3s+1)/6``, ``s^3/6`` (derivatives by ``d/dv = (1/h) d/ds``).
+  ``(-3s^3+3s^2+3s+1)/6``, ``s^3/6`` (derivatives by ``d/dv = (1/h) d/ds``);
+  :func:`cubic_uniform_local` returns just those four pieces and their basis indices.
 
 Both return a tuple ``(B, dB, d2B)`` of tensors of shape ``(N, n_in, M)`` for inputs ``v`` of shape
 ``(N, n_in)`` and knots of shape ``(n_in, G + 2k + 1)``.
@@ -86,13 +87,26 @@ def cubic_uniform(v: Tensor, knots: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return stacked[0], stacked[1], stacked[2]
 
 
-def cubic_uniform_local(v: Tensor, knots: Tensor) -> tuple[Tensor, Tensor]:
+_CUBIC_PIECES = (
+    (1.0, 4.0, 1.0, 0.0),
+    (-3.0, 0.0, 3.0, 0.0),
+    (3.0, -6.0, 3.0, 0.0),
+    (-1.0, 3.0, -3.0, 1.0),
+)
+"""Six times the power-basis coefficients of the four local pieces: row ``p`` holds the ``s^p`` coefficient of
+``(1-s)^3``, ``3s^3-6s^2+4``, ``-3s^3+3s^2+3s+1`` and ``s^3``."""
+
+
+def cubic_uniform_local(v: Tensor, knots: Tensor, orders: int = 3) -> tuple[Tensor, Tensor]:
     """The four cubic B-splines that can be non-zero at each ``v``, in closed form on uniform knots.
 
-    Returns ``local`` ``(3, N, n_in, 4)`` (values, first and second derivatives of the four local pieces)
-    and ``index`` ``(N, n_in, 4)``, the basis each piece belongs to: ``B_index[..., o] = local[..., o]``,
-    every other basis is zero. Pieces of bases outside ``0..M-1`` (or of points outside the knot span)
-    carry a zero weight at a clamped index, so gathering or scatter-adding needs no padding.
+    Returns ``local`` ``(orders, N, n_in, 4)`` (values, then first and second derivatives, of the four
+    local pieces) and ``index`` ``(N, n_in, 4)``, the basis each piece belongs to:
+    ``B_index[..., o] = local[..., o]``, every other basis is zero. Pieces of bases outside ``0..M-1`` (or
+    of points outside the knot span) carry a zero weight at a clamped index, so gathering or scatter-adding
+    needs no padding. The pieces are one product of the powers ``[1, s, s^2, s^3]`` (and their
+    derivatives ``[0, 1, 2s, 3s^2]``, ``[0, 0, 2, 6s]`` divided by ``h``, ``h^2``) with
+    :data:`_CUBIC_PIECES` ``/ 6``.
     """
     n_in, n_knots = knots.shape
     n_basis = n_knots - 4
@@ -101,20 +115,18 @@ def cubic_uniform_local(v: Tensor, knots: Tensor) -> tuple[Tensor, Tensor]:
     u = (v - t0) / h  # (N, n_in)
     cell = torch.floor(u).detach()
     s = u - cell
-    inside = (cell >= 0) & (cell < n_knots - 1)
-    one = 1.0 - s
-    s2, s3 = s * s, s * s * s
-    hinv = 1.0 / h
-    local = torch.stack(
-        [
-            torch.stack([one**3, 3 * s3 - 6 * s2 + 4, -3 * s3 + 3 * s2 + 3 * s + 1, s3], dim=-1) / 6,
-            torch.stack([-(one**2), 3 * s2 - 4 * s, -3 * s2 + 2 * s + 1, s2], dim=-1) * (hinv / 2)[:, None],
-            torch.stack([one, 3 * s - 2, 1 - 3 * s, s], dim=-1) * (hinv**2)[:, None],
-        ]
-    )  # (3, N, n_in, 4)
-    # Basis m = c - 3 + o takes local function o of a point in cell c.
+    s2 = s * s
+    one, zero = torch.ones_like(s), torch.zeros_like(s)
+    rows = [torch.stack([one, s, s2, s2 * s], dim=-1)]  # (N, n_in, 4) each
+    if orders > 1:
+        rows.append(torch.stack([zero, one, 2 * s, 3 * s2], dim=-1) / h[:, None])
+    if orders > 2:
+        rows.append(torch.stack([zero, zero, 2 * one, 6 * s], dim=-1) / (h * h)[:, None])
+    pieces = torch.tensor(_CUBIC_PIECES, dtype=v.dtype, device=v.device) / 6  # (4 powers, 4 pieces)
+    local = torch.stack(rows) @ pieces  # (orders, N, n_in, 4)
+    # Basis m = c - 3 + o takes local piece o of a point in cell c.
     index = cell.long()[..., None] - 3 + torch.arange(4, device=v.device)  # (N, n_in, 4)
-    keep = (index >= 0) & (index < n_basis) & inside[..., None]
+    keep = (index >= 0) & (index < n_basis) & ((cell >= 0) & (cell < n_knots - 1))[..., None]
     return local * keep, index.clamp(0, n_basis - 1)
 
 
