@@ -10,7 +10,8 @@
 
 A stage that ends early (Levenberg-Marquardt converged, or a stop below) hands its unused steps to the same
 stage on the next grid: the run takes at most the steps asked for, and the fine grids, where a step buys
-the most, get what the coarse ones did not need.
+the most, get what the coarse ones did not need. Levenberg-Marquardt leaves a grid when its loss stalls
+(less than 0.1% lower over 10 steps); on the last grid it goes on as long as the loss falls at all.
 
 A non-finite loss or gradient, or a failed line search, ends the stage: the best parameters seen in it are
 restored, the history records why (``"stopped"``) and a warning tells the user.
@@ -315,9 +316,10 @@ class _Trainer:
         pos, model, logger = self.pos, self.model, self.logger
         compiled = self.settings.compile if stage.optimizer != "lm" else None
         objective = Objective(model, self.loss, compiled)
-        opt = make_optimizer(
-            stage.optimizer, objective, **({"lr": self.settings.lr} if stage.optimizer == "adam" else {})
-        )
+        options = {"lr": self.settings.lr} if stage.optimizer == "adam" else {}
+        if stage.optimizer == "lm" and pos["grid_index"] == len(self.settings.grids or (None,)) - 1:
+            options["stall_tol"] = 0.0  # no finer grid to move on to: slow progress is still progress
+        opt = make_optimizer(stage.optimizer, objective, **options)
         if pos["optimizer"] is not None:
             opt.load_state_dict(pos["optimizer"])
         if pos["best_params"] is None:
