@@ -30,7 +30,7 @@ def add_arguments(
         "Train KANs and MLPs on the same points with the same optimiser schedule over several seeds; write "
         "summary.csv, per-problem tables, figures and a README."
     )
-    parser.add_argument("--quick", action="store_true", help="a smoke run of the harness (under 3 minutes)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of the harness (about 10 seconds)")
     parser.add_argument("--out", default=None, help=f"output folder (default {default_out})")
     parser.add_argument(
         "--suites", default=None, help="comma-separated suites of the plan to run: sweep,paper"
