@@ -342,9 +342,7 @@ class KAN(Network):
         return worst
 
     @torch.no_grad()
-    def _regrid(
-        self, grid: int, samples: Tensor | None, grid_eps: float, margin: float, fit_span: bool = False
-    ) -> KAN:
+    def _regrid(self, grid: int, samples: Tensor | None, grid_eps: float, margin: float) -> KAN:
         new = copy.deepcopy(self)
         acts = self.activations(samples) if samples is not None else [None] * len(self.layers)
         residual = 0.0
@@ -352,11 +350,8 @@ class KAN(Network):
             lo, hi = layer.grid_range
             if v is not None and index > 0:
                 span = (v.max(0).values - v.min(0).values).clamp(min=1e-3)
-                want_lo, want_hi = v.min(0).values - margin * span, v.max(0).values + margin * span
-                if fit_span:
-                    lo, hi = want_lo, want_hi
-                else:
-                    lo, hi = torch.minimum(lo, want_lo), torch.maximum(hi, want_hi)
+                lo = torch.minimum(lo, v.min(0).values - margin * span)
+                hi = torch.maximum(hi, v.max(0).values + margin * span)
             knots = uniform_knots(lo, hi, grid, layer.k)
             uniform = True
             if v is not None and grid_eps < 1.0:
