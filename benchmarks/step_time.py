@@ -460,10 +460,11 @@ def markdown(result: dict) -> str:
         lines += [
             "",
             "glibc serves a block above its mmap threshold (adapting, at most 32 MB) by a fresh `mmap` and unmaps "
-            "it on free, so a large KAN intermediate (the second layer's jet rows are N·5·90 doubles, 36 MB at "
-            "N = 1e4; the padded spline basis 3·N·10·14 doubles) is page-faulted and zeroed again at every "
-            "evaluation; the MLP's intermediates are ~8x smaller. Whether it happens at a given N depends on the "
-            "process's allocation history (see the page-fault columns of (a)-(c)).",
+            "it on free, so an intermediate above it is page-faulted and zeroed again at every evaluation. Since "
+            "the KAN layers gather their four active spline coefficients per point, the largest KAN "
+            "intermediates are (N, rows, n_in, n_out) jet terms (N·2·2·10 doubles in the first layer), about "
+            "the size of the MLP's (N, rows, width) ones; the faults left depend on N and on the process's "
+            "allocation history (see the page-fault columns of (a)-(c)).",
         ]
     prof = result.get("profile")
     if prof:

@@ -160,14 +160,13 @@ class KANLayer(nn.Module):
         out_value = p[0].sum(1) + self.bias  # (N, n_out)
         out_grad = out_curv = None
         if spec.grad:
-            out_grad = (grad[..., None] * p[1][:, None]).sum(2)  # (N, d, n_out)
+            out_grad = torch.bmm(grad, p[1])  # (N, d, n_in) @ (N, n_in, n_out) -> (N, d, n_out)
         if spec.pairs:
             a = [q[0] for q in spec.pairs]
             b = [q[1] for q in spec.pairs]
-            terms = (grad[:, a] * grad[:, b])[..., None] * p[2][:, None]  # (N, P, n_in, n_out)
+            out_curv = torch.bmm(grad[:, a] * grad[:, b], p[2])  # (N, P, n_out)
             if curv is not None:
-                terms = terms + curv[..., None] * p[1][:, None]
-            out_curv = terms.sum(2)  # (N, P, n_out)
+                out_curv = out_curv + torch.bmm(curv, p[1])
         out = (out_value, out_grad, out_curv)
         if records is not None:
             records.append((self, (feats, jet, spec), out))
