@@ -69,7 +69,7 @@ def main() -> None:
     lines = [
         "# Levenberg-Marquardt vs L-BFGS (KAN [d, 10, 1], grids 5, 10, 20, float64, CPU)",
         "",
-        f"Made by `{command}`. Stages per grid: "
+        f"Made by `{command}` (torch {torch.__version__}, {torch.get_num_threads()} threads). Stages per grid: "
         + "; ".join(f"{k}: {', '.join(f'{o} {s}' for o, s in v)}" for k, v in SCHEDULES.items())
         + ".",
         "",
