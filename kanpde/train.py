@@ -396,6 +396,16 @@ def _progress_bar(enabled: bool, settings: SolveSettings, name: str, done: int =
     return tqdm(total=total, initial=done, desc=name, leave=True)
 
 
+def _close_bar(bar, finished: bool) -> None:
+    """Close the bar; a run that finished early (its last grid converged) shows its real step count."""
+    if bar is None:
+        return
+    if finished and bar.n < bar.total:
+        bar.total = bar.n
+        bar.set_postfix_str("converged", refresh=False)
+    bar.close()
+
+
 def solve(
     problem: Problem,
     model: nn.Module,
@@ -443,8 +453,7 @@ def solve(
     try:
         trainer.run(stop_after)
     finally:
-        if bar is not None:
-            bar.close()
+        _close_bar(bar, trainer.pos["finished"])
     return trainer.solution()
 
 
@@ -476,8 +485,7 @@ def resume(
     try:
         trainer.run(stop_after)
     finally:
-        if bar is not None:
-            bar.close()
+        _close_bar(bar, trainer.pos["finished"])
     return trainer.solution()
 
 
