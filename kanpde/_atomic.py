@@ -9,6 +9,8 @@ file, and a writer that fails midway leaves the old file untouched.
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import secrets
 from collections.abc import Iterator
@@ -78,3 +80,22 @@ def _fsync_directory(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def strict_json(value):
+    """``value`` with non-finite floats replaced by ``None`` (in nested dicts, lists and tuples), so that
+    ``json.dumps(..., allow_nan=False)`` writes strict JSON."""
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path: str | os.PathLike[str], data, indent: int = 2) -> Path:
+    """Write ``data`` as strict JSON (non-finite floats as ``null``) atomically."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(strict_json(data), indent=indent, allow_nan=False) + "\n", encoding="utf-8")
+    return Path(path)

@@ -25,7 +25,6 @@ import argparse
 import ast
 import copy
 import csv
-import json
 import math
 import sys
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import torch
 
-from ._atomic import atomic_write
+from ._atomic import atomic_write, write_json
 from .kan import KAN
 from .mlp import MLP
 
@@ -355,23 +354,6 @@ def on_interrupt(problem, opts: dict, out: Path, last: LastState) -> int:
         file=sys.stderr,
     )
     return EXIT_INTERRUPTED
-
-
-def _finite(value):
-    """Non-finite floats to ``None`` so that ``metrics.json`` stays strict JSON."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def write_json(path: Path, data: dict) -> Path:
-    with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(_finite(data), indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    return path
 
 
 def write_history_csv(path: Path, history: Sequence[dict]) -> Path:

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._atomic import atomic_write
+from .._atomic import atomic_write, write_json
 from .plan import ModelSpec, Plan, Suite
 from .run import GROUP_KEYS, METRICS, RunResult, _finite
 
@@ -115,20 +115,8 @@ def _write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str]) -> Path
     return path
 
 
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _write_json(path: Path, data) -> Path:
-    with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(_json_safe(data), indent=1, allow_nan=False) + "\n", encoding="utf-8")
-    return path
+    return write_json(path, data, indent=1)
 
 
 def _table_columns() -> list[str]:
