@@ -12,10 +12,10 @@ __all__ = ["kanpde_source", "source_line"]
 
 
 def kanpde_source(sha256: str | None = None) -> dict:
-    """Which kanpde was timed: its folder, a SHA-256 of its ``*.py`` files and the git commit (of the last 30
-    in this repository) whose ``kanpde/*.py`` are identical, if any."""
+    """Which kanpde was timed: its folder, a SHA-256 of its ``*.py`` files (subpackages included) and the git
+    commit (of the last 30 in this repository) whose ``kanpde/**/*.py`` are identical, if any."""
     pkg = Path(kanpde.__file__).resolve().parent
-    names = sorted(p.name for p in pkg.glob("*.py"))
+    names = sorted(p.relative_to(pkg).as_posix() for p in pkg.rglob("*.py"))
     git = ["git", "-C", str(Path(__file__).resolve().parent.parent)]
 
     def digest(read) -> str:

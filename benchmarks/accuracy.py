@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import torch
+from _provenance import kanpde_source, source_line  # noqa: E402  (benchmarks/ is on sys.path as a script)
 
 import kanpde as kp
 
@@ -120,6 +121,7 @@ def write_all(args: argparse.Namespace) -> None:
         command += f" (then --only {' '.join(args.only)} after a change)"
     info = {
         "command": command,
+        "kanpde_source": kanpde_source(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "rows": tables[False],
@@ -129,7 +131,8 @@ def write_all(args: argparse.Namespace) -> None:
     lines = [
         "# Solve accuracy on the shipped problems (float64, CPU)",
         "",
-        f"Made by `{command}` (torch {torch.__version__}, {torch.get_num_threads()} threads).",
+        f"Made by `{command}` (torch {torch.__version__}, {torch.get_num_threads()} threads). "
+        + source_line(info["kanpde_source"]),
         "",
         "## Default solve: KAN [d, 10, 1], grids 5, 10, 20, Levenberg-Marquardt, default points",
         "",
