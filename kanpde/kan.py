@@ -44,10 +44,15 @@ class GridReport:
     output_change: float
 
 
-def _silu_derivatives(v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """``silu(v) = v σ(v)``, ``silu' = σ (1 + v (1 - σ))``, ``silu'' = σ (1 - σ) (2 + v (1 - 2σ))``."""
+def _silu_derivatives(v: Tensor, orders: int = 3) -> tuple[Tensor, ...]:
+    """The first ``orders`` of ``silu(v) = v σ(v)``, ``silu' = σ (1 + v (1 - σ))``,
+    ``silu'' = σ (1 - σ) (2 + v (1 - 2σ))``."""
     s = torch.sigmoid(v)
-    return v * s, s * (1 + v * (1 - s)), s * (1 - s) * (2 + v * (1 - 2 * s))
+    if orders == 1:
+        return (v * s,)
+    q = 1 - s
+    out = (v * s, s * (1 + v * q))
+    return out if orders == 2 else (*out, s * q * (2 + v * (q - s)))
 
 
 class KANLayer(nn.Module):
@@ -126,7 +131,7 @@ class KANLayer(nn.Module):
                 return (feats * w[..., 0]).sum(-1, keepdim=True), ("dense", feats)  # (S, N, n_in, 1)
             return torch.einsum("snik,ikj->snij", feats, w), ("dense", feats)  # (S, N, n_in, n_out)
         local, index = cubic_uniform_local(v, self.knots, orders)  # (S, N, n_in, 4), (N, n_in, 4)
-        silu = torch.stack(_silu_derivatives(v)[:orders])  # (S, N, n_in)
+        silu = torch.stack(_silu_derivatives(v, orders))  # (S, N, n_in)
         rows = self._rows(self.spline_scale[:, None, :] * self.coef, index)  # (N, n_in, 4, n_out)
         if self.n_out == 1:
             spline = (local * rows[..., 0]).sum(-1, keepdim=True)  # (S, N, n_in, 1)
