@@ -261,20 +261,17 @@ class LevenbergMarquardt:
         scale = float(a.diagonal().max().clamp(min=1e-300))
         for _ in range(self.max_tries):
             factor, info = torch.linalg.cholesky_ex(a + (self.lam * scale) * eye)
-            if int(info) != 0:  # not positive definite at this damping: damp more
-                self.lam *= self.nu
-                self.nu *= 2.0
-                continue
-            delta = -torch.cholesky_solve(grad[:, None], factor)[:, 0]
-            predicted = -(2 * grad @ delta + delta @ (a @ delta))
-            obj.assign(x + delta)
-            new = obj.value()
-            rho = float((loss - new) / predicted) if float(predicted) > 0 else -1.0
-            if math.isfinite(rho) and rho > 1e-4:
-                self.lam *= max(1 / 3, 1 - (2 * rho - 1) ** 3)
-                self.nu = 2.0
-                self._record(float(new))
-                break
+            if int(info) == 0:  # positive definite at this damping (else: damp more, below)
+                delta = -torch.cholesky_solve(grad[:, None], factor)[:, 0]
+                predicted = -(2 * grad @ delta + delta @ (a @ delta))
+                obj.assign(x + delta)
+                new = obj.value()
+                rho = float((loss - new) / predicted) if float(predicted) > 0 else -1.0
+                if math.isfinite(rho) and rho > 1e-4:
+                    self.lam *= max(1 / 3, 1 - (2 * rho - 1) ** 3)
+                    self.nu = 2.0
+                    self._record(float(new))
+                    break
             self.lam *= self.nu
             self.nu *= 2.0
         else:
