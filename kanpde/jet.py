@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["Jet", "JetSpec", "seed_jet", "split", "stack", "chain"]
+__all__ = ["Jet", "JetSpec", "seed_jet", "split", "stack", "chain", "pair_products"]
 
 
 @dataclass(frozen=True)
@@ -99,15 +99,20 @@ def stack(jet: Jet, spec: JetSpec) -> Tensor:
     return torch.cat(rows, dim=1)
 
 
+def pair_products(grad: Tensor, spec: JetSpec) -> Tensor:
+    """``g_a g_b`` for every requested pair ``(a, b)``: gradient rows ``(N, d, n)`` -> ``(N, P, n)``."""
+    a = [p[0] for p in spec.pairs]
+    b = [p[1] for p in spec.pairs]
+    return grad[:, a] * grad[:, b]
+
+
 def chain(jet: Jet, spec: JetSpec, f0: Tensor, f1: Tensor, f2: Tensor) -> Jet:
     """Jet of ``f(v)`` elementwise, from ``f(v), f'(v), f''(v)`` of shape ``(N, n)``."""
     _, grad, curv = jet
     out_grad = f1[:, None] * grad if spec.grad else None  # (N, d, n)
     out_curv = None
     if spec.pairs:
-        a = [p[0] for p in spec.pairs]
-        b = [p[1] for p in spec.pairs]
-        out_curv = f2[:, None] * (grad[:, a] * grad[:, b])  # (N, P, n)
+        out_curv = f2[:, None] * pair_products(grad, spec)  # (N, P, n)
         if curv is not None:
             out_curv = out_curv + f1[:, None] * curv
     return f0, out_grad, out_curv

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from ._checks import check_dtype
-from .jet import Jet, JetSpec, split, stack
+from .jet import Jet, JetSpec, pair_products, split, stack
 from .network import Network, check_positive_int, check_width
 from .spline import basis, basis_stacked, cubic_uniform_local, fit_coefficients, uniform_knots
 
@@ -167,9 +167,7 @@ class KANLayer(nn.Module):
         if spec.grad:
             out_grad = torch.bmm(grad, p[1])  # (N, d, n_in) @ (N, n_in, n_out) -> (N, d, n_out)
         if spec.pairs:
-            a = [q[0] for q in spec.pairs]
-            b = [q[1] for q in spec.pairs]
-            out_curv = torch.bmm(grad[:, a] * grad[:, b], p[2])  # (N, P, n_out)
+            out_curv = torch.bmm(pair_products(grad, spec), p[2])  # (N, P, n_in) @ (N, n_in, n_out)
             if curv is not None:
                 out_curv = out_curv + torch.bmm(curv, p[1])
         out = (out_value, out_grad, out_curv)
@@ -195,11 +193,9 @@ class KANLayer(nn.Module):
             if g2 is None:
                 amps.append(torch.zeros_like(amps[0]))
             else:
-                a = [q[0] for q in spec.pairs]
-                b = [q[1] for q in spec.pairs]
                 if curv is not None:
                     amps[1] = amps[1] + torch.bmm(curv.transpose(1, 2), g2)
-                amps.append(torch.bmm((grad[:, a] * grad[:, b]).transpose(1, 2), g2))
+                amps.append(torch.bmm(pair_products(grad, spec).transpose(1, 2), g2))
         amp = torch.stack(amps)  # (S, N, n_in, n_out)
         # W = [w_b, w_s c]: dr/dw_b = sum_s silu^(s) A^s, dr/dc_m = w_s sum_s B^(s)_m A^s and
         # dr/dw_s = sum_s A^s Q^s with Q^s = sum_m c_m B^(s)_m, the spline part's s-th derivative.

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from .jet import JetSpec, seed_jet, stack
+from .jet import Jet, JetSpec, seed_jet, stack
 
 __all__ = ["Network", "check_width", "check_positive_int"]
 
@@ -93,20 +93,19 @@ class Network(nn.Module):
 
     def jet(self, x: Tensor, spec: JetSpec, records: list | None = None) -> Tensor:
         """The output jet ``(N, R, n_out)`` of inputs ``x`` ``(N, d)``: values and requested derivatives."""
+        return stack(self._propagate(x, spec, records), spec)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Values ``(N, n_out)`` at ``x`` ``(N, d)``."""
+        return self._propagate(x, JetSpec(self.width[0]))[0]
+
+    def _propagate(self, x: Tensor, spec: JetSpec, records: list | None = None) -> Jet:
+        """The output jet of ``x`` in parts: the input map's jet pushed through every layer."""
         self.check_input(x)
         out = seed_jet(x, spec, self.input_scale, self.input_shift)
         for layer in self.layers:
             out = layer.forward_parts(out, spec, records)
-        return stack(out, spec)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Values ``(N, n_out)`` at ``x`` ``(N, d)``."""
-        self.check_input(x)
-        spec = JetSpec(self.width[0])
-        out = seed_jet(x, spec, self.input_scale, self.input_shift)
-        for layer in self.layers:
-            out = layer.forward_parts(out, spec)
-        return out[0]
+        return out
 
     @property
     def num_parameters(self) -> int:
