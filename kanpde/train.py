@@ -290,9 +290,9 @@ class _Trainer:
                 "best": math.inf,
                 "best_params": None,
                 "finished": False,
-                "carry": [0] * len(settings.schedule),
             }
         )
+        # Steps each stage hands to the next grid (also for positions saved before they were tracked).
         self.pos.setdefault("carry", [0] * len(settings.schedule))
 
     def run(self, stop_after: int | None = None) -> None:
