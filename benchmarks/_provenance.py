@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import platform
 import subprocess
 from pathlib import Path
 
+import torch
+
 import kanpde
 
-__all__ = ["kanpde_source", "source_line"]
+__all__ = ["kanpde_source", "source_line", "machine"]
+
+
+def machine() -> dict:
+    """The machine a timing ran on: CPU model and count, torch, its thread count, Python, kanpde and the
+    load average when asked (call it before the timings start)."""
+    cpu = platform.processor() or ""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    return {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "kanpde": kanpde.__version__,
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
 
 
 def kanpde_source(sha256: str | None = None) -> dict:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -28,8 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from _provenance import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
-import kanpde
 from kanpde import KAN, MLP, Field
 
 COMMAND = "python benchmarks/model_speed.py"
@@ -88,27 +87,8 @@ def interleaved_ms(
     return times
 
 
-def environment() -> dict:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return {
-        "torch": torch.__version__,
-        "kanpde": kanpde.__version__,
-        "python": platform.python_version(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "load_average_at_start": list(load) if load else None,
-    }
-
-
 def run(n: int, repeats: int, warmup: int, command: str = COMMAND) -> dict:
-    env = environment()  # the load average before the timings start
+    env = machine()  # the load average before the timings start
     x = torch.rand(n, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 2 - 1
     rows = []
     for width, grid in KAN_CONFIGS:

@@ -41,7 +41,6 @@ import dataclasses
 import json
 import math
 import os
-import platform
 import random
 import statistics
 import sys
@@ -51,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _provenance import kanpde_source, source_line  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _provenance import kanpde_source, machine, source_line  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 import kanpde
 from kanpde.loss import Collocation, PINNLoss
@@ -93,21 +92,6 @@ def mesh_points(n_side: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Te
     sides = [(lo, t), (hi, t), (t, lo), (t, hi)]  # x = -1, x = 1, y = -1, y = 1
     boundary = torch.cat([torch.stack(s, dim=1) for s in sides])  # (4n, 2)
     return interior, boundary
-
-
-def machine() -> dict:
-    cpu = platform.processor() or ""
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    return {
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "note": "2 CPU cores shared with other work; timings are noisy (medians reported)",
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "kanpde": kanpde.__version__,
-    }
 
 
 def load_average() -> list[float] | None:
@@ -481,7 +465,10 @@ def main(argv=None) -> dict:
         )
     result = {
         "command": command,
-        "machine": machine(),
+        "machine": {
+            **machine(),
+            "note": "2 CPU cores shared with other work; timings are noisy (medians reported)",
+        },
         "kanpde_source": kanpde_source(),
         "load_average_start": load_start,
         "load_average_end": load_average(),

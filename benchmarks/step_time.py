@@ -30,11 +30,9 @@ Usage: ``python benchmarks/step_time.py`` (options: ``--threads``, ``--out``, ``
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -45,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _provenance import kanpde_source, source_line  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _provenance import kanpde_source, machine, source_line  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 import kanpde
 from kanpde import KAN, MLP
@@ -324,18 +322,9 @@ def plot(result: dict, path: Path) -> None:
 
 
 def environment() -> dict:
-    cpu = platform.processor() or ""
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
     return {
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
+        **machine(),
         "note": "2 CPU cores shared with other work; timings are noisy (medians reported)",
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "kanpde": kanpde.__version__,
-        "load_average_at_start": list(os.getloadavg()),
         "kanpde_source": kanpde_source(),
     }
 
