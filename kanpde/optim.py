@@ -161,19 +161,27 @@ class LBFGS:
         return float(loss), grad
 
     def _direction(self, g: Tensor) -> Tensor:
-        q = -g
-        alphas = []
-        rhos = [1.0 / torch.dot(y, s) for s, y in zip(self.s, self.y, strict=True)]
-        for s, y, rho in zip(reversed(self.s), reversed(self.y), reversed(rhos), strict=True):
-            a = rho * torch.dot(s, q)
-            q = q - a * y
-            alphas.append(a)
-        if self.s:
-            q = q * (torch.dot(self.s[-1], self.y[-1]) / torch.dot(self.y[-1], self.y[-1]))
-        for s, y, rho, a in zip(self.s, self.y, rhos, reversed(alphas), strict=True):
-            b = rho * torch.dot(y, q)
-            q = q + (a - b) * s
-        return q
+        """``-H g`` for the L-BFGS inverse Hessian ``H`` of the stored pairs, in the compact form of Byrd,
+        Nocedal and Schnabel (1994) instead of the two-loop recursion (same ``H``, a few matrix products
+        instead of ``4 m`` vector operations):
+
+            H = γ I + [S  γY] [[R^-T (D + γ YᵀY) R^-1, -R^-T], [-R^-1, 0]] [Sᵀ; γ Yᵀ],
+
+        with the pairs as rows of ``S``, ``Y`` ``(m, P)``, ``R`` the upper triangle of ``S Yᵀ``
+        (``R_ij = s_i·y_j``, ``i <= j``), ``D`` its diagonal and ``γ = s_m·y_m / y_m·y_m``.
+        """
+        if not self.s:
+            return -g
+        s, y = torch.stack(self.s), torch.stack(self.y)  # (m, P) each
+        sy, yy = s @ y.T, y @ y.T  # (m, m)
+        gamma = sy[-1, -1] / yy[-1, -1]
+        r = torch.triu(sy)
+        sg, yg = s @ g, y @ g  # (m,)
+        p2 = torch.linalg.solve_triangular(r, sg[:, None], upper=True)  # R^-1 Sᵀg: (m, 1)
+        inner = sy.diagonal()[:, None] * p2 + gamma * (yy @ p2) - gamma * yg[:, None]  # (m, 1)
+        p1 = torch.linalg.solve_triangular(r.T, inner, upper=False)  # (m, 1)
+        hg = gamma * (g - y.T @ p2[:, 0]) + s.T @ p1[:, 0]  # (P,)
+        return -hg
 
     def step(self) -> StepResult:
         if self._current is None:

@@ -1,10 +1,11 @@
-"""Optimiser building blocks: the blocked Gram matrix and Levenberg-Marquardt on a known least squares."""
+"""Optimiser building blocks: the blocked Gram matrix, the L-BFGS direction and Levenberg-Marquardt on a known
+least squares."""
 
 import pytest
 import torch
 
 from kanpde.distributed import Comm
-from kanpde.optim import LevenbergMarquardt, gram
+from kanpde.optim import LBFGS, LevenbergMarquardt, gram
 
 
 @pytest.mark.parametrize("shape", [(50, 7), (300, 257), (1000, 611)])
@@ -82,3 +83,34 @@ def test_lm_stops_at_the_minimum_of_a_linear_problem():
         lm.step()
         steps += 1
     assert lm.converged and steps <= 6
+
+
+def _two_loop(s_list, y_list, g):
+    """Nocedal & Wright's two-loop recursion (Algorithm 7.4), the textbook oracle for ``-H g``."""
+    q, alphas = g.clone(), []
+    for s, y in zip(reversed(s_list), reversed(y_list)):
+        a = torch.dot(s, q) / torch.dot(y, s)
+        q -= a * y
+        alphas.append(a)
+    q *= torch.dot(s_list[-1], y_list[-1]) / torch.dot(y_list[-1], y_list[-1])
+    for s, y, a in zip(s_list, y_list, reversed(alphas)):
+        q += (a - torch.dot(y, q) / torch.dot(y, s)) * s
+    return -q
+
+
+@pytest.mark.parametrize("m", [1, 4, 10])
+def test_lbfgs_compact_direction_equals_the_two_loop_recursion_and_the_secant_condition(m):
+    gen = torch.Generator().manual_seed(m)
+    p = 40
+    b = torch.randn(p, p, generator=gen, dtype=torch.float64)
+    hessian = b @ b.T + p * torch.eye(p, dtype=torch.float64)  # SPD, so every pair has s·y > 0
+    opt = LBFGS.__new__(LBFGS)
+    opt.s = [torch.randn(p, generator=gen, dtype=torch.float64) for _ in range(m)]
+    opt.y = [hessian @ s for s in opt.s]
+    g = torch.randn(p, generator=gen, dtype=torch.float64)
+    d = opt._direction(g)
+    oracle = _two_loop(opt.s, opt.y, g)
+    assert float((d - oracle).abs().max()) <= 1e-12 * float(oracle.abs().max())
+    # H y_m = s_m: the newest pair is reproduced exactly
+    secant = opt._direction(opt.y[-1])
+    assert float((secant + opt.s[-1]).abs().max()) <= 1e-12 * float(opt.s[-1].abs().max())
