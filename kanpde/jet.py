@@ -19,7 +19,18 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["Jet", "JetSpec", "seed_jet", "split", "stack", "chain", "pair_products"]
+__all__ = [
+    "Jet",
+    "JetSpec",
+    "seed_jet",
+    "split",
+    "stack",
+    "chain",
+    "pair_products",
+    "dense_grad",
+    "diagonal_curvature",
+    "diagonal_curvature_adjoint",
+]
 
 
 @dataclass(frozen=True)
@@ -69,14 +80,51 @@ Jet = tuple[Tensor, "Tensor | None", "Tensor | None"]
 """A jet in parts: values ``(N, n)``, gradient rows ``(N, d, n)`` and second-derivative rows ``(N, P, n)``;
 ``None`` where a part is not carried or (for the curvature of an affine map) identically zero. Layers pass
 parts, not one stacked tensor, so that no part is sliced out of a larger tensor (whose backward would fill a
-zero tensor of the full size)."""
+zero tensor of the full size).
+
+The input map's jet (:func:`seed_jet`) carries its gradient rows in *diagonal form*: a ``(d,)`` vector
+``s`` standing for the rows ``g_a = s_a e_a`` at every point. A first layer uses it to replace its
+batched row products by broadcasts (``sum_i P_ij g_ia = s_a P_aj``); :func:`dense_grad` expands it."""
 
 
 def seed_jet(x: Tensor, spec: JetSpec, scale: Tensor, shift: Tensor) -> Jet:
-    """Jet of the affine input map ``v = scale * x + shift`` (gradient rows ``scale_a e_a``, no curvature)."""
-    n, d = x.shape
-    grad = torch.diag(scale).expand(n, d, d) if spec.grad else None  # (N, d, d)
-    return x * scale + shift, grad, None
+    """Jet of the affine input map ``v = scale * x + shift``: gradient rows ``scale_a e_a`` in diagonal
+    form (the ``(d,)`` vector ``scale``), no curvature."""
+    return x * scale + shift, scale if spec.grad else None, None
+
+
+def dense_grad(grad: Tensor, n: int) -> Tensor:
+    """Gradient rows ``(N, d, n_feat)``; a diagonal-form ``(d,)`` vector becomes ``diag(s)`` at ``n`` points."""
+    return torch.diag(grad).expand(n, grad.shape[0], grad.shape[0]) if grad.ndim == 1 else grad
+
+
+def _diagonal_pairs(spec: JetSpec, scale: Tensor) -> tuple[list[int], Tensor | None]:
+    """Input column of every pair's first index and the weights ``δ_ab s_a s_b`` (``None``: the pairs are
+    exactly ``(0, 0), ..., (d-1, d-1)``, the weights ``s^2``)."""
+    axes = [a for a, _ in spec.pairs]
+    if spec.pairs == tuple((a, a) for a in range(spec.dim)):
+        return axes, None
+    diagonal = torch.tensor([float(a == b) for a, b in spec.pairs], dtype=scale.dtype, device=scale.device)
+    return axes, diagonal * scale[axes] ** 2  # (P,)
+
+
+def diagonal_curvature(spec: JetSpec, scale: Tensor, p2: Tensor) -> Tensor:
+    """``sum_i P2_i g_ia g_ib`` for diagonal-form gradient rows ``g_a = s_a e_a``: row ``(a, b)`` is
+    ``δ_ab s_a^2 P2_a``. ``p2`` ``(N, d, n)`` -> ``(N, P, n)``."""
+    axes, weights = _diagonal_pairs(spec, scale)
+    if weights is None:
+        return (scale * scale)[:, None] * p2
+    return p2[:, axes] * weights[:, None]
+
+
+def diagonal_curvature_adjoint(spec: JetSpec, scale: Tensor, g2: Tensor) -> Tensor:
+    """The transpose of :func:`diagonal_curvature`: ``A_i = sum_(a,b) δ_ab δ_ai s_a^2 G_ab``, ``g2``
+    ``(N, P, n)`` -> ``(N, d, n)``."""
+    axes, weights = _diagonal_pairs(spec, scale)
+    if weights is None:
+        return (scale * scale)[:, None] * g2
+    out = g2.new_zeros(g2.shape[0], spec.dim, g2.shape[2])
+    return out.index_add(1, torch.tensor(axes, device=g2.device), g2 * weights[:, None])
 
 
 def split(jet: Tensor, spec: JetSpec) -> Jet:

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from ._checks import check_dtype
-from .jet import Jet, JetSpec, pair_products, split, stack
+from .jet import Jet, JetSpec, diagonal_curvature, diagonal_curvature_adjoint, pair_products, split, stack
 from .network import Network, check_positive_int, check_width
 from .spline import basis, basis_stacked, cubic_uniform_local, fit_coefficients, uniform_knots
 
@@ -161,15 +161,20 @@ class KANLayer(nn.Module):
         """
         value, grad, curv = jet
         orders = 3 if spec.pairs else (2 if spec.grad else 1)
-        p, feats = self._edge_derivatives(value, orders)  # (S, N, n_in, n_out)
+        stacked, feats = self._edge_derivatives(value, orders)  # (S, N, n_in, n_out)
+        p = stacked.unbind(0)  # S x (N, n_in, n_out); one backward stack, not S zero-filled copies
         out_value = p[0].sum(1) + self.bias  # (N, n_out)
         out_grad = out_curv = None
-        if spec.grad:
+        if spec.grad and grad.ndim == 1:  # the input map's diagonal rows g_a = s_a e_a: no row products
+            out_grad = grad[:, None] * p[1]  # (N, d = n_in, n_out)
+            if spec.pairs:
+                out_curv = diagonal_curvature(spec, grad, p[2])  # (N, P, n_out)
+        elif spec.grad:
             out_grad = torch.bmm(grad, p[1])  # (N, d, n_in) @ (N, n_in, n_out) -> (N, d, n_out)
-        if spec.pairs:
-            out_curv = torch.bmm(pair_products(grad, spec), p[2])  # (N, P, n_in) @ (N, n_in, n_out)
-            if curv is not None:
-                out_curv = out_curv + torch.bmm(curv, p[1])
+            if spec.pairs:
+                out_curv = torch.bmm(pair_products(grad, spec), p[2])  # (N, P, n_in) @ (N, n_in, n_out)
+                if curv is not None:
+                    out_curv = out_curv + torch.bmm(curv, p[1])
         out = (out_value, out_grad, out_curv)
         if records is not None:
             records.append((self, (feats, jet, spec), out))
@@ -187,11 +192,17 @@ class KANLayer(nn.Module):
         g0, g1, g2 = out_grad
         n = g0.shape[0]
         amps = [g0[:, None, :].expand(n, self.n_in, self.n_out)]  # A^0: (N, n_in, n_out)
+        diagonal = spec.grad and grad.ndim == 1  # the input map's rows g_a = s_a e_a (jet.seed_jet)
         if spec.grad:
-            amps.append(torch.bmm(grad.transpose(1, 2), g1) if g1 is not None else torch.zeros_like(amps[0]))
+            if g1 is None:
+                amps.append(torch.zeros_like(amps[0]))
+            else:
+                amps.append(grad[:, None] * g1 if diagonal else torch.bmm(grad.transpose(1, 2), g1))
         if spec.pairs:
             if g2 is None:
                 amps.append(torch.zeros_like(amps[0]))
+            elif diagonal:
+                amps.append(diagonal_curvature_adjoint(spec, grad, g2))
             else:
                 if curv is not None:
                     amps[1] = amps[1] + torch.bmm(curv.transpose(1, 2), g2)

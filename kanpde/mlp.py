@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from ._checks import check_dtype
-from .jet import Jet, JetSpec, chain, split, stack
+from .jet import Jet, JetSpec, chain, dense_grad, split, stack
 from .network import Network, check_width
 
 __all__ = ["MLP", "ACTIVATIONS"]
@@ -64,12 +64,14 @@ class _Dense(nn.Module):
 
     def forward_parts(self, jet: Jet, spec: JetSpec, records: list | None = None) -> Jet:
         value, grad, curv = jet
-        w = self.weight.T
-        out = (
-            value @ w + self.bias,
-            grad @ w if grad is not None else None,
-            curv @ w if curv is not None else None,
-        )
+        w = self.weight.T  # (n_in, n_out)
+        if (
+            grad is not None and grad.ndim == 1
+        ):  # the input map's rows s_a e_a: row a of the product is s_a w_a
+            out_grad = (grad[:, None] * w).expand(value.shape[0], *w.shape)  # (N, d = n_in, n_out)
+        else:
+            out_grad = grad @ w if grad is not None else None
+        out = (value @ w + self.bias, out_grad, curv @ w if curv is not None else None)
         if records is not None:
             records.append((self, jet, out))
         if self.activation is None:
@@ -79,6 +81,8 @@ class _Dense(nn.Module):
     def accumulate_jacobian(self, saved: Jet, out_grad: Jet, views: list[Tensor]) -> None:
         """Add ``dr/dW_ji = sum_rows G_j X_i`` over the value, gradient and curvature rows and ``dr/db = G_0``
         to ``views`` (one ``(N, numel)`` view per parameter)."""
+        value, grad, curv = saved
+        saved = (value, dense_grad(grad, value.shape[0]) if grad is not None else None, curv)
         pairs = [(x, g) for x, g in zip(saved, out_grad, strict=True) if x is not None and g is not None]
         x = torch.cat([x if x.ndim == 3 else x[:, None] for x, _ in pairs], dim=1)  # (N, R', n_in)
         g = torch.cat([g if g.ndim == 3 else g[:, None] for _, g in pairs], dim=1)  # (N, R', n_out)

@@ -22,6 +22,8 @@ Both return a tuple ``(B, dB, d2B)`` of tensors of shape ``(N, n_in, M)`` for in
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -97,37 +99,47 @@ _CUBIC_PIECES = (
 ``(1-s)^3``, ``3s^3-6s^2+4``, ``-3s^3+3s^2+3s+1`` and ``s^3``."""
 
 
+def _piece_derivatives(orders: int) -> list[list[float]]:
+    """``(4, 4 orders)`` power-basis coefficients of the pieces and their ``s``-derivatives, divided by 6.
+
+    Column block ``r`` holds the ``s^q`` coefficients of the ``r``-th derivative: ``d^r/ds^r sum_p C_po s^p
+    = sum_q (q+1)...(q+r) C_(q+r)o s^q``.
+    """
+    table = [[0.0] * (4 * orders) for _ in range(4)]
+    for r in range(orders):
+        for q in range(4 - r):
+            falling = math.prod(range(q + 1, q + r + 1))  # (q+1)(q+2)...(q+r)
+            for o in range(4):
+                table[q][4 * r + o] = falling * _CUBIC_PIECES[q + r][o] / 6
+    return table
+
+
 def cubic_uniform_local(v: Tensor, knots: Tensor, orders: int = 3) -> tuple[Tensor, Tensor]:
     """The four cubic B-splines that can be non-zero at each ``v``, in closed form on uniform knots.
 
     Returns ``local`` ``(orders, N, n_in, 4)`` (values, then first and second derivatives, of the four
     local pieces) and ``index`` ``(N, n_in, 4)``, the basis each piece belongs to:
-    ``B_index[..., o] = local[..., o]``, every other basis is zero. Pieces of bases outside ``0..M-1`` (or
-    of points outside the knot span) carry a zero weight at a clamped index, so gathering or scatter-adding
-    needs no padding. The pieces are one product of the powers ``[1, s, s^2, s^3]`` (and their
-    derivatives ``[0, 1, 2s, 3s^2]``, ``[0, 0, 2, 6s]`` divided by ``h``, ``h^2``) with
-    :data:`_CUBIC_PIECES` ``/ 6``.
+    ``B_index[..., o] = local[..., o]``, every other basis is zero. Pieces of bases outside ``0..M-1`` (which
+    covers points outside the knot span) carry a zero weight at a clamped index, so gathering or
+    scatter-adding needs no padding. All orders are one product of the powers ``[1, s, s^2, s^3]`` with the
+    differentiated piece coefficients (:func:`_piece_derivatives`), the ``r``-th scaled by ``h^-r``.
     """
-    n_in, n_knots = knots.shape
-    n_basis = n_knots - 4
-    t0 = knots[:, 0]  # (n_in,)
-    h = knots[:, 1] - knots[:, 0]  # (n_in,)
-    u = (v - t0) / h  # (N, n_in)
+    n_basis = knots.shape[1] - 4
+    t0, t1 = knots[:, :2].unbind(1)  # (n_in,) each
+    inv_h = 1 / (t1 - t0)  # (n_in,)
+    u = (v - t0) * inv_h  # (N, n_in)
     cell = torch.floor(u).detach()
     s = u - cell
     s2 = s * s
-    one, zero = torch.ones_like(s), torch.zeros_like(s)
-    rows = [torch.stack([one, s, s2, s2 * s], dim=-1)]  # (N, n_in, 4) each
-    if orders > 1:
-        rows.append(torch.stack([zero, one, 2 * s, 3 * s2], dim=-1) / h[:, None])
-    if orders > 2:
-        rows.append(torch.stack([zero, zero, 2 * one, 6 * s], dim=-1) / (h * h)[:, None])
-    pieces = torch.tensor(_CUBIC_PIECES, dtype=v.dtype, device=v.device) / 6  # (4 powers, 4 pieces)
-    local = torch.stack(rows) @ pieces  # (orders, N, n_in, 4)
-    # Basis m = c - 3 + o takes local piece o of a point in cell c.
+    powers = torch.stack([torch.ones_like(s), s, s2, s2 * s], dim=-1)  # (N, n_in, 4)
+    table = torch.tensor(_piece_derivatives(orders), dtype=v.dtype, device=v.device)  # (4, 4 orders)
+    scale = inv_h[:, None] ** torch.arange(orders, dtype=v.dtype, device=v.device)  # (n_in, orders)
+    local = (powers @ table).view(*s.shape, orders, 4) * scale[..., None]  # (N, n_in, orders, 4)
+    # Basis m = c - 3 + o takes local piece o of a point in cell c; m outside 0..M-1 means a zero basis.
     index = cell.long()[..., None] - 3 + torch.arange(4, device=v.device)  # (N, n_in, 4)
-    keep = (index >= 0) & (index < n_basis) & ((cell >= 0) & (cell < n_knots - 1))[..., None]
-    return local * keep, index.clamp(0, n_basis - 1)
+    clamped = index.clamp(0, n_basis - 1)
+    keep = (clamped == index)[:, :, None]  # (N, n_in, 1, 4)
+    return (local * keep).permute(2, 0, 1, 3), clamped  # (orders, N, n_in, 4), (N, n_in, 4)
 
 
 def _cubic_uniform_stacked(v: Tensor, knots: Tensor) -> Tensor:

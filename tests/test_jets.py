@@ -259,16 +259,24 @@ JACOBIAN_MODELS = [
 ]
 
 
+@pytest.mark.parametrize("rows", ["laplacian", "all"])
 @pytest.mark.parametrize("name", JACOBIAN_MODELS)
-def test_param_jacobian_matches_autograd(name: str) -> None:
+def test_param_jacobian_matches_autograd(name: str, rows: str) -> None:
+    """Laplacian rows only (the first layer's shortcut for diagonal pairs), or every gradient and second
+    derivative row, mixed ones included (its general path)."""
     model = MODELS[name]()
     d = model.width[0]
     x = _points(9, d, seed=7)
     records: list = []
-    spec = JetSpec(d, pairs=tuple((a, a) for a in range(d)))
+    if rows == "laplacian":
+        spec = JetSpec(d, pairs=tuple((a, a) for a in range(d)))
+    else:
+        spec = JetSpec(d, pairs=tuple(itertools.combinations_with_replacement(range(d), 2))[::-1])
     jet = model.jet(x, spec, records)[..., 0]  # (N, R)
     lap = sum(jet[:, spec.pair_row(a, a)] for a in range(d))
     r = lap - jet[:, 0] ** 2  # (N,)
+    if rows == "all":
+        r = r + sum((i + 2) * jet[:, i] for i in range(1, spec.rows)) * jet[:, -1]
     params = list(model.parameters())
     jac = _jacobian_from_records(model, r, records)
     assert jac.shape == (9, model.num_parameters)
