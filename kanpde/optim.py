@@ -153,11 +153,12 @@ class LBFGS:
         self.s: list[Tensor] = []
         self.y: list[Tensor] = []
         self._current: tuple[Tensor, Tensor, Tensor] | None = None
+        self._trials: dict[float, tuple[Tensor, Tensor, Tensor]] = {}  # step length -> loss, parts, gradient
 
     def _evaluate(self, x: Tensor, t: float, d: Tensor) -> tuple[float, Tensor]:
         self.objective.assign(x + t * d)
         loss, parts, grad = self.objective.value_and_grad()
-        self._last = (loss, parts, grad)
+        self._trials[t] = (loss, parts, grad)
         return float(loss), grad
 
     def _direction(self, g: Tensor) -> Tensor:
@@ -195,7 +196,7 @@ class LBFGS:
             self.s, self.y = [], []
             d, gtd = -g, -torch.dot(g, g)
         t = self.lr if self.s else min(1.0, 1.0 / float(g.abs().sum())) * self.lr
-        self._last = self._current
+        self._trials.clear()
         f_new, g_new, t, _ = _strong_wolfe(self._evaluate, x, t, d, float(loss), g, gtd)
         if not math.isfinite(f_new):
             self.objective.assign(x)
@@ -215,11 +216,9 @@ class LBFGS:
                 self.s.pop(0)
                 self.y.pop(0)
         self.objective.assign(x + s)
-        new_loss, new_parts, _ = self._last
-        if float(new_loss) != f_new:  # the line search ended on an earlier trial: re-evaluate there
-            self._current = self.objective.value_and_grad()
-        else:
-            self._current = (new_loss, new_parts, g_new)
+        # The search may end on an earlier trial than its last: take that trial's numbers, not a new evaluation.
+        self._current = self._trials.get(t) or self.objective.value_and_grad()
+        self._trials.clear()
         _check_finite(self._current[0])
         return StepResult(loss, parts)
 
