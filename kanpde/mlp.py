@@ -65,9 +65,8 @@ class _Dense(nn.Module):
     def forward_parts(self, jet: Jet, spec: JetSpec, records: list | None = None) -> Jet:
         value, grad, curv = jet
         w = self.weight.T  # (n_in, n_out)
-        if (
-            grad is not None and grad.ndim == 1
-        ):  # the input map's rows s_a e_a: row a of the product is s_a w_a
+        # The input map's rows s_a e_a (jet.seed_jet): row a of the product is s_a w_a at every point.
+        if grad is not None and grad.ndim == 1:
             out_grad = (grad[:, None] * w).expand(value.shape[0], *w.shape)  # (N, d = n_in, n_out)
         else:
             out_grad = grad @ w if grad is not None else None
