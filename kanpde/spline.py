@@ -99,18 +99,18 @@ _CUBIC_PIECES = (
 ``(1-s)^3``, ``3s^3-6s^2+4``, ``-3s^3+3s^2+3s+1`` and ``s^3``."""
 
 
-def _piece_derivatives(orders: int) -> list[list[float]]:
-    """``(4, 4 orders)`` power-basis coefficients of the pieces and their ``s``-derivatives, divided by 6.
+def _piece_derivatives(orders: int) -> list[list[list[float]]]:
+    """``(orders, 4, 4)`` power-basis coefficients of the pieces and their ``s``-derivatives, divided by 6.
 
-    Column block ``r`` holds the ``s^q`` coefficients of the ``r``-th derivative: ``d^r/ds^r sum_p C_po s^p
+    Matrix ``r`` holds the ``s^q`` coefficients of the ``r``-th derivative: ``d^r/ds^r sum_p C_po s^p
     = sum_q (q+1)...(q+r) C_(q+r)o s^q``.
     """
-    table = [[0.0] * (4 * orders) for _ in range(4)]
+    table = [[[0.0] * 4 for _ in range(4)] for _ in range(orders)]
     for r in range(orders):
         for q in range(4 - r):
             falling = math.prod(range(q + 1, q + r + 1))  # (q+1)(q+2)...(q+r)
             for o in range(4):
-                table[q][4 * r + o] = falling * _CUBIC_PIECES[q + r][o] / 6
+                table[r][q][o] = falling * _CUBIC_PIECES[q + r][o] / 6
     return table
 
 
@@ -121,8 +121,8 @@ def cubic_uniform_local(v: Tensor, knots: Tensor, orders: int = 3) -> tuple[Tens
     local pieces) and ``index`` ``(N, n_in, 4)``, the basis each piece belongs to:
     ``B_index[..., o] = local[..., o]``, every other basis is zero. Pieces of bases outside ``0..M-1`` (which
     covers points outside the knot span) carry a zero weight at a clamped index, so gathering or
-    scatter-adding needs no padding. All orders are one product of the powers ``[1, s, s^2, s^3]`` with the
-    differentiated piece coefficients (:func:`_piece_derivatives`), the ``r``-th scaled by ``h^-r``.
+    scatter-adding needs no padding. Order ``r`` is the product of the powers ``[1, s, s^2, s^3]`` with the
+    differentiated piece coefficients (:func:`_piece_derivatives`), scaled by ``h^-r``.
     """
     n_basis = knots.shape[1] - 4
     t0, t1 = knots[:, :2].unbind(1)  # (n_in,) each
@@ -132,14 +132,15 @@ def cubic_uniform_local(v: Tensor, knots: Tensor, orders: int = 3) -> tuple[Tens
     s = u - cell
     s2 = s * s
     powers = torch.stack([torch.ones_like(s), s, s2, s2 * s], dim=-1)  # (N, n_in, 4)
-    table = torch.tensor(_piece_derivatives(orders), dtype=v.dtype, device=v.device)  # (4, 4 orders)
-    scale = inv_h[:, None] ** torch.arange(orders, dtype=v.dtype, device=v.device)  # (n_in, orders)
-    local = (powers @ table).view(*s.shape, orders, 4) * scale[..., None]  # (N, n_in, orders, 4)
+    table = torch.tensor(_piece_derivatives(orders), dtype=v.dtype, device=v.device)  # (orders, 4, 4)
+    local = torch.stack([powers @ t for t in table.unbind(0)])  # (orders, N, n_in, 4), contiguous
+    if orders > 1:
+        scale = inv_h ** torch.arange(orders, dtype=v.dtype, device=v.device)[:, None]  # (orders, n_in)
+        local = local * scale[:, None, :, None]
     # Basis m = c - 3 + o takes local piece o of a point in cell c; m outside 0..M-1 means a zero basis.
     index = cell.long()[..., None] - 3 + torch.arange(4, device=v.device)  # (N, n_in, 4)
     clamped = index.clamp(0, n_basis - 1)
-    keep = (clamped == index)[:, :, None]  # (N, n_in, 1, 4)
-    return (local * keep).permute(2, 0, 1, 3), clamped  # (orders, N, n_in, 4), (N, n_in, 4)
+    return local * (clamped == index).to(v.dtype), clamped  # (orders, N, n_in, 4), (N, n_in, 4)
 
 
 def _cubic_uniform_stacked(v: Tensor, knots: Tensor) -> Tensor:
