@@ -28,8 +28,12 @@ writes ``./model``: its part runs in a temporary directory and the global RNG st
 restored afterwards. The relative L2 error of both is measured on kanpde's evaluation grid (101 × 101).
 When ``import kan`` fails the pykan rows are skipped with a message and kanpde is still timed.
 
+At the first mesh kanpde is also timed with its opt-in ``compile`` (``--compile``, default ``inductor``:
+``torch.compile`` of the loss and gradient; the compilation is timed apart). On 441 points an evaluation is
+a few hundred small tensor ops, so per-op dispatch dominates and fusing them pays even on the CPU.
+
 Usage: ``python benchmarks/pykan_compare.py`` (options: ``--steps``, ``--n-side``, ``--tutorial-n-side``,
-``--threads``, ``--out``, ``--render``). Writes ``results/pykan_compare.json`` and ``results/pykan_compare.md``.
+``--threads``, ``--compile``, ``--out``, ``--render``). Writes ``results/pykan_compare.json`` and ``results/pykan_compare.md``.
 """
 
 from __future__ import annotations
@@ -99,7 +103,7 @@ def load_average() -> list[float] | None:
 
 
 # -- kanpde -------------------------------------------------------------------------------------------------
-def kanpde_run(width, interior, boundary, n_steps: int, eval_x, eval_u) -> dict:
+def kanpde_run(width, interior, boundary, n_steps: int, eval_x, eval_u, compile: str | None = None) -> dict:
     """``n_steps`` kanpde L-BFGS iterations; per-step wall times, evaluations and the error after each step.
 
     The parameters are kept after every step and the errors evaluated after the timed loop, so that the
@@ -111,8 +115,13 @@ def kanpde_run(width, interior, boundary, n_steps: int, eval_x, eval_u) -> dict:
     points = Collocation(interior, ({"x": boundary, "normals": normals, "target": target},))
     model = kanpde.KAN(width, grid=GRID, k=K, seed=0, dtype=interior.dtype)
     loss = PINNLoss(problem, points, "forward")
-    objective = Objective(model, loss)
     loss(model)  # warm-up: the derivative plan is learned on the first call (not counted, not timed)
+    start = time.perf_counter()
+    objective = Objective(model, loss, compile=compile)
+    if compile is not None:
+        objective.value_and_grad()  # compiles the loss and its backward (timed apart, not counted)
+        objective.evaluations = 0
+    compile_seconds = time.perf_counter() - start
     optimizer = LBFGS(objective, lr=1.0, history=10)
     times, cpu, evals, snapshots, stopped = [], [], [], [], None
     for _ in range(n_steps):
@@ -138,6 +147,7 @@ def kanpde_run(width, interior, boundary, n_steps: int, eval_x, eval_u) -> dict:
         "step_evaluations": evals,
         "relative_l2": errors,
         "stopped": stopped,
+        "compile_seconds": compile_seconds if compile is not None else None,
     }
 
 
@@ -257,7 +267,9 @@ def pooled(runs: list[dict]) -> dict:
     return out
 
 
-def compare(width, interior, boundary, steps, eval_x, eval_u, have_pykan, variants, label) -> dict:
+def compare(
+    width, interior, boundary, steps, eval_x, eval_u, have_pykan, variants, label, compile=None
+) -> dict:
     entry: dict = {"width": width, "points": label, "pykan": {}, "kanpde": {}, "ratio": {}}
     n_kan_steps = steps * 20  # pykan's default max_iter: an upper bound of its iterations
     print(f"[{label}] kanpde {width}: {n_kan_steps} L-BFGS steps (pass 1) ...", flush=True)
@@ -298,6 +310,32 @@ def compare(width, interior, boundary, steps, eval_x, eval_u, have_pykan, varian
         print(
             f"    ratio pykan/kanpde ({name}): "
             + ", ".join(f"{k} {v:.1f}x" for k, v in entry["ratio"][name].items())
+        )
+    if compile is not None:
+        print(f"[{label}] kanpde {width}, compile={compile!r} ...", flush=True)
+        run = kanpde_run(width, interior, boundary, n_kan_steps, eval_x, eval_u, compile)
+        cs = summary(run, steps)
+        entry["compiled"] = {
+            "backend": compile,
+            "compile_seconds": run["compile_seconds"],
+            "at_equal_steps": cs,
+            "raw": run,
+            "ratio": {
+                name: {
+                    "per_step": p["summary"]["seconds_per_step_median"] / cs["seconds_per_step_median"],
+                    "per_iteration": p["summary"]["seconds_per_iteration"]
+                    / summary(run, min(p["summary"]["iterations"], len(run["step_seconds"])))[
+                        "seconds_per_iteration"
+                    ],
+                }
+                for name, p in entry["pykan"].items()
+            },
+        }
+        print(
+            f"    compiled in {run['compile_seconds']:.1f} s: {cs['seconds_per_step_median'] * 1e3:.2f} ms/step, "
+            f"{cs['seconds_per_evaluation'] * 1e3:.2f} ms/eval; "
+            + ", ".join(f"{n} {r['per_step']:.0f}x per step" for n, r in entry["compiled"]["ratio"].items()),
+            flush=True,
         )
     ks = entry["kanpde"]["at_equal_steps"]
     print(
@@ -378,6 +416,31 @@ def markdown(result: dict) -> str:
                 f"{'met' if r['per_step'] >= 100 else 'missed'} (wall) |"
             )
     lines += ["", "Ratio pykan / kanpde (time):", ""] + ratio_lines
+    compiled = [e for e in result["rows"] if "compiled" in e]
+    if compiled:
+        backend = compiled[0]["compiled"]["backend"]
+        lines += [
+            "",
+            f"kanpde with its opt-in `compile={backend!r}` (`torch.compile` of the loss and its gradient, "
+            "here on the CPU): the same L-BFGS run, one compilation up front (its time is listed, not counted "
+            "in the steps). Ratios against the same pykan rows as above.",
+            "",
+            "| points | width | compile s | s/step (median) | ms/evaluation | rel. L2 | "
+            + " | ".join(
+                f"pykan {n} / compiled per step | per iteration" for n in compiled[0]["compiled"]["ratio"]
+            )
+            + " |",
+            "|---|---|---:|---:|---:|---:|" + "---:|---:|" * len(compiled[0]["compiled"]["ratio"]),
+        ]
+        for e in compiled:
+            c = e["compiled"]
+            x = c["at_equal_steps"]
+            lines.append(
+                f"| {e['points']} | {e['width']} | {c['compile_seconds']:.1f} | {x['seconds_per_step_median']:.4f} | "
+                f"{x['seconds_per_evaluation'] * 1e3:.2f} | {x['relative_l2']:.2e} | "
+                + " | ".join(f"{r['per_step']:.0f}x | {r['per_iteration']:.1f}x" for r in c["ratio"].values())
+                + " |"
+            )
     if not result["pykan_version"]:
         lines += ["", f"pykan rows skipped: {result['pykan_skipped']}"]
     lines += [
@@ -404,6 +467,11 @@ def main(argv=None) -> dict:
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both (default 1)")
     parser.add_argument("--out", default="results", help="output folder")
+    parser.add_argument(
+        "--compile",
+        default="inductor",
+        help="also time kanpde with this torch.compile backend at the first mesh ('none': skip)",
+    )
     parser.add_argument(
         "--render", action="store_true", help="rewrite the .md from the existing JSON (no timing)"
     )
@@ -443,9 +511,12 @@ def main(argv=None) -> dict:
     rows = []
     interior, boundary = mesh_points(args.n_side, dtype)
     label = f"{args.n_side}x{args.n_side} + 4x{args.n_side}"
+    backend = None if args.compile == "none" else args.compile
     for width in WIDTHS:
         rows.append(
-            compare(width, interior, boundary, args.steps, eval_x, eval_u, pykan_version, variants, label)
+            compare(
+                width, interior, boundary, args.steps, eval_x, eval_u, pykan_version, variants, label, backend
+            )
         )
     if args.tutorial_n_side:
         interior, boundary = mesh_points(args.tutorial_n_side, dtype)
