@@ -22,6 +22,7 @@ Both return a tuple ``(B, dB, d2B)`` of tensors of shape ``(N, n_in, M)`` for in
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -99,7 +100,8 @@ _CUBIC_PIECES = (
 ``(1-s)^3``, ``3s^3-6s^2+4``, ``-3s^3+3s^2+3s+1`` and ``s^3``."""
 
 
-def _piece_derivatives(orders: int) -> list[list[list[float]]]:
+@functools.cache  # a constant table per order count: built once, not at every evaluation
+def _piece_derivatives(orders: int) -> tuple[tuple[tuple[float, ...], ...], ...]:
     """``(orders, 4, 4)`` power-basis coefficients of the pieces and their ``s``-derivatives, divided by 6.
 
     Matrix ``r`` holds the ``s^q`` coefficients of the ``r``-th derivative: ``d^r/ds^r sum_p C_po s^p
@@ -111,7 +113,7 @@ def _piece_derivatives(orders: int) -> list[list[list[float]]]:
             falling = math.prod(range(q + 1, q + r + 1))  # (q+1)(q+2)...(q+r)
             for o in range(4):
                 table[r][q][o] = falling * _CUBIC_PIECES[q + r][o] / 6
-    return table
+    return tuple(tuple(map(tuple, matrix)) for matrix in table)
 
 
 def cubic_uniform_local(v: Tensor, knots: Tensor, orders: int = 3) -> tuple[Tensor, Tensor]:
