@@ -60,6 +60,8 @@ class Field:
         mode: ``"forward"`` or ``"autograd"``.
         plan: shared :class:`DerivativePlan` (forward mode); a fresh one when ``None``.
         records: list collecting each layer's jet rows for exact per-point Jacobians (forward mode).
+        jet: rows ``(N, R)`` of the model's jet at ``x`` already computed for ``jet_spec`` (forward mode; the
+            loss evaluates all its terms' points in one pass); used while they carry what is asked for.
     """
 
     def __init__(
@@ -71,12 +73,14 @@ class Field:
         mode: str = "forward",
         plan: DerivativePlan | None = None,
         records: list | None = None,
+        jet: Tensor | None = None,
+        jet_spec: JetSpec | None = None,
     ) -> None:
         self.model, self.names, self.space_dim, self.mode = model, tuple(names), space_dim, mode
         self.plan = plan if plan is not None else DerivativePlan(len(self.names))
         self.records = records
-        self._jet: Tensor | None = None
-        self._jet_spec: JetSpec | None = None
+        self._jet: Tensor | None = jet
+        self._jet_spec: JetSpec | None = jet_spec
         self._cache: dict[tuple[int, ...], Tensor] = {}
         self.x = x.detach().requires_grad_(True) if mode == "autograd" else x
 
@@ -84,7 +88,7 @@ class Field:
     def _forward(self, grad: bool, pairs: tuple[tuple[int, int], ...]) -> Tensor:
         spec = self.plan.spec.union(grad, pairs)
         self.plan.spec = spec
-        if self._jet is None or self._jet_spec != spec:
+        if self._jet is None or self._jet_spec.union(spec.grad, spec.pairs) != self._jet_spec:
             # Records of an earlier, smaller pass stay: values already taken from it still feed the
             # residual, and per-point Jacobians add up over passes (Network.param_jacobian).
             self._jet = self.model.jet(self.x, spec, self.records)[..., 0]  # (N, R)

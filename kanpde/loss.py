@@ -68,12 +68,39 @@ def _as_column(r: Tensor, n: int, what: str) -> Tensor:
     raise ValueError(f"{what} returned shape {tuple(r.shape)} for {n} points; return shape (N,) or (N, 1)")
 
 
+class _Probe(nn.Module):
+    """A stand-in model whose jets are zero: running the residuals on it shows which points each term
+    evaluates the model at, and which derivatives, without a real model."""
+
+    def jet(self, x: Tensor, spec, records=None) -> Tensor:
+        return x.new_zeros(x.shape[0], spec.rows, 1)  # (N, R, 1)
+
+
+class _LayoutChanged(Exception):
+    """A residual evaluated the model at other points than when the layout was learned."""
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The model evaluations of all terms in call order: ``(term, points)``, and the points stacked."""
+
+    calls: tuple[tuple[int, Tensor], ...]
+    points: Tensor  # (sum N_k, d)
+    sizes: tuple[int, ...]
+
+
 class PINNLoss:
     """Loss terms of ``problem`` on fixed ``points``; ``mode`` is ``"forward"`` or ``"autograd"``.
 
     With a multi-rank ``comm`` this process keeps its shard of every point set and each term is normalised
     by the global count, so the ranks' partial losses add up to the full loss
     (:mod:`kanpde.distributed`); the reduction is the caller's (:class:`kanpde.optim.Objective`).
+
+    In forward mode the loss evaluates the model once per call on all terms' points stacked, with the union
+    of the derivatives the terms need (on small point sets the per-op cost dominates, and this halves the
+    ops), then hands each term its rows. Which points each term uses is learned at construction by running
+    the residuals on a model whose jets are zero; a residual that later evaluates the model elsewhere turns
+    this off for good (per-term passes, the same numbers).
     """
 
     def __init__(self, problem: Problem, points: Collocation, mode: str, comm: Comm | None = None) -> None:
@@ -91,6 +118,11 @@ class PINNLoss:
         self.weights = [problem.residual_weight] + [c.weight for c in problem.conditions]
         dim = problem.domain.dim
         self._plans = [DerivativePlan(dim) for _ in self.weights]
+        self._layout = self._learn_layout() if mode == "forward" else None
+
+    def _field(self, model: nn.Module, term: int, x: Tensor, records=None, jet=None, spec=None) -> Field:
+        d = self.problem.domain
+        return Field(model, x, d.names, d.space_dim, self.mode, self._plans[term], records, jet, spec)
 
     def _field_at(self, model: nn.Module, term: int, records: list | None):
         def make(x: Tensor) -> Field:
@@ -98,28 +130,75 @@ class PINNLoss:
             if records is not None:
                 rec = []
                 records.append(rec)
-            d = self.problem.domain
-            return Field(model, x, d.names, d.space_dim, self.mode, self._plans[term], rec)
+            return self._field(model, term, x, rec)
 
         return make
 
-    def term_residual(self, model: nn.Module, term: int, records: list | None = None) -> Tensor:
+    def _learn_layout(self) -> _Layout | None:
+        calls: list[tuple[int, Tensor]] = []
+        probe = _Probe()
+
+        def recording(term: int):
+            def make(x: Tensor) -> Field:
+                calls.append((term, x))
+                return self._field(probe, term, x)
+
+            return make
+
+        try:
+            with torch.no_grad():
+                for t in range(len(self.weights)):
+                    self.term_residual(probe, t, field_at=recording(t))
+        except Exception:  # a residual that cannot run on zeros: per-term passes (errors surface there)
+            return None
+        if len(calls) < 2:
+            return None
+        return _Layout(tuple(calls), torch.cat([x for _, x in calls]), tuple(x.shape[0] for _, x in calls))
+
+    def term_residual(
+        self, model: nn.Module, term: int, records: list | None = None, field_at=None
+    ) -> Tensor:
         """Residual ``(N_t, C_t)`` of term ``term`` (0 is the PDE, then the conditions in order)."""
-        field_at = self._field_at(model, term, records)
+        field_at = field_at if field_at is not None else self._field_at(model, term, records)
         if term == 0:
             x = self.points.interior
             return _as_column(self.problem.residual(x, field_at(x)), x.shape[0], "the residual function")
         cond = self.problem.conditions[term - 1]
         return cond.residual(field_at, self.points.conditions[term - 1])
 
+    def _stacked_residuals(self, model: nn.Module) -> list[Tensor]:
+        """Every term's residual from one jet pass over all their points (see the class docstring)."""
+        layout = self._layout
+        spec = self._plans[0].spec
+        for plan in self._plans[1:]:
+            spec = spec.union(plan.spec.grad, plan.spec.pairs)
+        jet = model.jet(layout.points, spec)[..., 0]  # (sum N_k, R)
+        queue = iter(zip(layout.calls, jet.split(layout.sizes), strict=True))
+
+        def field_at(term: int):
+            def make(x: Tensor) -> Field:
+                (expected_term, expected_x), rows = next(queue, ((None, None), None))
+                if expected_term != term or x is not expected_x:
+                    raise _LayoutChanged
+                return self._field(model, term, x, jet=rows, spec=spec)
+
+            return make
+
+        return [self.term_residual(model, t, field_at=field_at(t)) for t in range(len(self.weights))]
+
     def __call__(self, model: nn.Module) -> tuple[Tensor, Tensor]:
         """Total loss (0-dim) and the per-term losses ``w_t · mean |r_t|^2`` (1-D tensor); this rank's
         share of them on several ranks."""
+        residuals = None
+        if self._layout is not None:
+            try:
+                residuals = self._stacked_residuals(model)
+            except _LayoutChanged:
+                self._layout = None
+        if residuals is None:
+            residuals = [self.term_residual(model, t) for t in range(len(self.weights))]
         parts = torch.stack(
-            [
-                w * self.term_residual(model, t).square().sum() / n
-                for t, (w, n) in enumerate(zip(self.weights, self.counts, strict=True))
-            ]
+            [w * r.square().sum() / n for r, w, n in zip(residuals, self.weights, self.counts, strict=True)]
         )
         return parts.sum(), parts
 

@@ -22,7 +22,6 @@ Both return a tuple ``(B, dB, d2B)`` of tensors of shape ``(N, n_in, M)`` for in
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
@@ -100,7 +99,6 @@ _CUBIC_PIECES = (
 ``(1-s)^3``, ``3s^3-6s^2+4``, ``-3s^3+3s^2+3s+1`` and ``s^3``."""
 
 
-@functools.cache  # a constant table per order count: built once, not at every evaluation
 def _piece_derivatives(orders: int) -> tuple[tuple[tuple[float, ...], ...], ...]:
     """``(orders, 4, 4)`` power-basis coefficients of the pieces and their ``s``-derivatives, divided by 6.
 
@@ -114,6 +112,10 @@ def _piece_derivatives(orders: int) -> tuple[tuple[tuple[float, ...], ...], ...]
             for o in range(4):
                 table[r][q][o] = falling * _CUBIC_PIECES[q + r][o] / 6
     return tuple(tuple(map(tuple, matrix)) for matrix in table)
+
+
+_PIECE_TABLES = {orders: _piece_derivatives(orders) for orders in (1, 2, 3)}
+"""Constant tables of :func:`_piece_derivatives` for values, first and second derivatives (built at import)."""
 
 
 def cubic_uniform_local(v: Tensor, knots: Tensor, orders: int = 3) -> tuple[Tensor, Tensor]:
@@ -134,7 +136,7 @@ def cubic_uniform_local(v: Tensor, knots: Tensor, orders: int = 3) -> tuple[Tens
     s = u - cell
     s2 = s * s
     powers = torch.stack([torch.ones_like(s), s, s2, s2 * s], dim=-1)  # (N, n_in, 4)
-    table = torch.tensor(_piece_derivatives(orders), dtype=v.dtype, device=v.device)  # (orders, 4, 4)
+    table = torch.tensor(_PIECE_TABLES[orders], dtype=v.dtype, device=v.device)  # (orders, 4, 4)
     local = torch.stack([powers @ t for t in table.unbind(0)])  # (orders, N, n_in, 4), contiguous
     if orders > 1:
         scale = inv_h ** torch.arange(orders, dtype=v.dtype, device=v.device)[:, None]  # (orders, n_in)

@@ -88,12 +88,12 @@ def test_lm_stops_at_the_minimum_of_a_linear_problem():
 def _two_loop(s_list, y_list, g):
     """Nocedal & Wright's two-loop recursion (Algorithm 7.4), the textbook oracle for ``-H g``."""
     q, alphas = g.clone(), []
-    for s, y in zip(reversed(s_list), reversed(y_list)):
+    for s, y in zip(reversed(s_list), reversed(y_list), strict=True):
         a = torch.dot(s, q) / torch.dot(y, s)
         q -= a * y
         alphas.append(a)
     q *= torch.dot(s_list[-1], y_list[-1]) / torch.dot(y_list[-1], y_list[-1])
-    for s, y, a in zip(s_list, y_list, reversed(alphas)):
+    for s, y, a in zip(s_list, y_list, reversed(alphas), strict=True):
         q += (a - torch.dot(y, q) / torch.dot(y, s)) * s
     return -q
 
