@@ -40,6 +40,32 @@ def test_one_pass_over_all_terms_equals_per_term_passes(name: str, family: str) 
     assert float(a[0]) > 0
 
 
+def test_one_pass_with_periodic_robin_and_mixed_derivatives() -> None:
+    """Conditions that evaluate the model twice (Periodic: both faces) or ask for gradients (Robin), and a
+    residual with a mixed second derivative, served from one pass."""
+    problem = kp.Problem(
+        domain=kp.Rectangle((0.0, 0.0), (1.0, 2.0)),
+        residual=lambda x, u: u.laplacian() + 0.3 * u.d("x", "y") - torch.sin(x[:, 0]),
+        conditions=[
+            kp.Periodic("x"),
+            kp.Robin(a=1.0, b=0.5, g=0.2, on="ymin"),
+            kp.Dirichlet(value=0.0, on="ymax"),
+        ],
+        name="mixed_conditions",
+    )
+    model = kp.KAN([2, 4, 1], grid=5, seed=4)
+    model.set_input_bounds(*problem.domain.bounds())
+    points = sample_collocation(problem, 150, 60, 0, "sobol", 0, torch.float64, "cpu")
+    stacked = PINNLoss(problem, points, "forward")
+    assert stacked._layout is not None and len(stacked._layout.calls) == 5  # interior, lo, hi, ymin, ymax
+    per_term = PINNLoss(problem, points, "forward")
+    per_term._layout = None
+    a, b = _loss_and_grad(stacked, model), _loss_and_grad(per_term, model)
+    for x, y in zip(a, b, strict=True):
+        assert float((x - y).abs().max()) <= 1e-12 * max(1.0, float(y.abs().max()))
+    assert stacked._layout is not None
+
+
 class _FreshPointsDirichlet(kp.Dirichlet):
     """A Dirichlet condition that evaluates the model at a new tensor (same values) at every call."""
 
