@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from ._checks import check_dtype
 from .jet import Jet, JetSpec, diagonal_curvature, diagonal_curvature_adjoint, pair_products, split, stack
 from .network import Network, check_positive_int, check_width
-from .spline import basis, basis_stacked, cubic_uniform_local, fit_coefficients, uniform_knots
+from .spline import basis, basis_stacked, cubic_uniform_local, fit_coefficients, piece_table, uniform_knots
 
 __all__ = ["KAN", "KANLayer", "GridReport"]
 
@@ -75,6 +75,8 @@ class KANLayer(nn.Module):
         lo = torch.full((n_in,), float(grid_range[0]), dtype=dtype, device=device)
         hi = torch.full((n_in,), float(grid_range[1]), dtype=dtype, device=device)
         self.register_buffer("knots", uniform_knots(lo, hi, grid, k))  # (n_in, G+2k+1)
+        # constant, so not saved; moves with the layer, so no host copy per evaluation on CUDA
+        self.register_buffer("pieces", piece_table(dtype, device), persistent=False)  # (3, 4, 4)
         m = grid + k
 
         def draw(*shape: int) -> Tensor:
@@ -130,7 +132,9 @@ class KANLayer(nn.Module):
             if self.n_out == 1:  # a matrix-vector product: elementwise is faster than a batched matmul
                 return (feats * w[..., 0]).sum(-1, keepdim=True), ("dense", feats)  # (S, N, n_in, 1)
             return torch.einsum("snik,ikj->snij", feats, w), ("dense", feats)  # (S, N, n_in, n_out)
-        local, index = cubic_uniform_local(v, self.knots, orders)  # (S, N, n_in, 4), (N, n_in, 4)
+        local, index = cubic_uniform_local(
+            v, self.knots, orders, self.pieces
+        )  # (S, N, n_in, 4), (N, n_in, 4)
         silu = torch.stack(_silu_derivatives(v, orders))  # (S, N, n_in)
         rows = self._rows(self.spline_scale[:, None, :] * self.coef, index)  # (N, n_in, 4, n_out)
         if self.n_out == 1:

@@ -32,6 +32,7 @@ __all__ = [
     "cox_de_boor",
     "cubic_uniform",
     "cubic_uniform_local",
+    "piece_table",
     "basis",
     "basis_stacked",
     "fit_coefficients",
@@ -114,11 +115,19 @@ def _piece_derivatives(orders: int) -> tuple[tuple[tuple[float, ...], ...], ...]
     return tuple(tuple(map(tuple, matrix)) for matrix in table)
 
 
-_PIECE_TABLES = {orders: _piece_derivatives(orders) for orders in (1, 2, 3)}
-"""Constant tables of :func:`_piece_derivatives` for values, first and second derivatives (built at import)."""
+_PIECE_TABLE = _piece_derivatives(3)
+"""The constant table of :func:`_piece_derivatives` for values, first and second derivatives."""
 
 
-def cubic_uniform_local(v: Tensor, knots: Tensor, orders: int = 3) -> tuple[Tensor, Tensor]:
+def piece_table(dtype: torch.dtype, device=None) -> Tensor:
+    """The ``(3, 4, 4)`` tensor of :func:`_piece_derivatives` (values, first, second derivatives); a caller on
+    CUDA keeps it (a KAN layer holds it as a buffer) rather than copy it from the host at every evaluation."""
+    return torch.tensor(_PIECE_TABLE, dtype=dtype, device=device)
+
+
+def cubic_uniform_local(
+    v: Tensor, knots: Tensor, orders: int = 3, table: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     """The four cubic B-splines that can be non-zero at each ``v``, in closed form on uniform knots.
 
     Returns ``local`` ``(orders, N, n_in, 4)`` (values, then first and second derivatives, of the four
@@ -126,7 +135,8 @@ def cubic_uniform_local(v: Tensor, knots: Tensor, orders: int = 3) -> tuple[Tens
     ``B_index[..., o] = local[..., o]``, every other basis is zero. Pieces of bases outside ``0..M-1`` (which
     covers points outside the knot span) carry a zero weight at a clamped index, so gathering or
     scatter-adding needs no padding. Order ``r`` is the product of the powers ``[1, s, s^2, s^3]`` with the
-    differentiated piece coefficients (:func:`_piece_derivatives`), scaled by ``h^-r``.
+    differentiated piece coefficients (:func:`_piece_derivatives`; ``table`` is :func:`piece_table`, built
+    here when not given), scaled by ``h^-r``.
     """
     n_basis = knots.shape[1] - 4
     t0, t1 = knots[:, :2].unbind(1)  # (n_in,) each
@@ -136,8 +146,8 @@ def cubic_uniform_local(v: Tensor, knots: Tensor, orders: int = 3) -> tuple[Tens
     s = u - cell
     s2 = s * s
     powers = torch.stack([torch.ones_like(s), s, s2, s2 * s], dim=-1)  # (N, n_in, 4)
-    table = torch.tensor(_PIECE_TABLES[orders], dtype=v.dtype, device=v.device)  # (orders, 4, 4)
-    local = torch.stack([powers @ t for t in table.unbind(0)])  # (orders, N, n_in, 4), contiguous
+    table = piece_table(v.dtype, v.device) if table is None else table  # (3, 4, 4)
+    local = torch.stack([powers @ table[r] for r in range(orders)])  # (orders, N, n_in, 4), contiguous
     if orders > 1:
         scale = inv_h ** torch.arange(orders, dtype=v.dtype, device=v.device)[:, None]  # (orders, n_in)
         local = local * scale[:, None, :, None]
