@@ -98,12 +98,17 @@ def dense_grad(grad: Tensor, n: int) -> Tensor:
     return torch.diag(grad).expand(n, grad.shape[0], grad.shape[0]) if grad.ndim == 1 else grad
 
 
-def _diagonal_pairs(spec: JetSpec, scale: Tensor) -> tuple[list[int], Tensor | None]:
-    """Input column of every pair's first index and the weights ``δ_ab s_a s_b`` (``None``: the pairs are
-    exactly ``(0, 0), ..., (d-1, d-1)``, the weights ``s^2``)."""
+def _diagonal_span(spec: JetSpec) -> tuple[int, int] | None:
+    """``(lo, hi)`` when the pairs are exactly ``(lo, lo), ..., (hi-1, hi-1)`` (a Laplacian over consecutive
+    columns, e.g. the space columns before ``t``): such rows are a slice, no index tensors are needed."""
+    lo = spec.pairs[0][0] if spec.pairs else 0
+    span = tuple((a, a) for a in range(lo, lo + len(spec.pairs)))
+    return (lo, lo + len(spec.pairs)) if spec.pairs and spec.pairs == span else None
+
+
+def _diagonal_pairs(spec: JetSpec, scale: Tensor) -> tuple[list[int], Tensor]:
+    """Input column of every pair's first index and the weights ``δ_ab s_a s_b``, ``(P,)``."""
     axes = [a for a, _ in spec.pairs]
-    if spec.pairs == tuple((a, a) for a in range(spec.dim)):
-        return axes, None
     diagonal = torch.tensor([float(a == b) for a, b in spec.pairs], dtype=scale.dtype, device=scale.device)
     return axes, diagonal * scale[axes] ** 2  # (P,)
 
@@ -111,19 +116,26 @@ def _diagonal_pairs(spec: JetSpec, scale: Tensor) -> tuple[list[int], Tensor | N
 def diagonal_curvature(spec: JetSpec, scale: Tensor, p2: Tensor) -> Tensor:
     """``sum_i P2_i g_ia g_ib`` for diagonal-form gradient rows ``g_a = s_a e_a``: row ``(a, b)`` is
     ``δ_ab s_a^2 P2_a``. ``p2`` ``(N, d, n)`` -> ``(N, P, n)``."""
+    span = _diagonal_span(spec)
+    if span is not None:
+        s = scale[span[0] : span[1]]  # (P,)
+        return (s * s)[:, None] * p2[:, span[0] : span[1]]
     axes, weights = _diagonal_pairs(spec, scale)
-    if weights is None:
-        return (scale * scale)[:, None] * p2
     return p2[:, axes] * weights[:, None]
 
 
 def diagonal_curvature_adjoint(spec: JetSpec, scale: Tensor, g2: Tensor) -> Tensor:
     """The transpose of :func:`diagonal_curvature`: ``A_i = sum_(a,b) δ_ab δ_ai s_a^2 G_ab``, ``g2``
     ``(N, P, n)`` -> ``(N, d, n)``."""
-    axes, weights = _diagonal_pairs(spec, scale)
-    if weights is None:
+    span = _diagonal_span(spec)
+    if span == (0, spec.dim):
         return (scale * scale)[:, None] * g2
     out = g2.new_zeros(g2.shape[0], spec.dim, g2.shape[2])
+    if span is not None:
+        s = scale[span[0] : span[1]]  # (P,)
+        out[:, span[0] : span[1]] = (s * s)[:, None] * g2
+        return out
+    axes, weights = _diagonal_pairs(spec, scale)
     return out.index_add(1, torch.tensor(axes, device=g2.device), g2 * weights[:, None])
 
 
@@ -149,6 +161,10 @@ def stack(jet: Jet, spec: JetSpec) -> Tensor:
 
 def pair_products(grad: Tensor, spec: JetSpec) -> Tensor:
     """``g_a g_b`` for every requested pair ``(a, b)``: gradient rows ``(N, d, n)`` -> ``(N, P, n)``."""
+    span = _diagonal_span(spec)
+    if span is not None:  # a Laplacian's pairs: a slice, no index tensors (their backward is a slow scatter)
+        g = grad if span == (0, spec.dim) else grad[:, span[0] : span[1]]  # (N, P, n)
+        return g * g
     a = [p[0] for p in spec.pairs]
     b = [p[1] for p in spec.pairs]
     return grad[:, a] * grad[:, b]
