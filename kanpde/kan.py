@@ -132,9 +132,8 @@ class KANLayer(nn.Module):
             if self.n_out == 1:  # a matrix-vector product: elementwise is faster than a batched matmul
                 return (feats * w[..., 0]).sum(-1, keepdim=True), ("dense", feats)  # (S, N, n_in, 1)
             return torch.einsum("snik,ikj->snij", feats, w), ("dense", feats)  # (S, N, n_in, n_out)
-        local, index = cubic_uniform_local(
-            v, self.knots, orders, self.pieces
-        )  # (S, N, n_in, 4), (N, n_in, 4)
+        # local pieces (S, N, n_in, 4) and their basis indices (N, n_in, 4)
+        local, index = cubic_uniform_local(v, self.knots, orders, self.pieces)
         silu = torch.stack(_silu_derivatives(v, orders))  # (S, N, n_in)
         rows = self._rows(self.spline_scale[:, None, :] * self.coef, index)  # (N, n_in, 4, n_out)
         if self.n_out == 1:
