@@ -7,10 +7,14 @@ from .geometry import SAMPLERS, Box, Disk, Domain, Interval, Rectangle, SpaceTim
 from .jet import JetSpec
 from .kan import KAN, GridReport, KANLayer
 from .mlp import MLP
+from .models import MODELS
+from .observers import Observer
 from .optim import OPTIMIZERS
 from .problem import Problem
+from .runfolder import RunFolder
+from .settings import SolveSettings, Stage
 from .solution import Solution, load
-from .train import Stage, fit, resume, solve
+from .train import fit, resume, solve
 
 __all__ = [
     "KAN",
@@ -34,7 +38,11 @@ __all__ = [
     "Initial",
     "SAMPLERS",
     "OPTIMIZERS",
+    "MODELS",
+    "SolveSettings",
     "Stage",
+    "RunFolder",
+    "Observer",
     "solve",
     "resume",
     "fit",

@@ -44,7 +44,8 @@ from xml.etree import ElementTree as ET
 import h5py
 import numpy as np
 
-from kanpde._atomic import atomic_write
+from ._atomic import atomic_write
+from .grids import grid_nodes
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "export_hdf5", "read_hdf5"]
 
@@ -334,11 +335,10 @@ def _grid_cells(shape: tuple[int, ...]) -> np.ndarray:
 
 def _grid_points(axes: dict[str, np.ndarray]) -> np.ndarray:
     """Point coordinates in C order of the grid index; (N, 2) in 1-D and 2-D, (N, 3) in 3-D."""
-    mesh = np.meshgrid(*axes.values(), indexing="ij")  # d arrays of shape (n_0, ..., n_{d-1})
-    columns = [m.reshape(-1) for m in mesh]
-    if len(columns) == 1:
-        columns.append(np.zeros_like(columns[0]))  # a 1-D grid lies on the X axis
-    return np.stack(columns, axis=1)  # (N, 2|3)
+    nodes = grid_nodes(list(axes.values()))  # (N, d)
+    if nodes.shape[1] == 1:
+        nodes = np.concatenate([nodes, np.zeros_like(nodes)], axis=1)  # a 1-D grid lies on the X axis
+    return nodes  # (N, 2|3)
 
 
 def _write_xdmf_datasets(

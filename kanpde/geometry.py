@@ -34,6 +34,7 @@ import torch
 from scipy.stats import qmc
 
 from ._checks import check_dtype
+from .grids import grid_nodes
 
 __all__ = [
     "SAMPLERS",
@@ -459,8 +460,7 @@ class Domain(ABC):
             raise ValueError(f"evaluation_grid: need at least 2 nodes per column, got {n!r}")
         lo, hi = self.bounds()
         coords = [np.linspace(a, b, k) for a, b, k in zip(lo, hi, sizes, strict=True)]
-        mesh = np.meshgrid(*coords, indexing="ij")
-        nodes = np.stack([c.ravel() for c in mesh], axis=1)  # (prod(sizes), dim)
+        nodes = grid_nodes(coords)  # (prod(sizes), dim)
         mask = self.contains(torch.as_tensor(nodes)).numpy().reshape(sizes)  # (n_1, ..., n_dim)
         return coords, mask
 

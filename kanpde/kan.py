@@ -27,9 +27,9 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_dtype
+from ._checks import check_dtype, check_positive_int
 from .jet import Jet, JetSpec, diagonal_curvature, diagonal_curvature_adjoint, pair_products, split, stack
-from .network import Network, check_positive_int, check_width
+from .network import Network, check_width
 from .spline import basis, basis_stacked, cubic_uniform_local, fit_coefficients, piece_table, uniform_knots
 
 __all__ = ["KAN", "KANLayer", "GridReport"]

@@ -29,12 +29,6 @@ class Collocation:
     interior: Tensor
     conditions: tuple[dict[str, Tensor], ...]
 
-    def to(self, device=None, dtype=None) -> Collocation:
-        return Collocation(
-            self.interior.to(device=device, dtype=dtype),
-            tuple({k: v.to(device=device, dtype=dtype) for k, v in c.items()} for c in self.conditions),
-        )
-
 
 def sample_collocation(
     problem: Problem,
@@ -201,14 +195,6 @@ class PINNLoss:
             [w * r.square().sum() / n for r, w, n in zip(residuals, self.weights, self.counts, strict=True)]
         )
         return parts.sum(), parts
-
-    def residual_vector(self, model: nn.Module) -> Tensor:
-        """Stacked ``r̃`` with ``|r̃|^2`` equal to the loss."""
-        out = []
-        for t, (w, n) in enumerate(zip(self.weights, self.counts, strict=True)):
-            r = self.term_residual(model, t)  # (N_t, C_t)
-            out.append((math.sqrt(w / n) * r).T.reshape(-1))  # (C_t*N_t,)
-        return torch.cat(out)
 
     def residual_and_jacobian(self, model: nn.Module) -> tuple[Tensor, Tensor, Tensor]:
         """``r̃`` ``(M,)``, its exact Jacobian ``(M, P)`` with respect to ``model.parameters()`` and the

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from .jet import Jet, JetSpec, seed_jet, stack
 
-__all__ = ["Network", "check_width", "check_positive_int"]
+__all__ = ["Network", "check_width"]
 
 
 def check_width(width: Sequence[int]) -> list[int]:
@@ -23,14 +23,6 @@ def check_width(width: Sequence[int]) -> list[int]:
         if isinstance(w, bool) or not isinstance(w, int) or w < 1:
             raise ValueError(f"every entry of width must be a positive integer, got {list(width)}")
     return list(width)
-
-
-def check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}; pass e.g. {name}=5")
-    return value
 
 
 class Network(nn.Module):

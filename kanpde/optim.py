@@ -24,6 +24,7 @@ and a counter of loss(-and-gradient) evaluations. A non-finite loss or gradient 
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -137,7 +138,8 @@ class Adam:
         return StepResult(loss, parts)
 
     def state_dict(self) -> dict:
-        return self.opt.state_dict()
+        """A copy of the state (torch's own dict shares the moment tensors that the next step updates)."""
+        return copy.deepcopy(self.opt.state_dict())
 
     def load_state_dict(self, state: dict) -> None:
         self.opt.load_state_dict(state)
@@ -296,11 +298,12 @@ class LevenbergMarquardt:
             self.converged = first - loss < self.stall_tol * first
 
     def state_dict(self) -> dict:
-        return {"lam": self.lam, "nu": self.nu, "losses": list(self.losses)}
+        return {"lam": self.lam, "nu": self.nu, "losses": list(self.losses), "converged": self.converged}
 
     def load_state_dict(self, state: dict) -> None:
         self.lam, self.nu = float(state["lam"]), float(state["nu"])
         self.losses = list(state.get("losses", []))
+        self.converged = bool(state.get("converged", False))
 
 
 def gram(jac: Tensor, blocks: int = 4) -> Tensor:

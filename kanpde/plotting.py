@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ._atomic import atomic_write
+from .grids import grid_nodes
 
 __all__ = [
     "plot_edges",
@@ -146,7 +147,7 @@ def plot_edges(model, path: str | Path, n_points: int = 200) -> Path:
 def _values(solution, nodes: np.ndarray) -> dict[str, np.ndarray]:
     """``u`` and, where the problem has one, ``exact`` and ``error`` at ``nodes`` ``(M, d)``."""
     out = {"u": np.asarray(solution(nodes), dtype=float)}
-    exact = solution.problem.exact
+    exact = solution.problem.exact if solution.problem is not None else None
     if exact is not None:
         with torch.no_grad():
             out["exact"] = exact(torch.as_tensor(nodes)).reshape(-1).cpu().numpy().astype(float)
@@ -163,8 +164,7 @@ def _plane(domain, n: int, fixed: Sequence[int]) -> tuple[np.ndarray, np.ndarray
     sizes = [n, n] + [3] * (domain.dim - 2)
     axes, mask = domain.evaluation_grid(sizes)
     pick = (slice(None), slice(None), *fixed)
-    mesh = np.meshgrid(*axes, indexing="ij")
-    nodes = np.stack([c[pick].ravel() for c in mesh], axis=1)  # (n*n, d)
+    nodes = grid_nodes(axes).reshape(*sizes, domain.dim)[pick].reshape(-1, domain.dim)  # (n*n, d)
     return axes[0], axes[1], nodes, mask[pick]
 
 
@@ -214,7 +214,7 @@ def _limits(pairs: Sequence[tuple[str, np.ndarray]]) -> dict[str, tuple[float | 
 
 
 def _line_figure(solution) -> Figure:
-    domain = solution.problem.domain
+    domain = solution.domain
     (x,), mask = domain.evaluation_grid([1001])
     x = x[mask]
     values = _values(solution, x[:, None])
@@ -237,7 +237,7 @@ def _line_figure(solution) -> Figure:
 
 def _plane_figure(solution, n: int = 101) -> Figure:
     """2-D domains, 1-D space-time (x across, t up), and a middle slice of higher dimensions."""
-    domain = solution.problem.domain
+    domain = solution.domain
     a0, a1, nodes, mask = _plane(domain, n, [1] * (domain.dim - 2))
     fields = _fields(_values(solution, nodes), mask)
     limits = _limits(fields)
@@ -256,7 +256,7 @@ def _plane_figure(solution, n: int = 101) -> Figure:
 
 def _times_figure(solution, n: int = 81) -> Figure:
     """Space-time over 2-D (or a middle slice of higher) space: the fields at the first, middle, last time."""
-    domain = solution.problem.domain
+    domain = solution.domain
     middle = [1] * (domain.dim - 3)
     t0, t1 = domain.bounds()[0][-1], domain.bounds()[1][-1]
     columns = []
@@ -283,12 +283,12 @@ def _times_figure(solution, n: int = 81) -> Figure:
 
 def solution_figure(solution) -> Figure:
     """The figure of :func:`plot_solution`."""
-    problem = getattr(solution, "problem", None)
-    if problem is None:
+    domain = getattr(solution, "domain", None)
+    if domain is None:
         raise ValueError(
-            "plotting a solution needs its problem; load the checkpoint with kp.load(path, problem=...)"
+            "plotting a solution needs its domain, which this checkpoint does not store (kanpde 0.1); load "
+            "it with kp.load(path, problem=NAME_OR_FILE.py)"
         )
-    domain = problem.domain
     if domain.dim == 1:
         return _line_figure(solution)
     if domain.is_time_dependent and domain.space_dim >= 2:

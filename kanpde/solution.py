@@ -8,9 +8,6 @@ spatial gradient.
 
 from __future__ import annotations
 
-import math
-import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +15,24 @@ import torch
 from torch import Tensor, nn
 
 from . import metrics as _metrics
-from ._atomic import atomic_write
+from ._atomic import plain
+from ._checks import check_positive_int
+from .checkpoint import (
+    domain_from_dict,
+    domain_to_dict,
+    float_dtype,
+    problem_info,
+    read_checkpoint,
+    read_problem,
+    write_checkpoint,
+)
 from .derivatives import Field, resolve_mode
+from .geometry import Domain
+from .grids import grid_nodes
+from .models import rebuild_model
 from .problem import Problem
 
-__all__ = ["Solution", "load", "evaluation_points", "CHECKPOINT_FORMAT"]
-
-CHECKPOINT_FORMAT = "kanpde-checkpoint"
-_CHECKPOINT_VERSION = 1
+__all__ = ["Solution", "load", "evaluation_points"]
 
 
 def _grid_sizes(domain) -> list[int]:
@@ -40,19 +47,8 @@ def evaluation_points(
 ) -> tuple[Tensor, list[np.ndarray], np.ndarray]:
     """The documented evaluation set: points ``(M, d)`` inside the domain, the axes and the inside mask."""
     axes, mask = domain.evaluation_grid(_grid_sizes(domain))
-    mesh = np.meshgrid(*axes, indexing="ij")
-    nodes = np.stack([c.ravel() for c in mesh], axis=1)[mask.ravel()]  # (M, d)
+    nodes = grid_nodes(axes)[mask.ravel()]  # (M, d)
     return torch.as_tensor(nodes, dtype=dtype, device=device), axes, mask
-
-
-def _build_model(kind: str, config: dict) -> nn.Module:
-    from .kan import KAN
-    from .mlp import MLP
-
-    classes = {"KAN": KAN, "MLP": MLP}
-    if kind not in classes:
-        raise ValueError(f"checkpoint names an unknown model class {kind!r}; kanpde saves KAN or MLP models")
-    return classes[kind](**config)
 
 
 class Solution:
@@ -60,6 +56,9 @@ class Solution:
 
     Call it on points: ``sol(x)`` takes ``(N, d)`` (tensor in, tensor out; NumPy in, NumPy out) and returns
     ``(N,)``.
+
+    ``problem`` may be ``None`` (a checkpoint loaded without its problem): the solution then evaluates,
+    exports and plots on ``domain``, and metrics that need the exact solution say how to pass the problem.
     """
 
     def __init__(
@@ -69,9 +68,12 @@ class Solution:
         history: list[dict],
         settings: dict,
         trainer_state: dict | None = None,
+        *,
+        domain: Domain | None = None,
     ) -> None:
         self.model, self.problem, self.history, self.settings = model, problem, list(history), dict(settings)
         self.trainer_state = trainer_state  # where training stands, for kanpde.resume
+        self.domain = problem.domain if problem is not None else domain
 
     def __repr__(self) -> str:
         name = self.problem.name if self.problem is not None else "?"
@@ -99,10 +101,16 @@ class Solution:
     def _need_problem(self, what: str) -> Problem:
         if self.problem is None:
             raise ValueError(
-                f"{what} needs the problem, which this solution does not have; "
-                "load the checkpoint with kp.load(path, problem=...)"
+                f"{what} needs the problem, which this solution does not have (a checkpoint never runs the "
+                "problem file it was made from); load it with kp.load(path, problem=NAME_OR_FILE.py) or "
+                "problem=a kp.Problem"
             )
         return self.problem
+
+    def _need_domain(self, what: str) -> Domain:
+        if self.domain is None:
+            return self._need_problem(what).domain
+        return self.domain
 
     def _need_exact(self, what: str) -> Problem:
         problem = self._need_problem(what)
@@ -163,55 +171,55 @@ class Solution:
 
     # -- files ------------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write a checkpoint (model config, knot grids, weights, history, settings, problem name/file)."""
-        path = Path(path)
-        problem = self.problem
+        """Write a checkpoint (:mod:`kanpde.checkpoint`): model config, knot grids, weights, history,
+        settings, the trainer's position, the domain and the problem's name (never code)."""
         payload = {
-            "format": CHECKPOINT_FORMAT,
-            "version": _CHECKPOINT_VERSION,
             "model_class": type(self.model).__name__,
-            "model_config": _plain(self.model.config()),
+            "model_config": plain(self.model.config()),
             "state_dict": {
                 k: v.detach().cpu() if isinstance(v, Tensor) else v
                 for k, v in self.model.state_dict().items()
             },
             "history": self.history,
-            "settings": _plain(self.settings),
+            "settings": plain(self.settings),
             "trainer_state": self.trainer_state,
-            "problem": {
-                "name": problem.name if problem else None,
-                "source": getattr(problem, "source", None) if problem else None,
-            },
+            "problem": problem_info(self.problem),
+            "domain": domain_to_dict(self.domain) if self.domain is not None else None,
         }
-        with atomic_write(path) as tmp:
-            torch.save(payload, tmp)
-        return path
+        return write_checkpoint(path, payload)
 
     def export(self, path: str | Path, resolution: int | None = None) -> tuple[Path, Path]:
         """Write the fields on a regular grid to HDF5 with an XDMF file beside it (for ParaView).
 
-        Fields: ``u``, and where available ``exact``, ``error`` (``u - exact``) and ``residual``; a
-        space-time problem gives a time series. Settings and metrics are stored as attributes.
+        Fields: ``u``, and where the problem is attached ``residual`` and, with an exact solution,
+        ``exact`` and ``error`` (``u - exact``); a space-time problem gives a time series. Settings and
+        metrics are stored as attributes.
         """
         from .export import export_hdf5
 
-        problem = self._need_problem("export")
-        domain = problem.domain
+        domain = self._need_domain("export")
+        if resolution is not None and (check_positive_int("resolution", resolution) < 2):
+            raise ValueError(f"resolution must be an integer >= 2 (nodes per coordinate), got {resolution}")
         sizes = _grid_sizes(domain) if resolution is None else [resolution] * domain.dim
         axes, mask = domain.evaluation_grid(sizes)
-        mesh = np.meshgrid(*axes, indexing="ij")
         p = self._param
-        nodes = torch.as_tensor(np.stack([c.ravel() for c in mesh], axis=1), dtype=p.dtype, device=p.device)
+        nodes = torch.as_tensor(grid_nodes(axes), dtype=p.dtype, device=p.device)  # (M, d)
         fields = {"u": self(nodes).cpu().numpy()}
-        if problem.exact is not None:
+        problem = self.problem
+        if problem is not None and problem.exact is not None:
             with torch.no_grad():
                 fields["exact"] = problem.exact(nodes).reshape(-1).cpu().numpy()
             fields["error"] = fields["u"] - fields["exact"]
-        fields["residual"] = self.residual(nodes).cpu().numpy()
+        if problem is not None:
+            fields["residual"] = self.residual(nodes).cpu().numpy()
         shape = [len(a) for a in axes]
         fields = {k: v.reshape(shape) for k, v in fields.items()}  # (n_1, ..., n_d)
-        attrs = {"problem": problem.name, "model": repr(self.model), "settings": _plain(self.settings)}
-        if problem.exact is not None:
+        attrs = {
+            "problem": problem.name if problem is not None else "",
+            "model": repr(self.model),
+            "settings": plain(self.settings),
+        }
+        if problem is not None and problem.exact is not None:
             attrs["metrics"] = self.metrics()
         names = domain.names
         if domain.is_time_dependent:
@@ -237,108 +245,31 @@ class Solution:
         return plot_solution(self, path)
 
 
-def _plain(obj):
-    """Tensors, tuples and dtypes to plain Python values (for checkpoints and attributes)."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, Tensor):
-        return obj.tolist()
-    if isinstance(obj, torch.dtype):
-        return str(obj).removeprefix("torch.")
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    return obj
+def load(
+    path: str | Path, problem: Problem | str | Path | None = None, device: str | None = None
+) -> Solution:
+    """Open a checkpoint written by :meth:`Solution.save` (or ``kanpde solve``).
 
-
-def load(path: str | Path, problem: Problem | None = None, device: str | None = None) -> Solution:
-    """Open a checkpoint written by :meth:`Solution.save`.
-
-    The problem is rebuilt from the stored problem file or shipped problem name unless ``problem`` is given;
-    when neither works the solution still evaluates, but metrics need ``problem=``.
+    Loading never runs a file named inside the checkpoint (:mod:`kanpde.checkpoint`). The problem is
+    ``problem`` when given (a :class:`~kanpde.Problem`, a shipped name or a path to a problem file you
+    trust), else the shipped problem the checkpoint was made from; otherwise the solution has none and
+    still evaluates, exports and plots on the stored domain.
     """
     path = Path(path)
-    payload = _read_checkpoint(path, device)
-    kind = payload["model_class"]
-    if kind not in ("KAN", "MLP"):
-        raise ValueError(f"{path} names an unknown model class {kind!r}; kanpde saves KAN or MLP models")
+    payload = read_checkpoint(path, device)
     try:
         state = payload["state_dict"]
-        dtype = next(
-            (v.dtype for v in state.values() if isinstance(v, Tensor) and v.is_floating_point()),
-            torch.float64,
-        )
-        model = _build_model(kind, {**payload["model_config"], "dtype": dtype})
+        model = rebuild_model(payload["model_class"], payload["model_config"], float_dtype(state))
         model.load_state_dict(state)
-    except (AttributeError, TypeError, ValueError, RuntimeError) as err:
+    except (AttributeError, TypeError, ValueError, RuntimeError, KeyError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(
             f"{path} is a damaged kanpde checkpoint: its model does not rebuild ({first}); save it again"
         ) from err
     if device is not None:
         model = model.to(device)
-    if problem is None:
-        problem = _find_problem(payload["problem"])
-    return Solution(model, problem, payload["history"], payload["settings"], payload.get("trainer_state"))
-
-
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_CHECKPOINT_KEYS = ("model_class", "model_config", "state_dict", "history", "settings", "problem")
-
-
-def _read_checkpoint(path: Path, device: str | None) -> dict:
-    """The payload of a checkpoint file; every way a file can fail to be one is a clear error."""
-    hint = "pass a .pt checkpoint written by Solution.save or 'kanpde solve'"
-    if path.is_dir():
-        raise FileNotFoundError(
-            f"no checkpoint at {path}: it is a folder; {hint}, e.g. {path / 'solution.pt'}"
-        )
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}; {hint}")
-    with path.open("rb") as f:
-        head = f.read(len(_HDF5_SIGNATURE))
-    if head == _HDF5_SIGNATURE:
-        raise ValueError(
-            f"{path} is an HDF5 file (a field export?), not a kanpde checkpoint; {hint} "
-            "(read exports with kanpde.export.read_hdf5)"
-        )
-    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; a cut one has no central directory
-        raise ValueError(
-            f"{path} is not a kanpde checkpoint: it is truncated or not written by torch.save; {hint}"
-        )
-    try:
-        payload = torch.load(path, map_location=device or "cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise ValueError(
-            f"{path} holds Python objects other than tensors and plain data, which kanpde does not load "
-            f"(unpickling them could run code); it is not a kanpde checkpoint; {hint}"
-        ) from err
-    except Exception as err:  # torch raises several types for damaged archives
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise ValueError(f"{path} is a damaged checkpoint ({type(err).__name__}: {first}); {hint}") from err
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a kanpde checkpoint (no '{CHECKPOINT_FORMAT}' format tag); {hint}")
-    version = payload.get("version", 0)
-    if not isinstance(version, int) or version > _CHECKPOINT_VERSION:
-        raise ValueError(
-            f"{path} was written by a newer kanpde (checkpoint version {version!r}); upgrade kanpde"
-        )
-    missing = [key for key in _CHECKPOINT_KEYS if key not in payload]
-    if missing:
-        raise ValueError(
-            f"{path} is a damaged kanpde checkpoint: it lacks {', '.join(missing)}; save it again"
-        )
-    return payload
-
-
-def _find_problem(info: dict) -> Problem | None:
-    from .catalog import load_problem
-
-    for ref in (info.get("source"), info.get("name")):
-        if ref:
-            try:
-                return load_problem(ref)
-            except (ValueError, FileNotFoundError):
-                continue
-    return None
+    attached = read_problem(payload["problem"], problem)
+    domain = domain_from_dict(payload["domain"]) if payload.get("domain") else None
+    return Solution(
+        model, attached, payload["history"], payload["settings"], payload.get("trainer_state"), domain=domain
+    )

@@ -135,7 +135,7 @@ def test_metrics_are_consistent():
         ({"dtype": torch.int32}, TypeError, "floating torch.dtype"),
         ({"derivatives": "symbolic"}, ValueError, "unknown derivatives mode"),
         ({"grids": (5, 0)}, ValueError, "grids must be a sequence of positive integers"),
-        ({"optimizer": [("adam", -1)]}, ValueError, "must be an integer >= 0"),
+        ({"optimizer": [("adam", -1)]}, ValueError, "must be a non-negative integer"),
         ({"bogus": 1}, TypeError, "unknown solve option"),
         ({"lr": -1.0}, ValueError, "lr must be a finite number > 0"),
     ],
