@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-FAMILIES = ("kan", "mlp")
-
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -26,8 +24,10 @@ class ModelSpec:
     grids: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.family not in FAMILIES:
-            raise ValueError(f"unknown model family {self.family!r}; valid ones: {', '.join(FAMILIES)}")
+        from ..models import MODELS
+
+        if self.family not in MODELS:
+            raise ValueError(f"unknown model family {self.family!r}; valid ones: {', '.join(MODELS)}")
         hidden = tuple(self.hidden)
         if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
             raise ValueError(f"hidden must be positive layer sizes such as (10,), got {self.hidden!r}")
@@ -67,12 +67,10 @@ class ModelSpec:
         return f"KAN {shape} {grids}"
 
     def build(self, dim: int, seed: int, grid: int | None = None):
-        from ..kan import KAN
-        from ..mlp import MLP
+        from ..models import build_model
 
-        if self.family == "kan":
-            return KAN(self.layers(dim), grid=grid or self.grids[0], seed=seed)
-        return MLP(self.layers(dim), seed=seed)
+        options = {"grid": grid or self.grids[0]} if self.family == "kan" else {}
+        return build_model(self.family, self.layers(dim), seed=seed, **options)
 
     def params_at(self, dim: int, grid: int | None = None) -> int:
         """Trainable parameters (for a KAN at ``grid``, default the final grid)."""

@@ -1,7 +1,7 @@
 """One training run and what it records: :func:`run_one` trains one model on one problem with a suite's
 points and schedule and returns a :class:`RunResult` (its row of ``summary.csv``, columns
 :data:`SUMMARY_COLUMNS`, and its compact error history); :func:`aggregate` summarises rows over seeds
-(median, min, max); ``_environment`` records the versions and machine a plan ran on.
+(median, min, max); ``environment`` records the versions and machine a plan ran on.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class RunResult:
     history: list[dict] = field(default_factory=list)
 
 
-def _problem(suite: Suite, name: str):
+def suite_problem(suite: Suite, name: str):
     from ..catalog import load_problem
 
     problem = load_problem(name)
@@ -75,7 +75,7 @@ def _problem(suite: Suite, name: str):
     return problem
 
 
-def _mean_square_exact(problem) -> float:
+def mean_square_exact(problem) -> float:
     from ..solution import evaluation_points
 
     x = evaluation_points(problem.domain, torch.float64, "cpu")[0]
@@ -135,7 +135,7 @@ def run_one(
         last = sol.history[-1]
         history = [{k: r[k] for k in _HISTORY_KEYS if k in r} for r in sol.history]
         notes += sorted({str(r["stopped"]) for r in sol.history if r.get("stopped")})
-        ms = _mean_square_exact(problem) if ms_exact is None else ms_exact
+        ms = mean_square_exact(problem) if ms_exact is None else ms_exact
         row.update(
             params=sol.model.num_parameters,
             relative_l2=metrics["relative_l2"],
@@ -189,7 +189,7 @@ def aggregate(
     return out
 
 
-def _environment(plan: Plan, command: str, device: str, seconds: float) -> dict:
+def environment(plan: Plan, command: str, device: str, seconds: float) -> dict:
     from .. import __version__
 
     return {
