@@ -35,10 +35,12 @@ off its zero set, so jets come from autograd), for the boundary part ``on`` (fac
   domain. The pieces are joined with :math:`\\wedge` as for polygons.
 * **SpaceTime**: the function of the space, applied to the spatial columns.
 
-Off its zero set :math:`\\phi` is smooth (with the exceptions below); on the zero set the trimmed forms
-behave like :math:`|f|`, so derivatives there are not defined: take jets at interior points. A box operand
-of a CSG result in :math:`d \\ge 3` gives its face trims a kink where two of its slabs vanish together
-(lines through the box's edges) only through the C\\ :sup:`2` conjunction, i.e. not at all to second order.
+Smoothness. Off its zero set :math:`\\phi` is C\\ :sup:`∞` for boxes, balls and polygons, and at least
+C\\ :sup:`2` inside a CSG result, with one exception: the region function of a *polygon* operand is only
+C\\ :sup:`1` across the polygon's edges, which matters where those edges run through the result's
+interior (a polygon in a union or intersection, not a polygonal hole). On the zero set the trimmed forms
+behave like :math:`|f|`, so derivatives there are not defined (autograd gives NaN): take jets at interior
+points. The box and ball forms are smooth on their boundary too.
 """
 
 from __future__ import annotations
