@@ -77,6 +77,9 @@ class _Draw:
     kept: np.ndarray
 
 
+_NOTHING = _Draw(0, np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0, dtype=np.int64))
+
+
 @dataclass(frozen=True, repr=False)
 class CSGDomain(Domain):
     """Base of the three set operations on two stationary domains ``a`` and ``b`` of one dimension."""
@@ -245,39 +248,39 @@ class CSGDomain(Domain):
         self, n: int, sampler: str, seed: int, selection: tuple, extra: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         targets = (self,) if selection == self.faces else selection
-        pieces = self._pieces(targets)
+        draws, counts = self._draw_enough(self._pieces(targets), n, sampler, seed, extra)
+        picks = [take(sampler, draw.kept, int(c)) for draw, c in zip(draws, counts, strict=True)]
+        parts = list(zip(draws, picks, strict=True))
+        x = np.concatenate([draw.x[p] for draw, p in parts])  # (n, d)
+        normal = np.concatenate([draw.normal[p] for draw, p in parts])  # (n, d)
+        return x, normal, np.concatenate([draw.extra[p] for draw, p in parts])  # extra: (n, extra)
+
+    def _draw_enough(
+        self, pieces: list[_Piece], n: int, sampler: str, seed: int, extra: int
+    ) -> tuple[list[_Draw], np.ndarray]:
+        """Candidates on every piece and the split of ``n`` over the pieces (counts <= accepted)."""
         total = sum(p.measure for p in pieces)
         sizes = [max(_MIN_CANDIDATES, math.ceil(2 * n * p.measure / total)) for p in pieces]
-        draws: list[_Draw | None] = [None] * len(pieces)
+        draws: list[_Draw] = []
         for _ in range(_ROUNDS):
-            for j, piece in enumerate(pieces):
-                if draws[j] is None or draws[j].m != sizes[j]:
-                    draws[j] = self._draw(piece, sizes[j], sampler, seed, extra)
+            draws = [
+                draw if draw.m == size else self._draw(piece, size, sampler, seed, extra)
+                for piece, size, draw in zip(pieces, sizes, draws or [_NOTHING] * len(pieces), strict=True)
+            ]
             kept = np.array([draw.kept.size for draw in draws])  # (pieces,)
-            weight = np.array(
-                [p.measure * draw.kept.size / draw.m for p, draw in zip(pieces, draws, strict=True)]
-            )
+            weight = np.array([p.measure * d.kept.size / d.m for p, d in zip(pieces, draws, strict=True)])
             if weight.sum() == 0.0:
-                shapes = ", ".join(repr(t) for t in targets)
                 raise ValueError(
-                    f"no point of the boundary of {self!r} lies on the boundary of {shapes}; the selected "
-                    "part is empty (is the shape covered by another operand?)"
+                    f"no point of the boundary of {self!r} lies on the selected shapes' boundaries; the "
+                    "selected part is empty (is the shape covered by another operand?)"
                 )
             counts = split_largest_remainder(n, weight)  # (pieces,)
             short = np.flatnonzero(counts > kept)
             if short.size == 0:
-                break
+                return draws, counts
             for j in short:
                 sizes[j] = math.ceil(1.3 * sizes[j] * counts[j] / max(kept[j], 1)) + 16
-        else:
-            raise ValueError(
-                f"could not draw {n} boundary points on {self!r}; the selected part is too small"
-            )
-        picks = [take(sampler, draw.kept, int(c)) for draw, c in zip(draws, counts, strict=True)]
-        x = np.concatenate([draw.x[p] for draw, p in zip(draws, picks, strict=True)])  # (n, d)
-        normal = np.concatenate([draw.normal[p] for draw, p in zip(draws, picks, strict=True)])  # (n, d)
-        extras = np.concatenate([draw.extra[p] for draw, p in zip(draws, picks, strict=True)])  # (n, extra)
-        return x, normal, extras
+        raise ValueError(f"could not draw {n} boundary points on {self!r}; the selected part is too small")
 
 
 @dataclass(frozen=True, repr=False)
