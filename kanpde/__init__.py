@@ -3,7 +3,21 @@
 from .catalog import list_problems, load_problem
 from .conditions import Condition, Dirichlet, Initial, Neumann, Periodic, Robin
 from .derivatives import Field
-from .geometry import SAMPLERS, Box, Disk, Domain, Interval, Rectangle, SpaceTime
+from .geometry import (
+    SAMPLERS,
+    Ball,
+    Box,
+    Difference,
+    Disk,
+    DistanceFunction,
+    Domain,
+    Intersection,
+    Interval,
+    Polygon,
+    Rectangle,
+    SpaceTime,
+    Union,
+)
 from .jet import JetSpec
 from .kan import KAN, GridReport, KANLayer
 from .mlp import MLP
@@ -29,7 +43,13 @@ __all__ = [
     "Rectangle",
     "Box",
     "Disk",
+    "Ball",
+    "Polygon",
+    "Union",
+    "Intersection",
+    "Difference",
     "SpaceTime",
+    "DistanceFunction",
     "Condition",
     "Dirichlet",
     "Neumann",

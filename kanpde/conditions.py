@@ -56,11 +56,16 @@ def evaluate_value(value: Value, x: Tensor, what: str) -> Tensor:
 
 
 def _check_on(on: object) -> None:
-    if on is None or isinstance(on, str) or callable(on):
+    if on is None or isinstance(on, (str, Domain)) or callable(on):
         return
-    if isinstance(on, Sequence) and all(isinstance(n, str) for n in on):
-        return
-    raise TypeError(f"on must be None, a face name, a list of face names or a mask callable, got {on!r}")
+    if isinstance(on, Sequence) and (
+        all(isinstance(n, str) for n in on) or all(isinstance(n, Domain) for n in on)
+    ):
+        return  # face names, or shapes the domain is built from
+    raise TypeError(
+        "on must be None, a face name, a list of face names, a mask callable, a shape or a list of shapes, "
+        f"got {on!r}"
+    )
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,8 @@ class _BoundaryCondition(Condition):
 
     def validate(self, domain: Domain) -> None:
         _check_on(self.on)
-        if not callable(self.on):
-            domain.resolve_faces(self.on)
+        if isinstance(self.on, Domain) or not callable(self.on):
+            domain.resolve_on(self.on)
 
     def _boundary(self, domain: Domain, n: int, sampler: str, seed: int, dtype, device) -> dict[str, Tensor]:
         x, normals = domain.sample_boundary(

@@ -59,7 +59,9 @@ def _interrupt_at_call(n: int):
     return hook
 
 
-@pytest.mark.parametrize("call", [5, 13, 25, 30], ids=["adam", "mid-lm-step", "second-grid", "second-grid-lm"])
+@pytest.mark.parametrize(
+    "call", [5, 13, 25, 30], ids=["adam", "mid-lm-step", "second-grid", "second-grid-lm"]
+)
 def test_keyboard_interrupt_with_a_run_folder_resumes_bit_identically(tmp_path, call):
     full = _solve(_problem())
     folder = kp.RunFolder(tmp_path / "run")
