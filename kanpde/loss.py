@@ -1,10 +1,13 @@
-"""The physics-informed loss: the PDE residual and every condition, each on its own named points.
+"""The physics-informed loss: the PDE's equations and every condition, each on its own named points.
 
 With residual vectors ``r_t`` on ``N_t`` points and weights ``w_t`` the loss is
 
     L = sum_t w_t · mean_n |r_t,n|^2 = |r̃|^2,   r̃ = concat_t sqrt(w_t / N_t) r_t,
 
-and the stacked vector ``r̃`` with its exact per-point Jacobian feeds Gauss-Newton methods.
+and the stacked vector ``r̃`` with its exact per-point Jacobian feeds Gauss-Newton methods. The terms are
+the PDE's equations (one for a residual returning one tensor; one per entry of a list or dict, named
+``residual_1, ...`` or by the dict's keys), all on the interior points with weight ``residual_weight``, then
+the conditions in order; the loss history records each term as a *part*.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .derivatives import DerivativePlan, Field
+from .derivatives import DerivativePlan, Evaluation, accessor
 from .distributed import Comm
 from .problem import Problem
 
@@ -44,7 +47,7 @@ def sample_collocation(
     interior = problem.domain.sample_interior(
         n_interior, sampler=sampler, seed=seed, dtype=dtype, device=device
     )
-    budgets = {"boundary": n_boundary, "initial": n_initial}
+    budgets = {"boundary": n_boundary, "initial": n_initial, None: 0}
     conditions = tuple(
         c.sample(problem.domain, budgets[c.budget], sampler, seed + 7919 * (i + 1), dtype, device)
         for i, c in enumerate(problem.conditions)
@@ -57,17 +60,45 @@ def _as_column(r: Tensor, n: int, what: str) -> Tensor:
         raise TypeError(f"{what} must return a torch.Tensor, got {type(r).__name__}")
     if r.ndim == 1 and r.shape[0] == n:
         return r[:, None]
-    if r.ndim == 2 and r.shape[0] == n:
+    if r.ndim == 2 and r.shape[0] == n and r.shape[1] == 1:
         return r
-    raise ValueError(f"{what} returned shape {tuple(r.shape)} for {n} points; return shape (N,) or (N, 1)")
+    raise ValueError(
+        f"{what} returned shape {tuple(r.shape)} for {n} points; return shape (N,) or (N, 1) (several "
+        "equations as a list or a dict of such tensors)"
+    )
+
+
+def equations(out, n: int) -> tuple[Tensor, tuple[str, ...]]:
+    """A residual function's output as columns ``(N, C)`` and the equations' names: one tensor ->
+    ``("residual",)``; a list or tuple -> ``residual_1, ...``; a dict -> its keys."""
+    what = "the residual function"
+    if isinstance(out, dict):
+        if not out or not all(isinstance(k, str) and k for k in out):
+            raise ValueError(f"{what} returned a dict; its keys must be non-empty equation names")
+        names, parts = tuple(out), list(out.values())
+    elif isinstance(out, (list, tuple)):
+        if not out:
+            raise ValueError(f"{what} returned an empty {type(out).__name__}; return one tensor per equation")
+        names, parts = tuple(f"residual_{i + 1}" for i in range(len(out))), list(out)
+    else:
+        return _as_column(out, n, what), ("residual",)
+    columns = [_as_column(p, n, f"{what} (equation {name!r})") for name, p in zip(names, parts, strict=True)]
+    return torch.cat(columns, dim=1), names  # (N, C)
 
 
 class _Probe(nn.Module):
-    """A stand-in model whose jets are zero: running the residuals on it shows which points each term
-    evaluates the model at, and which derivatives, without a real model."""
+    """A stand-in model whose jets and unknowns are zero: running the residuals on it shows which points
+    each term evaluates the model at, and which derivatives, without a real model."""
+
+    def __init__(self, n_fields: int) -> None:
+        super().__init__()
+        self.n_fields = n_fields
 
     def jet(self, x: Tensor, spec, records=None) -> Tensor:
-        return x.new_zeros(x.shape[0], spec.rows, 1)  # (N, R, 1)
+        return x.new_zeros(x.shape[0], spec.rows, self.n_fields)  # (N, R, n_fields)
+
+    def unknown(self, name: str, x: Tensor, records=None) -> Tensor:
+        return x.new_zeros(x.shape[0])  # (N,)
 
 
 class _LayoutChanged(Exception):
@@ -108,18 +139,26 @@ class PINNLoss:
             tuple({k: comm.shard(v) for k, v in c.items()} for c in points.conditions),
         )
         self.points = points
-        self.names = ["residual"] + _unique([c.label for c in problem.conditions])
+        self.fields = problem.fields
         self.weights = [problem.residual_weight] + [c.weight for c in problem.conditions]
+        self._labels = _unique([c.label for c in problem.conditions])
+        self._equations: tuple[str, ...] | None = None
         dim = problem.domain.dim
         self._plans = [DerivativePlan(dim) for _ in self.weights]
         self._layout = self._learn_layout() if mode == "forward" else None
 
-    def _field(self, model: nn.Module, term: int, x: Tensor, records=None, jet=None, spec=None) -> Field:
+    @property
+    def names(self) -> list[str]:
+        """Names of the loss parts: the PDE's equations, then the conditions (known once the residual ran)."""
+        return [*(self._equations or ("residual",)), *self._labels]
+
+    def _field(self, model: nn.Module, term: int, x: Tensor, records=None, jet=None, spec=None):
         d = self.problem.domain
-        return Field(model, x, d.names, d.space_dim, self.mode, self._plans[term], records, jet, spec)
+        ev = Evaluation(model, x, d.names, d.space_dim, self.mode, self._plans[term], records, jet, spec)
+        return accessor(ev, self.fields)
 
     def _field_at(self, model: nn.Module, term: int, records: list | None):
-        def make(x: Tensor) -> Field:
+        def make(x: Tensor):
             rec = None
             if records is not None:
                 rec = []
@@ -130,10 +169,10 @@ class PINNLoss:
 
     def _learn_layout(self) -> _Layout | None:
         calls: list[tuple[int, Tensor]] = []
-        probe = _Probe()
+        probe = _Probe(len(self.fields))
 
         def recording(term: int):
-            def make(x: Tensor) -> Field:
+            def make(x: Tensor):
                 calls.append((term, x))
                 return self._field(probe, term, x)
 
@@ -152,11 +191,20 @@ class PINNLoss:
     def term_residual(
         self, model: nn.Module, term: int, records: list | None = None, field_at=None
     ) -> Tensor:
-        """Residual ``(N_t, C_t)`` of term ``term`` (0 is the PDE, then the conditions in order)."""
+        """Residual ``(N_t, C_t)`` of term ``term`` (0 is the PDE with one column per equation, then the
+        conditions in order)."""
         field_at = field_at if field_at is not None else self._field_at(model, term, records)
         if term == 0:
             x = self.points.interior
-            return _as_column(self.problem.residual(x, field_at(x)), x.shape[0], "the residual function")
+            r, names = equations(self.problem.residual(x, field_at(x)), x.shape[0])
+            if self._equations is None:
+                self._equations = names
+            elif names != self._equations:
+                raise ValueError(
+                    f"the residual function returned the equations {names} after {self._equations}; return the "
+                    "same equations at every call"
+                )
+            return r
         cond = self.problem.conditions[term - 1]
         return cond.residual(field_at, self.points.conditions[term - 1])
 
@@ -166,11 +214,11 @@ class PINNLoss:
         spec = self._plans[0].spec
         for plan in self._plans[1:]:
             spec = spec.union(plan.spec.grad, plan.spec.pairs)
-        jet = model.jet(layout.points, spec)[..., 0]  # (sum N_k, R)
+        jet = model.jet(layout.points, spec)  # (sum N_k, R, n_fields)
         queue = iter(zip(layout.calls, jet.split(layout.sizes), strict=True))
 
         def field_at(term: int):
-            def make(x: Tensor) -> Field:
+            def make(x: Tensor):
                 (expected_term, expected_x), rows = next(queue, ((None, None), None))
                 if expected_term != term or x is not expected_x:
                     raise _LayoutChanged
@@ -180,9 +228,18 @@ class PINNLoss:
 
         return [self.term_residual(model, t, field_at=field_at(t)) for t in range(len(self.weights))]
 
+    def _parts(self, residuals: list[Tensor]) -> Tensor:
+        """``w · mean r^2`` per equation of the PDE (its columns) and per condition (all its columns)."""
+        head = self.weights[0] * residuals[0].square().sum(0) / self.counts[0]  # (C_0,)
+        tail = [
+            w * r.square().sum() / n
+            for r, w, n in zip(residuals[1:], self.weights[1:], self.counts[1:], strict=True)
+        ]
+        return torch.cat([head, torch.stack(tail)]) if tail else head
+
     def __call__(self, model: nn.Module) -> tuple[Tensor, Tensor]:
-        """Total loss (0-dim) and the per-term losses ``w_t · mean |r_t|^2`` (1-D tensor); this rank's
-        share of them on several ranks."""
+        """Total loss (0-dim) and the loss parts (1-D tensor, named by :attr:`names`); this rank's share of
+        them on several ranks."""
         residuals = None
         if self._layout is not None:
             try:
@@ -191,25 +248,23 @@ class PINNLoss:
                 self._layout = None
         if residuals is None:
             residuals = [self.term_residual(model, t) for t in range(len(self.weights))]
-        parts = torch.stack(
-            [w * r.square().sum() / n for r, w, n in zip(residuals, self.weights, self.counts, strict=True)]
-        )
+        parts = self._parts(residuals)
         return parts.sum(), parts
 
     def residual_and_jacobian(self, model: nn.Module) -> tuple[Tensor, Tensor, Tensor]:
         """``r̃`` ``(M,)``, its exact Jacobian ``(M, P)`` with respect to ``model.parameters()`` and the
-        per-term losses.
+        loss parts.
 
         Each residual entry depends on one point only, so the derivative of a column's sum with respect to a
         layer's output rows is that point's own derivative; :meth:`~kanpde.KAN.param_jacobian` writes it into
         Jacobian rows (forward mode only).
         """
-        terms, parts = [], []
+        terms, residuals = [], []
         for t, (w, n) in enumerate(zip(self.weights, self.counts, strict=True)):
             passes: list[list] = []
             r = self.term_residual(model, t, passes)  # (N_t, C_t)
             terms.append((math.sqrt(w / n) * r, [rec for p in passes for rec in p]))
-            parts.append(w * r.detach().square().sum() / n)
+            residuals.append(r.detach())
         rows = sum(r.numel() for r, _ in terms)
         jac = next(model.parameters()).new_empty(rows, sum(p.numel() for p in model.parameters()))
         rs, start = [], 0
@@ -218,7 +273,7 @@ class PINNLoss:
                 model.residual_jacobian(r[:, c], recs, out=jac[start : start + r.shape[0]])
                 rs.append(r[:, c].detach())
                 start += r.shape[0]
-        return torch.cat(rs), jac, torch.stack(parts)
+        return torch.cat(rs), jac, self._parts(residuals)
 
 
 def _unique(labels: list[str]) -> list[str]:

@@ -1,9 +1,14 @@
 """The result of a solve: evaluate, measure, save, load, export, plot.
 
-**Evaluation set.** Metrics use a fixed regular grid over the domain's bounding box, end points included,
-keeping the nodes inside the domain: 1001 nodes in 1-D, 101² in 2-D, 31³ in 3-D, 15 per column beyond
-(space-time counts ``t`` as a column; a 2-D space-time grid is 41² × 21). The relative H1 error uses the
-spatial gradient.
+**Evaluation set.** With an exact solution, metrics use a fixed regular grid over the domain's bounding box,
+end points included, keeping the nodes inside the domain: 1001 nodes in 1-D, 101² in 2-D, 31³ in 3-D, 15 per
+column beyond (space-time counts ``t`` as a column; a 2-D space-time grid is 41² × 21). The relative H1 error
+uses the spatial gradient. Without an exact solution, a problem's :class:`~kanpde.Reference` gives the points
+and the true values (relative L2 and max abs only: a reference has no gradients).
+
+**Several fields.** ``sol(x)`` is ``(N,)`` for one field and ``(N, n_fields)`` for several; errors are over
+all fields together (the norms of the stacked values) unless ``field=`` names one; :meth:`Solution.metrics`
+gives both.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from torch import Tensor, nn
 from . import metrics as _metrics
 from ._atomic import plain
 from ._checks import check_positive_int
+from .ansatz import Ansatz
 from .checkpoint import (
     domain_from_dict,
     domain_to_dict,
@@ -26,11 +32,11 @@ from .checkpoint import (
     read_problem,
     write_checkpoint,
 )
-from .derivatives import Field, resolve_mode
+from .derivatives import Evaluation, Field, accessor, resolve_mode
 from .geometry import Domain
 from .grids import grid_nodes
 from .models import rebuild_model
-from .problem import Problem
+from .problem import Problem, Unknown
 
 __all__ = ["Solution", "load", "evaluation_points"]
 
@@ -55,10 +61,11 @@ class Solution:
     """A trained model with its problem, history and settings.
 
     Call it on points: ``sol(x)`` takes ``(N, d)`` (tensor in, tensor out; NumPy in, NumPy out) and returns
-    ``(N,)``.
+    ``(N,)`` for one field, ``(N, n_fields)`` for several. ``sol.model`` is the network (a
+    :class:`~kanpde.KAN` or :class:`~kanpde.MLP`), ``sol.unknowns`` the identified coefficients.
 
     ``problem`` may be ``None`` (a checkpoint loaded without its problem): the solution then evaluates,
-    exports and plots on ``domain``, and metrics that need the exact solution say how to pass the problem.
+    exports and plots on ``domain``, and metrics that need the truth say how to pass the problem.
     """
 
     def __init__(
@@ -70,8 +77,15 @@ class Solution:
         trainer_state: dict | None = None,
         *,
         domain: Domain | None = None,
+        fields: tuple[str, ...] | None = None,
+        unknowns: tuple[Unknown, ...] | None = None,
     ) -> None:
-        self.model, self.problem, self.history, self.settings = model, problem, list(history), dict(settings)
+        if not isinstance(model, Ansatz):
+            fields = fields or (problem.fields if problem is not None else ("u",))
+            unknowns = unknowns if unknowns is not None else (problem.unknowns if problem is not None else ())
+            model = Ansatz(model, fields, unknowns)
+        self.ansatz, self.problem, self.history = model, problem, list(history)
+        self.settings = dict(settings)
         self.trainer_state = trainer_state  # where training stands, for kanpde.resume
         self.domain = problem.domain if problem is not None else domain
 
@@ -79,24 +93,42 @@ class Solution:
         name = self.problem.name if self.problem is not None else "?"
         return f"Solution(problem={name!r}, model={self.model!r}, steps={len(self.history)} records)"
 
+    @property
+    def model(self) -> nn.Module:
+        """The trained network (:class:`~kanpde.KAN` or :class:`~kanpde.MLP`)."""
+        return self.ansatz.net
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.ansatz.fields
+
+    @property
+    def unknowns(self) -> dict[str, float]:
+        """The unknown coefficients' values, ``{name: value}``."""
+        return self.ansatz.unknown_values()
+
     # -- evaluation -------------------------------------------------------------------------------------
     @property
     def _param(self) -> Tensor:
-        return (
-            next(self.model.buffers()) if not list(self.model.parameters()) else next(self.model.parameters())
-        )
+        net = self.model
+        return next(net.buffers()) if not list(net.parameters()) else next(net.parameters())
+
+    def _shape(self, values: Tensor) -> Tensor:
+        return values[:, 0] if len(self.fields) == 1 else values
 
     def __call__(self, x) -> Tensor | np.ndarray:
         p = self._param
         if isinstance(x, np.ndarray):
             with torch.no_grad():
-                return self.model(torch.as_tensor(x, dtype=p.dtype, device=p.device))[:, 0].cpu().numpy()
+                return (
+                    self._shape(self.ansatz(torch.as_tensor(x, dtype=p.dtype, device=p.device))).cpu().numpy()
+                )
         if not isinstance(x, Tensor):
             raise TypeError(
                 f"a Solution takes a tensor or NumPy array of shape (N, d), got {type(x).__name__}"
             )
         with torch.no_grad():
-            return self.model(x.to(dtype=p.dtype, device=p.device))[:, 0].to(x.device)
+            return self._shape(self.ansatz(x.to(dtype=p.dtype, device=p.device))).to(x.device)
 
     def _need_problem(self, what: str) -> Problem:
         if self.problem is None:
@@ -112,74 +144,123 @@ class Solution:
             return self._need_problem(what).domain
         return self.domain
 
-    def _need_exact(self, what: str) -> Problem:
+    def _truth(self, what: str) -> tuple[Tensor, Tensor]:
         problem = self._need_problem(what)
-        if problem.exact is None:
-            raise ValueError(
-                f"{what} needs an exact solution, and problem {problem.name!r} has none (exact=None)"
-            )
-        return problem
-
-    def relative_l2(self) -> float:
-        """``||u - u*|| / ||u*||`` on the evaluation set."""
-        problem = self._need_exact("relative_l2")
         p = self._param
-        x = evaluation_points(problem.domain, p.dtype, p.device)[0]
+        truth = problem.truth(p.dtype, p.device)
+        if truth is None:
+            raise ValueError(
+                f"{what} needs the truth, and problem {problem.name!r} has neither an exact solution nor a "
+                "reference (pass exact= or reference=kp.Reference(...) to the problem)"
+            )
+        return truth
+
+    def _columns(self, field: str | None) -> list[int]:
+        if field is None:
+            return list(range(len(self.fields)))
+        if field not in self.fields:
+            raise ValueError(f"unknown field {field!r}; this solution's fields are {', '.join(self.fields)}")
+        return [self.fields.index(field)]
+
+    def relative_l2(self, field: str | None = None) -> float:
+        """``||u - u*|| / ||u*||`` on the evaluation set (or the reference's points), over all fields
+        together, or of the one ``field``."""
+        x, true = self._truth("relative_l2")
+        columns = self._columns(field)
         with torch.no_grad():
-            return _metrics.relative_l2(self.model(x)[:, 0], problem.exact(x).reshape(-1))
+            return _metrics.relative_l2(self._evaluate(x)[:, columns], true[:, columns])
+
+    def _evaluate(self, x: Tensor, batch: int = 20000) -> Tensor:
+        with torch.no_grad():
+            return torch.cat([self.ansatz(chunk) for chunk in x.split(batch)])  # (M, n_fields)
 
     def metrics(self) -> dict:
-        """Relative L2, max abs and relative H1 errors on the evaluation set, plus its size."""
-        problem = self._need_exact("metrics")
-        p = self._param
-        x = evaluation_points(problem.domain, p.dtype, p.device)[0]
-        d = problem.domain.space_dim
-        u, grad_u = self._value_and_grad(x, d)
-        xe = x.clone().requires_grad_(True)
-        exact = problem.exact(xe).reshape(-1)
-        grad_exact = torch.autograd.grad(exact.sum(), xe)[0][:, :d]
-        exact = exact.detach()
-        return {
-            "relative_l2": _metrics.relative_l2(u, exact),
-            "max_abs": _metrics.max_abs(u, exact),
-            "relative_h1": _metrics.relative_h1(u, grad_u, exact, grad_exact),
-            "n_points": int(x.shape[0]),
-        }
+        """Errors against the truth: relative L2, max abs and (with an exact solution) relative H1, over all
+        fields together; with several fields the same per field under ``"fields"``; the number of points,
+        ``"truth"`` (``"exact"`` or ``"reference"``) and the unknowns (with their relative errors where the
+        problem knows their exact values)."""
+        problem = self._need_problem("metrics")
+        x, true = self._truth("metrics")
+        exact = problem.exact is not None
+        u, grad_u = self._values_and_gradients(x, problem.domain, exact)
+        grad_true = self._exact_gradients(problem, x) if exact else None
+        columns = {name: [i] for i, name in enumerate(self.fields)}
+        out = _errors(u, true, grad_u, grad_true, list(range(len(self.fields))))
+        out["n_points"] = int(x.shape[0])
+        out["truth"] = "exact" if exact else "reference"
+        if len(self.fields) > 1:
+            out["fields"] = {n: _errors(u, true, grad_u, grad_true, c) for n, c in columns.items()}
+        if self.ansatz.specs:
+            out["unknowns"] = self.unknowns
+            errors = {
+                n: abs(v - spec.exact) / abs(spec.exact)
+                for n, v in out["unknowns"].items()
+                if (spec := self.ansatz.specs[n]).exact not in (None, 0.0)
+            }
+            if errors:
+                out["unknown_relative_errors"] = errors
+        return out
 
-    def _value_and_grad(self, x: Tensor, d: int, batch: int = 20000) -> tuple[Tensor, Tensor]:
+    def _values_and_gradients(self, x: Tensor, domain: Domain, gradients: bool, batch: int = 20000):
+        if not gradients:
+            return self._evaluate(x), None
+        d, mode = domain.space_dim, resolve_mode("auto", self.ansatz)
         values, grads = [], []
         for chunk in x.split(batch):
-            f = Field(self.model, chunk, self.problem.domain.names, d, resolve_mode("auto", self.model))
-            values.append(f.value.detach())
-            grads.append(f.grad().detach())
+            ev = Evaluation(self.ansatz, chunk, domain.names, d, mode)
+            each = [Field.of(ev, i, f) for i, f in enumerate(self.fields)]
+            values.append(torch.stack([f.value.detach() for f in each], dim=1))  # (n, F)
+            grads.append(torch.stack([f.grad().detach() for f in each], dim=2))  # (n, d, F)
         return torch.cat(values), torch.cat(grads)
 
-    def residual(self, x: Tensor, batch: int = 20000) -> Tensor:
-        """The PDE residual ``R[u](x)`` ``(N,)`` of the trained model."""
+    @staticmethod
+    def _exact_gradients(problem: Problem, x: Tensor) -> Tensor:
+        """``∇u*`` over the space columns, ``(M, d_space, n_fields)``."""
+        xe = x.clone().requires_grad_(True)
+        values = problem.exact_values(xe)  # (M, F)
+        d = problem.domain.space_dim
+        grads = [
+            torch.autograd.grad(values[:, i].sum(), xe, retain_graph=True)[0][:, :d]
+            for i in range(values.shape[1])
+        ]
+        return torch.stack(grads, dim=2).detach()  # (M, d, F)
+
+    def residuals(self, x: Tensor, batch: int = 20000) -> dict[str, Tensor]:
+        """The PDE's residuals at ``x``: ``{equation: (N,)}`` (one entry, ``"residual"``, for a residual
+        function returning one tensor)."""
+        from .loss import equations
+
         problem = self._need_problem("residual")
-        out = []
+        mode = resolve_mode("auto", self.ansatz)
+        names, chunks = None, []
         for chunk in x.split(batch):
-            f = Field(
-                self.model,
-                chunk,
-                problem.domain.names,
-                problem.domain.space_dim,
-                resolve_mode("auto", self.model),
-            )
-            out.append(problem.residual(chunk, f).reshape(-1).detach())
-        return torch.cat(out)
+            ev = Evaluation(self.ansatz, chunk, problem.domain.names, problem.domain.space_dim, mode)
+            r, names = equations(problem.residual(chunk, accessor(ev, self.fields)), chunk.shape[0])
+            chunks.append(r.detach())
+        values = torch.cat(chunks)  # (N, C)
+        return {name: values[:, i] for i, name in enumerate(names)}
+
+    def residual(self, x: Tensor, batch: int = 20000) -> Tensor:
+        """The PDE residual ``R[u](x)``: ``(N,)`` for one equation, ``(N, C)`` for several."""
+        values = list(self.residuals(x, batch).values())
+        return values[0] if len(values) == 1 else torch.stack(values, dim=1)
 
     # -- files ------------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write a checkpoint (:mod:`kanpde.checkpoint`): model config, knot grids, weights, history,
-        settings, the trainer's position, the domain and the problem's name (never code)."""
+        """Write a checkpoint (:mod:`kanpde.checkpoint`): model config, knot grids, weights, the fields and
+        unknowns, history, settings, the trainer's position, the domain and the problem's name (never code)."""
+        net = self.model
         payload = {
-            "model_class": type(self.model).__name__,
-            "model_config": plain(self.model.config()),
+            "model_class": type(net).__name__,
+            "model_config": plain(net.config()),
             "state_dict": {
-                k: v.detach().cpu() if isinstance(v, Tensor) else v
-                for k, v in self.model.state_dict().items()
+                k: v.detach().cpu() if isinstance(v, Tensor) else v for k, v in net.state_dict().items()
             },
+            "fields": list(self.fields),
+            "unknowns": [
+                {**spec.as_dict(), "raw": float(self.ansatz.raw[name])}
+                for name, spec in self.ansatz.specs.items()
+            ],
             "history": self.history,
             "settings": plain(self.settings),
             "trainer_state": self.trainer_state,
@@ -191,9 +272,11 @@ class Solution:
     def export(self, path: str | Path, resolution: int | None = None) -> tuple[Path, Path]:
         """Write the fields on a regular grid to HDF5 with an XDMF file beside it (for ParaView).
 
-        Fields: ``u``, and where the problem is attached ``residual`` and, with an exact solution,
-        ``exact`` and ``error`` (``u - exact``); a space-time problem gives a time series. Settings and
-        metrics are stored as attributes.
+        Datasets: one per field (``u``, or the field names), and where the problem is attached the
+        residual (``residual``, or ``residual_<equation>`` per equation), and against the truth ``exact``
+        and ``error`` (``u - exact``; ``exact_<field>``, ``error_<field>`` with several fields). Without an
+        exact solution the truth is the reference, interpolated linearly onto the grid (NaN outside its
+        points' hull). A space-time problem gives a time series. Settings and metrics are attributes.
         """
         from .export import export_hdf5
 
@@ -204,23 +287,20 @@ class Solution:
         axes, mask = domain.evaluation_grid(sizes)
         p = self._param
         nodes = torch.as_tensor(grid_nodes(axes), dtype=p.dtype, device=p.device)  # (M, d)
-        fields = {"u": self(nodes).cpu().numpy()}
-        problem = self.problem
-        if problem is not None and problem.exact is not None:
-            with torch.no_grad():
-                fields["exact"] = problem.exact(nodes).reshape(-1).cpu().numpy()
-            fields["error"] = fields["u"] - fields["exact"]
-        if problem is not None:
-            fields["residual"] = self.residual(nodes).cpu().numpy()
+        fields = self._export_fields(nodes)
         shape = [len(a) for a in axes]
         fields = {k: v.reshape(shape) for k, v in fields.items()}  # (n_1, ..., n_d)
+        problem = self.problem
         attrs = {
             "problem": problem.name if problem is not None else "",
             "model": repr(self.model),
+            "fields": list(self.fields),
             "settings": plain(self.settings),
         }
-        if problem is not None and problem.exact is not None:
-            attrs["metrics"] = self.metrics()
+        if problem is not None and problem.has_truth:
+            attrs["metrics"] = plain(self.metrics())
+        if self.ansatz.specs:
+            attrs["unknowns"] = self.unknowns
         names = domain.names
         if domain.is_time_dependent:
             # move t (last column) to the front: (n_t, n_1, ..., n_d)
@@ -238,11 +318,65 @@ class Solution:
             path, dict(zip(names, axes, strict=True)), fields, attrs=attrs, mask=None if mask.all() else mask
         )
 
+    def _export_fields(self, nodes: Tensor) -> dict[str, np.ndarray]:
+        values = self._evaluate(nodes).cpu().numpy()  # (M, F)
+        one = len(self.fields) == 1
+        out = {("u" if one else f): values[:, i] for i, f in enumerate(self.fields)}
+        problem = self.problem
+        if problem is None:
+            return out
+        true = None
+        if problem.exact is not None:
+            with torch.no_grad():
+                true = problem.exact_values(nodes).cpu().numpy()  # (M, F)
+        elif problem.reference is not None:
+            true = _interpolate(problem.reference, nodes.cpu().numpy())
+        if true is not None:
+            for i, f in enumerate(self.fields):
+                out["exact" if one else f"exact_{f}"] = true[:, i]
+                out["error" if one else f"error_{f}"] = values[:, i] - true[:, i]
+        for name, r in self.residuals(nodes).items():
+            out[name if name.startswith("residual") else f"residual_{name}"] = r.cpu().numpy()
+        return out
+
     def plot(self, path: str | Path) -> Path:
-        """Draw the solution, and the error where an exact solution exists, into one PNG."""
+        """Draw the solution, and the error where the truth is known, into one PNG."""
         from .plotting import plot_solution
 
         return plot_solution(self, path)
+
+
+def _errors(u: Tensor, true: Tensor, grad_u, grad_true, columns: list[int]) -> dict:
+    out = {
+        "relative_l2": _metrics.relative_l2(u[:, columns], true[:, columns]),
+        "max_abs": _metrics.max_abs(u[:, columns], true[:, columns]),
+    }
+    if grad_u is not None:
+        out["relative_h1"] = _metrics.relative_h1(
+            u[:, columns], grad_u[..., columns], true[:, columns], grad_true[..., columns]
+        )
+    return out
+
+
+def _interpolate(reference, nodes: np.ndarray) -> np.ndarray | None:
+    """The reference's values linearly interpolated at ``nodes`` ``(M, d)`` (NaN outside the hull of its
+    points); ``None`` beyond 3 columns."""
+    d = nodes.shape[1]
+    if d == 1:
+        order = np.argsort(reference.points[:, 0])
+        xs = reference.points[order, 0]
+        return np.stack(
+            [
+                np.interp(nodes[:, 0], xs, reference.values[order, i], left=np.nan, right=np.nan)
+                for i in range(reference.values.shape[1])
+            ],
+            axis=1,
+        )
+    if d > 3:
+        return None
+    from scipy.interpolate import LinearNDInterpolator
+
+    return LinearNDInterpolator(reference.points, reference.values)(nodes)  # (M, F)
 
 
 def load(
@@ -261,15 +395,23 @@ def load(
         state = payload["state_dict"]
         model = rebuild_model(payload["model_class"], payload["model_config"], float_dtype(state))
         model.load_state_dict(state)
+        specs = [
+            (Unknown(**{k: v for k, v in u.items() if k != "raw"}), u["raw"])
+            for u in payload.get("unknowns", [])
+        ]
+        ansatz = Ansatz(model, tuple(payload.get("fields", ("u",))), tuple(spec for spec, _ in specs))
+        with torch.no_grad():
+            for spec, raw in specs:
+                ansatz.raw[spec.name].fill_(raw)
     except (AttributeError, TypeError, ValueError, RuntimeError, KeyError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(
             f"{path} is a damaged kanpde checkpoint: its model does not rebuild ({first}); save it again"
         ) from err
     if device is not None:
-        model = model.to(device)
+        ansatz = ansatz.to(device)
     attached = read_problem(payload["problem"], problem)
     domain = domain_from_dict(payload["domain"]) if payload.get("domain") else None
     return Solution(
-        model, attached, payload["history"], payload["settings"], payload.get("trainer_state"), domain=domain
+        ansatz, attached, payload["history"], payload["settings"], payload.get("trainer_state"), domain=domain
     )

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from ._checks import check_positive_int
+from .ansatz import Ansatz
 from .derivatives import resolve_mode
 from .distributed import current
 from .loss import PINNLoss, sample_collocation
@@ -37,7 +38,7 @@ from .observers import Observer, as_observers
 from .optim import Objective, StageStop, make_optimizer
 from .problem import Problem
 from .settings import SolveSettings, Stage
-from .solution import Solution, evaluation_points
+from .solution import Solution
 
 __all__ = ["solve", "resume", "fit"]
 
@@ -48,24 +49,22 @@ class _Logger:
     """Builds history records; evaluates the error on a fixed evaluation set when an exact solution exists."""
 
     def __init__(self, loss: PINNLoss, problem: Problem, model: nn.Module, bar) -> None:
-        self.names, self.history, self.bar = loss.names, [], bar
+        self.loss, self.history, self.bar = loss, [], bar
         self.start = time.perf_counter()
-        self.eval_x = self.exact = None
-        if problem.exact is not None:
-            p = next(model.parameters())
-            self.eval_x = evaluation_points(problem.domain, p.dtype, p.device)[0]
-            self.exact = problem.exact(self.eval_x).reshape(-1)
+        p = next(model.parameters())
+        self.truth = problem.truth(p.dtype, p.device)  # points and values, or None
 
     def record(
         self, model, step: int, stage: str, grid, loss: Tensor, parts: Tensor, evaluations: int, **extra
     ) -> dict:
         record = {"step": step, "stage": stage, "grid": grid, "loss": float(loss)}
-        record.update({name: float(v) for name, v in zip(self.names, parts, strict=True)})
+        record.update({name: float(v) for name, v in zip(self.loss.names, parts, strict=True)})
         record["seconds"] = time.perf_counter() - self.start
         record["evaluations"] = evaluations
-        if self.exact is not None:
+        if self.truth is not None:
             with torch.no_grad():
-                record["relative_l2"] = relative_l2(model(self.eval_x)[:, 0], self.exact)
+                record["relative_l2"] = relative_l2(model(self.truth[0]), self.truth[1])
+        record.update({f"unknown_{name}": value for name, value in model.unknown_values().items()})
         record.update(extra)
         self.history.append(record)
         if self.bar is not None:
@@ -329,12 +328,12 @@ def solve(
         )
     if settings is not None and not isinstance(settings, SolveSettings):
         raise TypeError(f"settings must be a kanpde.SolveSettings, got {type(settings).__name__}")
-    width = getattr(model, "width", None)
-    if width is not None and (width[0] != problem.domain.dim or width[-1] != 1):
+    width, dim, k = getattr(model, "width", None), problem.domain.dim, len(problem.fields)
+    if width is not None and (width[0] != dim or width[-1] != k):
         raise ValueError(
-            f"model width {width} does not fit the problem: it needs {problem.domain.dim} "
-            f"input{'s' if problem.domain.dim > 1 else ''} "
-            f"({', '.join(problem.domain.names)}) and 1 output, e.g. [{problem.domain.dim}, 10, 1]"
+            f"model width {width} does not fit the problem: it needs {dim} input{'s' if dim > 1 else ''} "
+            f"({', '.join(problem.domain.names)}) and {k} output{'s' if k > 1 else ''}"
+            f"{' (' + ', '.join(problem.fields) + ')' if k > 1 else ''}, e.g. [{dim}, 10, {k}]"
         )
     if stop_after is not None:
         check_positive_int("stop_after", stop_after)
@@ -343,7 +342,8 @@ def solve(
     model = copy.deepcopy(model).to(device=torch.device(settings.device), dtype=settings.torch_dtype)
     if hasattr(model, "set_input_bounds"):
         model.set_input_bounds(*problem.domain.bounds())
-    return _train(problem, model, settings, observers, progress, stop_after)
+    ansatz = Ansatz(model, problem.fields, problem.unknowns)
+    return _train(problem, ansatz, settings, observers, progress, stop_after)
 
 
 def resume(
@@ -374,7 +374,7 @@ def resume(
     if stop_after is not None:
         check_positive_int("stop_after", stop_after)
     settings = SolveSettings.from_dict(solution.settings)
-    model = copy.deepcopy(solution.model)
+    model = copy.deepcopy(solution.ansatz)
     return _train(
         solution.problem,
         model,

@@ -203,7 +203,7 @@ API_CASES = [
         "exact solution returning the wrong shape",
         lambda t: interval_problem(exact=lambda x: torch.cat([x, x], dim=1)),
         ValueError,
-        r"exact\(x\) returned shape \(3, 2\) for points of shape \(3, 1\); return one value per point",
+        r"exact\(x\) returned shape \(3, 2\) for points of shape \(3, 1\); return \(N,\) or \(N, 1\)",
     ),
     (
         "exact solution returning a list",
@@ -246,7 +246,7 @@ API_CASES = [
         "domain not a Domain",
         lambda t: kp.Problem((0.0, 1.0), lambda x, u: u.value),
         TypeError,
-        r"domain must be a kanpde domain \(Interval, Rectangle, Box, Disk, SpaceTime\)",
+        r"domain must be a kanpde domain \(Interval, Rectangle, Box, Disk, Polygon, SpaceTime, ...\)",
     ),
     (
         "conditions not Conditions",
@@ -418,7 +418,7 @@ API_CASES = [
         "metrics without an exact solution",
         lambda t: kp.Solution(kp.KAN([1, 3, 1]), interval_problem(), [], {}).metrics(),
         ValueError,
-        r"metrics needs an exact solution, and problem 'problem' has none",
+        r"metrics needs the truth, and problem 'problem' has neither an exact solution nor a reference",
     ),
     (
         "relative_l2 without a problem",

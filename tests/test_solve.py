@@ -107,7 +107,7 @@ def test_save_load_gives_identical_predictions(tmp_path):
 def test_metrics_without_exact_solution_raise():
     problem = kp.Problem(kp.Interval(0.0, 1.0), lambda x, u: u.d("x", "x") + 1.0, [kp.Dirichlet(0.0)])
     sol = kp.solve(problem, kp.KAN([1, 3, 1]), optimizer="adam", steps=2, n_interior=16)
-    with pytest.raises(ValueError, match="needs an exact solution"):
+    with pytest.raises(ValueError, match="needs the truth.*neither an exact solution nor a reference"):
         sol.metrics()
     assert "relative_l2" not in sol.history[-1]
 
@@ -116,7 +116,7 @@ def test_metrics_are_consistent():
     problem = _poisson1d()
     sol = kp.solve(problem, kp.MLP([1, 16, 1]), optimizer="lm", steps=40, n_interior=64)
     m = sol.metrics()
-    assert set(m) == {"relative_l2", "max_abs", "relative_h1", "n_points"}
+    assert set(m) == {"relative_l2", "max_abs", "relative_h1", "n_points", "truth"} and m["truth"] == "exact"
     assert m["n_points"] == 1001
     assert m["relative_l2"] == pytest.approx(sol.relative_l2(), rel=1e-12)
     assert 0 < m["relative_l2"] < 0.2 and 0 < m["relative_h1"] < 0.1  # measured 2.08e-2 and 1.05e-2
