@@ -1,8 +1,8 @@
 """kanpde: physics-informed Kolmogorov-Arnold Networks for partial differential equations."""
 
 from .catalog import list_problems, load_problem
-from .conditions import Condition, Dirichlet, Initial, Neumann, Periodic, Robin
-from .derivatives import Field
+from .conditions import Condition, Data, Dirichlet, Initial, Neumann, Periodic, Robin
+from .derivatives import Field, Fields
 from .geometry import (
     SAMPLERS,
     Ball,
@@ -24,7 +24,8 @@ from .mlp import MLP
 from .models import MODELS
 from .observers import Observer
 from .optim import OPTIMIZERS
-from .problem import Problem
+from .problem import Problem, Unknown
+from .reference import Reference
 from .runfolder import RunFolder
 from .settings import SolveSettings, Stage
 from .solution import Solution, load
@@ -37,7 +38,10 @@ __all__ = [
     "MLP",
     "JetSpec",
     "Field",
+    "Fields",
     "Problem",
+    "Unknown",
+    "Reference",
     "Domain",
     "Interval",
     "Rectangle",
@@ -56,6 +60,7 @@ __all__ = [
     "Robin",
     "Periodic",
     "Initial",
+    "Data",
     "SAMPLERS",
     "OPTIMIZERS",
     "MODELS",

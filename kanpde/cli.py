@@ -22,7 +22,6 @@ ends with status 130.
 from __future__ import annotations
 
 import argparse
-import ast
 import re
 import sys
 import time
@@ -57,21 +56,12 @@ class _Parser(argparse.ArgumentParser):
 # --------------------------------------------------------------------------------------------------
 
 
-def _summary(path: Path) -> str:
-    """First line of a problem file's module docstring, without running the file."""
-    try:
-        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
-    except (OSError, SyntaxError, ValueError):
-        return "(unreadable problem file)"
-    return doc.strip().splitlines()[0].strip() if doc and doc.strip() else "(no description)"
-
-
 def _add_list(sub) -> None:
     sub.add_parser("list", help="list the shipped problems", description="List the shipped problems.")
 
 
 def _run_list(args: argparse.Namespace) -> int:
-    from .catalog import list_problems, problems_dir
+    from .catalog import describe, list_problems, problems_dir
 
     names = list_problems()
     if not names:
@@ -79,7 +69,13 @@ def _run_list(args: argparse.Namespace) -> int:
         return 0
     pad = max(len(n) for n in names)
     for name in names:
-        print(f"{name:<{pad}}  {_summary(problems_dir() / f'{name}.py')}")
+        info = describe(problems_dir() / f"{name}.py")
+        extra = []
+        if info["fields"] and info["fields"] != ("u",):
+            extra.append(f"fields {', '.join(info['fields'])}")
+        if info["unknowns"]:
+            extra.append(f"unknowns {', '.join(info['unknowns'])}")
+        print(f"{name:<{pad}}  {info['summary']}" + (f"  [{'; '.join(extra)}]" if extra else ""))
     return 0
 
 
@@ -261,7 +257,7 @@ def _settings(raw: dict) -> SolveSettings:
     return _in_flag_words(lambda: SolveSettings(**options), _SETTINGS_NAMES)
 
 
-def _model(raw: dict, settings: SolveSettings, n_in: int):
+def _model(raw: dict, settings: SolveSettings, n_in: int, n_out: int = 1):
     """The model from the options: family, width and the family's own options."""
     opts = {flag: parse(flag, raw[flag]) for flag, (parse, _) in _MODEL_FLAGS.items() if flag in raw}
     family = opts.pop("model", "kan").lower()
@@ -272,7 +268,9 @@ def _model(raw: dict, settings: SolveSettings, n_in: int):
     width = opts.pop("width", None)
 
     def build():
-        return build_model(family, width, n_in=n_in, seed=settings.seed, dtype=settings.torch_dtype, **opts)
+        return build_model(
+            family, width, n_in=n_in, n_out=n_out, seed=settings.seed, dtype=settings.torch_dtype, **opts
+        )
 
     return _in_flag_words(build, _MODEL_NAMES)
 
@@ -312,7 +310,7 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
             raise UsageError("name a problem: kanpde solve PROBLEM (see 'kanpde list')")
         settings = _settings(raw)
         problem = load_problem(str(raw["problem"]))
-        model = _model(raw, settings, problem.domain.dim)
+        model = _model(raw, settings, problem.domain.dim, len(problem.fields))
         settings = _in_flag_words(lambda: settings.resolve(problem, model), _SETTINGS_NAMES)
         out = Path(raw["out"]) if "out" in raw else Path("runs") / problem.name
         if out.exists() and not out.is_dir():
@@ -370,12 +368,14 @@ def _interrupted(folder: RunFolder, raw: dict) -> int:
 
 
 def _print_summary(problem, solution, out: Path, seconds: float) -> None:
-    rel = solution.relative_l2() if problem.exact is not None else None
+    rel = solution.relative_l2() if problem.has_truth else None
+    truth = "reference" if problem.exact is None else "exact"
     rows = [
         ("problem", problem.name),
         ("model", repr(solution.model)),
         ("params", str(solution.model.num_parameters)),
-        ("relative L2", "n/a (no exact solution)" if rel is None else f"{rel:.3e}"),
+        ("relative L2", "n/a (no exact solution or reference)" if rel is None else f"{rel:.3e} (vs {truth})"),
+        *[(f"{name}", f"{value:.6g} (unknown)") for name, value in solution.unknowns.items()],
         ("seconds", f"{seconds:.1f}"),
         ("out", str(out)),
     ]

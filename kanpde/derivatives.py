@@ -146,7 +146,7 @@ class Evaluation:
             raise ValueError(
                 f"u.unknown({name!r}): this problem declares no unknowns; pass unknowns=[kp.Unknown(...)]"
             )
-        return self.model.unknown(name, self.x.shape[0], self.records)
+        return self.model.unknown(name, self.x, self.records)
 
 
 class Field:

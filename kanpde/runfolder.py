@@ -13,7 +13,8 @@ Files (every one written atomically, so a crash never leaves a half-written file
 * ``history.csv``: one row per history record, written with every checkpoint;
 * at the end: ``metrics.json`` (errors against the exact solution when there is one, parameter count,
   steps, wall time, settings), ``solution.h5`` + ``solution.xdmf`` (the fields, for ParaView) and the
-  figures ``solution.png``, ``history.png`` and, for KANs, ``edges.png``.
+  figures ``solution.png`` (``solution_<field>.png`` per field of several), ``history.png`` and, for KANs,
+  ``edges.png``.
 
 Under ``torch.distributed`` rank 0 alone writes.
 """
@@ -100,7 +101,7 @@ class RunFolder(Observer):
 
     def write(self, solution: Solution) -> dict:
         """Write every file of the folder for ``solution``; returns the metrics written to ``metrics.json``."""
-        from .plotting import plot_edges, plot_history, plot_solution
+        from .plotting import plot_edges, plot_history
 
         self._save(solution)
         metrics = run_metrics(solution)
@@ -109,7 +110,7 @@ class RunFolder(Observer):
         if self.export:
             solution.export(self.path / "solution.h5")
         if self.plots:
-            plot_solution(solution, self.path / "solution.png")
+            solution.plot(self.path / "solution.png")
             if solution.history:
                 plot_history(solution.history, self.path / "history.png")
             if hasattr(solution.model, "extend_grid"):
@@ -135,7 +136,9 @@ def run_metrics(solution: Solution) -> dict:
         "finished": bool(state.get("finished", False)),
         "final_loss": history[-1]["loss"] if history else None,
     }
-    if problem is not None and problem.exact is not None:
+    if problem is not None and problem.has_truth:
         data.update(solution.metrics())
+    elif solution.ansatz.specs:
+        data["unknowns"] = solution.unknowns
     data["settings"] = solution.settings
     return data

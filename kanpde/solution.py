@@ -258,7 +258,7 @@ class Solution:
             },
             "fields": list(self.fields),
             "unknowns": [
-                {**spec.as_dict(), "raw": float(self.ansatz.raw[name])}
+                {**spec.as_dict(), "raw": float(self.ansatz.raw[name].detach())}
                 for name, spec in self.ansatz.specs.items()
             ],
             "history": self.history,
@@ -330,7 +330,7 @@ class Solution:
             with torch.no_grad():
                 true = problem.exact_values(nodes).cpu().numpy()  # (M, F)
         elif problem.reference is not None:
-            true = _interpolate(problem.reference, nodes.cpu().numpy())
+            true = interpolate_reference(problem.reference, nodes.cpu().numpy())
         if true is not None:
             for i, f in enumerate(self.fields):
                 out["exact" if one else f"exact_{f}"] = true[:, i]
@@ -339,11 +339,17 @@ class Solution:
             out[name if name.startswith("residual") else f"residual_{name}"] = r.cpu().numpy()
         return out
 
-    def plot(self, path: str | Path) -> Path:
-        """Draw the solution, and the error where the truth is known, into one PNG."""
+    def plot(self, path: str | Path, field: str | None = None) -> Path | list[Path]:
+        """Draw the solution, and the error where the truth is known, into one PNG; with several fields and
+        no ``field``, one PNG per field (``<stem>_<field>.png``) and the list of their paths."""
         from .plotting import plot_solution
 
-        return plot_solution(self, path)
+        if field is None and len(self.fields) > 1:
+            path = Path(path)
+            return [
+                plot_solution(self, path.with_name(f"{path.stem}_{f}{path.suffix}"), f) for f in self.fields
+            ]
+        return plot_solution(self, path, field)
 
 
 def _errors(u: Tensor, true: Tensor, grad_u, grad_true, columns: list[int]) -> dict:
@@ -358,7 +364,7 @@ def _errors(u: Tensor, true: Tensor, grad_u, grad_true, columns: list[int]) -> d
     return out
 
 
-def _interpolate(reference, nodes: np.ndarray) -> np.ndarray | None:
+def interpolate_reference(reference, nodes: np.ndarray) -> np.ndarray | None:
     """The reference's values linearly interpolated at ``nodes`` ``(M, d)`` (NaN outside the hull of its
     points); ``None`` beyond 3 columns."""
     d = nodes.shape[1]

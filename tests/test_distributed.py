@@ -20,16 +20,24 @@ OPTIONS = {
 }
 
 
-def _solve() -> kp.Solution:
-    return kp.solve(kp.load_problem("heat1d"), kp.KAN([2, 4, 1], grid=3), **OPTIONS)
+CASES = {  # problem -> KAN width: a scalar PDE, an inverse problem (unknown + data), a system of 3 fields
+    "heat1d": [2, 4, 1],
+    "heat_inverse": [2, 4, 1],
+    "stokes2d": [2, 4, 3],
+}
 
 
-def _worker(rank: int, world: int, port: int, out: str) -> None:
+def _solve(name: str = "heat1d") -> kp.Solution:
+    return kp.solve(kp.load_problem(name), kp.KAN(CASES[name], grid=3), **OPTIONS)
+
+
+def _worker(rank: int, world: int, port: int, out: str, name: str = "heat1d") -> None:
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     try:
-        sol = _solve()
+        sol = _solve(name)
         if rank == 0:
-            torch.save({"params": [p.detach() for p in sol.model.parameters()], "history": sol.history}, out)
+            params = [p.detach() for p in sol.ansatz.parameters()]
+            torch.save({"params": params, "history": sol.history, "unknowns": sol.unknowns}, out)
     finally:
         dist.destroy_process_group()
 
@@ -40,13 +48,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("world", [2])
-def test_two_ranks_equal_one_rank(tmp_path, world):
+@pytest.mark.parametrize("name", list(CASES))
+def test_two_ranks_equal_one_rank(tmp_path, name):
+    world = 2
     out = str(tmp_path / "rank0.pt")
-    mp.spawn(_worker, args=(world, _free_port(), out), nprocs=world, join=True)
+    mp.spawn(_worker, args=(world, _free_port(), out, name), nprocs=world, join=True)
     parallel = torch.load(out)
-    single = _solve()
-    for p, q in zip(single.model.parameters(), parallel["params"], strict=True):
+    single = _solve(name)
+    assert parallel["unknowns"].keys() == single.unknowns.keys()
+    for key, value in single.unknowns.items():
+        assert parallel["unknowns"][key] == pytest.approx(value, rel=1e-10)
+    for p, q in zip(single.ansatz.parameters(), parallel["params"], strict=True):
         assert torch.allclose(p.detach(), q, rtol=0, atol=1e-10)
     assert [r["step"] for r in parallel["history"]] == [r["step"] for r in single.history]
     assert [r["grid"] for r in parallel["history"]][-1] == 6

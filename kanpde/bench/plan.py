@@ -56,25 +56,25 @@ class ModelSpec:
         """The final KAN grid; 0 for MLPs (no grid)."""
         return self.grids[-1] if self.grids else 0
 
-    def layers(self, dim: int) -> list[int]:
-        return [dim, *self.hidden, 1]
+    def layers(self, dim: int, n_out: int = 1) -> list[int]:
+        return [dim, *self.hidden, n_out]
 
-    def label(self, dim: int) -> str:
-        shape = "[" + ",".join(map(str, self.layers(dim))) + "]"
+    def label(self, dim: int, n_out: int = 1) -> str:
+        shape = "[" + ",".join(map(str, self.layers(dim, n_out))) + "]"
         if self.family == "mlp":
             return f"MLP {shape}"
         grids = f"G{self.grids[0]}" if len(self.grids) == 1 else f"G{'>'.join(map(str, self.grids))}"
         return f"KAN {shape} {grids}"
 
-    def build(self, dim: int, seed: int, grid: int | None = None):
+    def build(self, dim: int, seed: int, grid: int | None = None, n_out: int = 1):
         from ..models import build_model
 
         options = {"grid": grid or self.grids[0]} if self.family == "kan" else {}
-        return build_model(self.family, self.layers(dim), seed=seed, **options)
+        return build_model(self.family, self.layers(dim, n_out), seed=seed, **options)
 
-    def params_at(self, dim: int, grid: int | None = None) -> int:
+    def params_at(self, dim: int, grid: int | None = None, n_out: int = 1) -> int:
         """Trainable parameters (for a KAN at ``grid``, default the final grid)."""
-        return self.build(dim, 0, grid or self.grid or None).num_parameters
+        return self.build(dim, 0, grid or self.grid or None, n_out).num_parameters
 
 
 def kan(hidden: int, grids: Sequence[int]) -> ModelSpec:
