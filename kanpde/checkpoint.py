@@ -38,6 +38,8 @@ __all__ = [
     "read_problem",
     "domain_to_dict",
     "domain_from_dict",
+    "encode_on",
+    "decode_on",
 ]
 
 CHECKPOINT_FORMAT = "kanpde-checkpoint"
@@ -96,6 +98,26 @@ def domain_from_dict(data: dict) -> Domain:
     if name == "Interval":  # constructed from its end points
         return classes[name](fields["lo"][0], fields["hi"][0])
     return classes[name](**fields)
+
+
+def encode_on(on: Any) -> Any:
+    """A condition's ``on=`` as plain data: face names as they are, shapes as domain dicts."""
+    if isinstance(on, Domain):
+        return {"shape": domain_to_dict(on)}
+    if isinstance(on, (list, tuple)):
+        return [encode_on(o) for o in on]
+    if on is None or isinstance(on, str):
+        return on
+    raise ValueError(f"cannot store on={on!r} in a checkpoint (face names and shapes only)")
+
+
+def decode_on(data: Any) -> Any:
+    """Inverse of :func:`encode_on`."""
+    if isinstance(data, dict) and "shape" in data:
+        return domain_from_dict(data["shape"])
+    if isinstance(data, list):
+        return [decode_on(d) for d in data]
+    return data
 
 
 # -- the problem's identity --------------------------------------------------------------------------------

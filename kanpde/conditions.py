@@ -60,6 +60,32 @@ def evaluate_value(value: Value, x: Tensor, what: str) -> Tensor:
     return out.to(dtype=x.dtype)
 
 
+def _check_hard(cond: Dirichlet, domain: Domain) -> None:
+    """A hard condition needs a distance function of its part and a value defined inside the domain."""
+    from .geometry import DistanceFunction
+
+    if callable(cond.on) and not isinstance(cond.on, Domain):
+        raise ValueError(
+            "Dirichlet(hard=True) needs on= as face names or shapes (a mask callable defines no distance "
+            "function); or pass hard=False"
+        )
+    DistanceFunction(domain, cond.on)
+    if callable(cond.value):
+        x = domain.sample_interior(16, sampler="sobol", seed=3, dtype=torch.float64)  # (16, d)
+        try:
+            g = evaluate_value(cond.value, x, "Dirichlet value")
+        except Exception as err:
+            raise ValueError(
+                "Dirichlet(hard=True): the value must be defined on the whole domain (u = g + phi N is "
+                f"evaluated inside), but it raised {type(err).__name__} at interior points: {err}"
+            ) from err
+        if not bool(torch.isfinite(g).all()):
+            raise ValueError(
+                "Dirichlet(hard=True): the value must be defined on the whole domain (u = g + phi N is "
+                "evaluated inside), but it is not finite at some interior points"
+            )
+
+
 def _check_on(on: object) -> None:
     if on is None or isinstance(on, (str, Domain)) or callable(on):
         return
@@ -137,14 +163,29 @@ class _BoundaryCondition(Condition):
 
 @dataclass(frozen=True)
 class Dirichlet(_BoundaryCondition):
-    """``u = value`` on the boundary part ``on`` (``None``: the whole spatial boundary)."""
+    """``u = value`` on the boundary part ``on`` (``None``: the whole spatial boundary).
+
+    With ``hard=True`` the condition is imposed exactly by the ansatz ``u = g + φ N`` (Sukumar & Srivastava
+    2022): ``φ`` a smooth approximate distance function vanishing exactly on the part ``on``
+    (:class:`~kanpde.DistanceFunction`), ``g`` the value (a number, or a callable defined on the whole
+    domain), ``N`` the network. It is then no loss term and has no points. ``on`` takes face names or shapes
+    (not a mask callable); one hard condition per field.
+    """
 
     value: Value = 0.0
     on: object = None
+    hard: bool = dataclass_field(default=False, kw_only=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_value(self.value, "Dirichlet value")
+        if not isinstance(self.hard, bool):
+            raise TypeError(f"Dirichlet: hard must be True or False, got {self.hard!r}")
+
+    def validate(self, domain: Domain) -> None:
+        super().validate(domain)
+        if self.hard:
+            _check_hard(self, domain)
 
     def sample(self, domain, n, sampler, seed, dtype, device):
         pts = self._boundary(domain, n, sampler, seed, dtype, device)

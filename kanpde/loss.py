@@ -43,14 +43,14 @@ def sample_collocation(
     dtype: torch.dtype,
     device,
 ) -> Collocation:
-    """Sample interior points and each condition's points (each condition with its own seed stream)."""
+    """Sample interior points and each soft condition's points (each condition with its own seed stream)."""
     interior = problem.domain.sample_interior(
         n_interior, sampler=sampler, seed=seed, dtype=dtype, device=device
     )
     budgets = {"boundary": n_boundary, "initial": n_initial, None: 0}
     conditions = tuple(
         c.sample(problem.domain, budgets[c.budget], sampler, seed + 7919 * (i + 1), dtype, device)
-        for i, c in enumerate(problem.conditions)
+        for i, c in enumerate(problem.soft_conditions)
     )
     return Collocation(interior, conditions)
 
@@ -140,8 +140,9 @@ class PINNLoss:
         )
         self.points = points
         self.fields = problem.fields
-        self.weights = [problem.residual_weight] + [c.weight for c in problem.conditions]
-        self._labels = _unique([c.label for c in problem.conditions])
+        self.conditions = problem.soft_conditions  # hard ones are the ansatz's, not loss terms
+        self.weights = [problem.residual_weight] + [c.weight for c in self.conditions]
+        self._labels = _unique([c.label for c in self.conditions])
         self._equations: tuple[str, ...] | None = None
         dim = problem.domain.dim
         self._plans = [DerivativePlan(dim) for _ in self.weights]
@@ -205,8 +206,7 @@ class PINNLoss:
                     "same equations at every call"
                 )
             return r
-        cond = self.problem.conditions[term - 1]
-        return cond.residual(field_at, self.points.conditions[term - 1])
+        return self.conditions[term - 1].residual(field_at, self.points.conditions[term - 1])
 
     def _stacked_residuals(self, model: nn.Module) -> list[Tensor]:
         """Every term's residual from one jet pass over all their points (see the class docstring)."""

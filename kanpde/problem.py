@@ -151,6 +151,12 @@ class Problem:
             self._check_condition_field(c)
             c.validate(self.domain)
         object.__setattr__(self, "conditions", conditions)
+        hard = [c.field or self.fields[0] for c in self.hard_conditions]
+        if len(set(hard)) != len(hard):
+            raise ValueError(
+                "one hard Dirichlet condition per field: join the parts into one condition with on=[...] and "
+                "a value callable defined on the domain, or make the others soft (hard=False)"
+            )
         if self.exact is not None:
             _check_exact(self.exact, self.domain, self.fields)
         if self.reference is not None:
@@ -191,6 +197,16 @@ class Problem:
     def names(self) -> tuple[str, ...]:
         """Coordinate names of the points' columns."""
         return self.domain.names
+
+    @property
+    def hard_conditions(self) -> tuple[Condition, ...]:
+        """The conditions imposed exactly by the ansatz (``Dirichlet(..., hard=True)``)."""
+        return tuple(c for c in self.conditions if getattr(c, "hard", False))
+
+    @property
+    def soft_conditions(self) -> tuple[Condition, ...]:
+        """The conditions that are loss terms, in order."""
+        return tuple(c for c in self.conditions if not getattr(c, "hard", False))
 
     @property
     def has_truth(self) -> bool:

@@ -33,7 +33,7 @@ from .checkpoint import (
     write_checkpoint,
 )
 from .derivatives import Evaluation, Field, accessor, resolve_mode
-from .geometry import Domain
+from .geometry import Box, Domain
 from .grids import grid_nodes
 from .models import rebuild_model
 from .problem import Problem, Unknown
@@ -80,10 +80,10 @@ class Solution:
         fields: tuple[str, ...] | None = None,
         unknowns: tuple[Unknown, ...] | None = None,
     ) -> None:
-        if not isinstance(model, Ansatz):
-            fields = fields or (problem.fields if problem is not None else ("u",))
-            unknowns = unknowns if unknowns is not None else (problem.unknowns if problem is not None else ())
-            model = Ansatz(model, fields, unknowns)
+        if not isinstance(model, Ansatz) and problem is not None:
+            model = Ansatz.for_problem(model, problem)
+        elif not isinstance(model, Ansatz):
+            model = Ansatz(model, fields or ("u",), unknowns or ())
         self.ansatz, self.problem, self.history = model, problem, list(history)
         self.settings = dict(settings)
         self.trainer_state = trainer_state  # where training stands, for kanpde.resume
@@ -261,6 +261,7 @@ class Solution:
                 {**spec.as_dict(), "raw": float(self.ansatz.raw[name].detach())}
                 for name, spec in self.ansatz.specs.items()
             ],
+            "hard": self._hard_info(),
             "history": self.history,
             "settings": plain(self.settings),
             "trainer_state": self.trainer_state,
@@ -269,8 +270,28 @@ class Solution:
         }
         return write_checkpoint(path, payload)
 
+    def _hard_info(self) -> list[dict]:
+        """The exactly imposed Dirichlet conditions as plain data (a callable value as ``None``: only the
+        problem can give it back)."""
+        from .checkpoint import encode_on
+
+        if self.problem is None:
+            return list(getattr(self.ansatz, "hard_info", []))
+        return [
+            {
+                "field": c.field or self.fields[0],
+                "value": None if callable(c.value) else float(c.value),
+                "on": encode_on(c.on),
+            }
+            for c in self.problem.hard_conditions
+        ]
+
     def export(self, path: str | Path, resolution: int | None = None) -> tuple[Path, Path]:
         """Write the fields on a regular grid to HDF5 with an XDMF file beside it (for ParaView).
+
+        A box (and space-time over a box) is written as its grid; another domain in 2-D or 3-D as its
+        evaluation nodes inside plus points on its boundary, triangulated with the cells outside removed
+        (XDMF ``Triangle``/``Tetrahedron`` topology; :func:`kanpde.export.export_points_hdf5`).
 
         Datasets: one per field (``u``, or the field names), and where the problem is attached the
         residual (``residual``, or ``residual_<equation>`` per equation), and against the truth ``exact``
@@ -284,12 +305,6 @@ class Solution:
         if resolution is not None and (check_positive_int("resolution", resolution) < 2):
             raise ValueError(f"resolution must be an integer >= 2 (nodes per coordinate), got {resolution}")
         sizes = _grid_sizes(domain) if resolution is None else [resolution] * domain.dim
-        axes, mask = domain.evaluation_grid(sizes)
-        p = self._param
-        nodes = torch.as_tensor(grid_nodes(axes), dtype=p.dtype, device=p.device)  # (M, d)
-        fields = self._export_fields(nodes)
-        shape = [len(a) for a in axes]
-        fields = {k: v.reshape(shape) for k, v in fields.items()}  # (n_1, ..., n_d)
         problem = self.problem
         attrs = {
             "problem": problem.name if problem is not None else "",
@@ -301,6 +316,15 @@ class Solution:
             attrs["metrics"] = plain(self.metrics())
         if self.ansatz.specs:
             attrs["unknowns"] = self.unknowns
+        space = domain.space if domain.is_time_dependent else domain
+        if not isinstance(space, Box) and space.dim in (2, 3):
+            return self._export_mesh(path, domain, sizes, attrs)
+        axes, mask = domain.evaluation_grid(sizes)
+        p = self._param
+        nodes = torch.as_tensor(grid_nodes(axes), dtype=p.dtype, device=p.device)  # (M, d)
+        fields = self._export_fields(nodes)
+        shape = [len(a) for a in axes]
+        fields = {k: v.reshape(shape) for k, v in fields.items()}  # (n_1, ..., n_d)
         names = domain.names
         if domain.is_time_dependent:
             # move t (last column) to the front: (n_t, n_1, ..., n_d)
@@ -317,6 +341,35 @@ class Solution:
         return export_hdf5(
             path, dict(zip(names, axes, strict=True)), fields, attrs=attrs, mask=None if mask.all() else mask
         )
+
+    def _export_mesh(self, path, domain: Domain, sizes: list[int], attrs: dict) -> tuple[Path, Path]:
+        """A domain that is not a box: its evaluation nodes inside plus boundary points, triangulated
+        (tetrahedra in 3-D) with the cells outside removed (:func:`kanpde.export.export_points_hdf5`)."""
+        from .export import export_points_hdf5
+
+        timed = domain.is_time_dependent
+        space = domain.space if timed else domain
+        axes, mask = space.evaluation_grid(sizes[: space.dim])
+        boundary = space.sample_boundary(4 * max(sizes[: space.dim]), sampler="grid", dtype=torch.float64)[0]
+        points = np.concatenate([grid_nodes(axes)[mask.ravel()], boundary.numpy()])  # (N, d_space)
+        times = domain.evaluation_grid(sizes)[0][-1] if timed else None
+        if timed:  # every point at every time: (T * N, d_space + 1), time outermost
+            stacked = np.concatenate(
+                [np.repeat(times, len(points))[:, None], np.tile(points, (len(times), 1))], axis=1
+            )
+            stacked = np.roll(stacked, -1, axis=1)  # columns x, y, (z,) t
+        else:
+            stacked = points
+        p = self._param
+        fields = self._export_fields(torch.as_tensor(stacked, dtype=p.dtype, device=p.device))
+        if timed:
+            fields = {k: v.reshape(len(times), len(points)) for k, v in fields.items()}  # (T, N)
+
+        def inside(c: np.ndarray) -> np.ndarray:
+            return space.contains(torch.as_tensor(c)).numpy()
+
+        names = tuple(space.names)
+        return export_points_hdf5(path, points, fields, names=names, inside=inside, times=times, attrs=attrs)
 
     def _export_fields(self, nodes: Tensor) -> dict[str, np.ndarray]:
         values = self._evaluate(nodes).cpu().numpy()  # (M, F)
@@ -397,6 +450,8 @@ def load(
     """
     path = Path(path)
     payload = read_checkpoint(path, device)
+    attached = read_problem(payload["problem"], problem)
+    domain = domain_from_dict(payload["domain"]) if payload.get("domain") else None
     try:
         state = payload["state_dict"]
         model = rebuild_model(payload["model_class"], payload["model_config"], float_dtype(state))
@@ -405,7 +460,12 @@ def load(
             (Unknown(**{k: v for k, v in u.items() if k != "raw"}), u["raw"])
             for u in payload.get("unknowns", [])
         ]
-        ansatz = Ansatz(model, tuple(payload.get("fields", ("u",))), tuple(spec for spec, _ in specs))
+        if attached is not None:
+            ansatz = Ansatz.for_problem(model, attached)
+        else:
+            fields = tuple(payload.get("fields", ("u",)))
+            ansatz = Ansatz(model, fields, tuple(s for s, _ in specs), _stored_hard(payload, fields, domain))
+            ansatz.hard_info = payload.get("hard", [])
         with torch.no_grad():
             for spec, raw in specs:
                 ansatz.raw[spec.name].fill_(raw)
@@ -416,8 +476,26 @@ def load(
         ) from err
     if device is not None:
         ansatz = ansatz.to(device)
-    attached = read_problem(payload["problem"], problem)
-    domain = domain_from_dict(payload["domain"]) if payload.get("domain") else None
     return Solution(
         ansatz, attached, payload["history"], payload["settings"], payload.get("trainer_state"), domain=domain
     )
+
+
+def _stored_hard(payload: dict, fields: tuple[str, ...], domain: Domain | None) -> list:
+    """The exactly imposed Dirichlet conditions rebuilt from a checkpoint without its problem (numbers
+    only: a callable value needs the problem)."""
+    from .ansatz import Hard
+    from .checkpoint import decode_on
+    from .geometry import DistanceFunction
+
+    out = []
+    for info in payload.get("hard", []):
+        if info["value"] is None or domain is None:
+            raise ValueError(
+                f"field {info['field']!r} imposes its Dirichlet values exactly with a function of the points; "
+                "load the checkpoint with kp.load(path, problem=NAME_OR_FILE.py) to evaluate it"
+            )
+        out.append(
+            Hard(fields.index(info["field"]), DistanceFunction(domain, decode_on(info["on"])), info["value"])
+        )
+    return out

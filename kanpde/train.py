@@ -342,7 +342,7 @@ def solve(
     model = copy.deepcopy(model).to(device=torch.device(settings.device), dtype=settings.torch_dtype)
     if hasattr(model, "set_input_bounds"):
         model.set_input_bounds(*problem.domain.bounds())
-    ansatz = Ansatz(model, problem.fields, problem.unknowns)
+    ansatz = Ansatz.for_problem(model, problem)
     return _train(problem, ansatz, settings, observers, progress, stop_after)
 
 

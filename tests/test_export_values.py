@@ -22,7 +22,6 @@ CASES = {
     "3d": ("poisson3d", 9, (9, 9, 9)),
     "space-time-1d": ("heat1d", 11, (11, 11)),  # (T, n_x): equal sizes, so only the values tell the order
     "space-time-2d": ("heat2d", None, (21, 41, 41)),  # (T, n_x, n_y)
-    "disk": ("poisson_disk", 41, (41, 41)),
 }
 SAMPLES = 250  # nodes checked per file (all corners, then random ones)
 
@@ -108,17 +107,47 @@ def test_exported_fields_equal_the_solution_at_the_nodes(tmp_path, case):
             np.testing.assert_array_equal(f["coordinates/t"][()], data["times"])
 
 
-def test_disk_export_masks_exactly_the_nodes_outside_the_circle(tmp_path):
-    sol = _solution("poisson_disk")
-    h5, _ = sol.export(tmp_path / "disk.h5", resolution=41)
+MESH_CASES = {  # domains that are not boxes: points inside plus boundary points, triangulated
+    "disk": ("poisson_disk", 41),
+    "holes": ("poisson_holes", 41),
+    "lshape": ("poisson_lshape", 31),
+    "ball-in-time": ("heat_ball", 9),
+}
+
+
+@pytest.mark.parametrize("case", list(MESH_CASES))
+def test_mesh_exports_hold_the_solution_at_their_points(tmp_path, case):
+    import meshio
+
+    name, resolution = MESH_CASES[case]
+    sol = _solution(name)
+    problem, domain = sol.problem, sol.problem.domain
+    h5, xdmf = sol.export(tmp_path / f"{case}.h5", resolution=resolution)
     data = read_hdf5(h5)
-    x, y = np.meshgrid(data["axes"]["x"], data["axes"]["y"], indexing="ij")
-    inside = x**2 + y**2 <= 1 + 1e-12
-    assert 0.7 < inside.mean() < 0.85  # π/4 of the square, give or take the boundary nodes
-    np.testing.assert_array_equal(data["mask"], inside)
-    with h5py.File(h5, "r") as f:
-        np.testing.assert_array_equal(f["mask"][()].astype(bool), inside)
+    space = domain.space if domain.is_time_dependent else domain
+    points, cells, times = data["points"], data["cells"], data["times"]
+    assert points.shape[1] == space.dim and cells.shape[1] == space.dim + 1
+    assert bool(space.contains(torch.as_tensor(points), tol=1e-9).all())
+    centroids = torch.as_tensor(points[cells].mean(axis=1))
+    assert bool(space.contains(centroids).all())  # no cell bridges a hole or the re-entrant corner
+    if times is None:
+        x = torch.as_tensor(points)
+        shape = (len(points),)
+    else:
+        x = torch.as_tensor(
+            np.concatenate([np.tile(points, (len(times), 1)), np.repeat(times, len(points))[:, None]], 1)
+        )
+        shape = (len(times), len(points))
+    expected = _by_hand(problem, sol.model, x)
+    assert set(data["fields"]) == {"u", "exact", "error", "residual"}
     for field, values in data["fields"].items():
-        assert np.isnan(values[~inside]).all() and np.isfinite(values[inside]).all(), field
-    # the corner nodes lie outside the unit disk; their neighbours along an axis at r = 1 lie inside
-    assert not inside[0, 0] and inside[20, 0] and inside[0, 20]
+        assert values.shape == shape, field
+        want = expected[field].numpy().reshape(shape)
+        np.testing.assert_allclose(
+            values, want, rtol=0, atol=1e-10 * max(1.0, np.abs(want).max()), err_msg=field
+        )
+    mesh = meshio.read(xdmf) if times is None else None
+    if mesh is not None:
+        assert sum(len(block.data) for block in mesh.cells) == len(cells)
+    on_boundary = np.abs(space.contains(torch.as_tensor(points), tol=-1e-9).numpy() - 1).sum()
+    assert on_boundary > 0  # boundary points were added, so the mesh reaches the boundary
