@@ -165,6 +165,16 @@ _SETTINGS_FLAGS: dict[str, tuple[str, Callable, str]] = {
     "derivatives": ("derivatives", _text, "auto, forward (jets) or autograd (default auto)"),
     "log_every": ("log_every", _int, "a history record every this many steps (default 10)"),
     "compile": ("compile", _compile, "torch.compile the loss for Adam/L-BFGS: true or a backend name"),
+    "resample_every": (
+        "resample_every",
+        _int,
+        "redraw the interior points from the residual every N steps (RAD)",
+    ),
+    "resample_k": ("resample_k", _float, "RAD density exponent k in |r|^k / mean + c (default 1)"),
+    "resample_c": ("resample_c", _float, "RAD uniform share c (default 1)"),
+    "point_weights": ("point_weights", _text, "adaptive weights of the PDE's points: rba (default none)"),
+    "causal": ("causal", _float, "causal weighting in time with this epsilon (time-dependent problems)"),
+    "causal_slices": ("causal_slices", _int, "time slices of causal weighting (default 16)"),
 }
 # flag -> (parser, help) of the model and the run
 _MODEL_FLAGS: dict[str, tuple[Callable, str]] = {

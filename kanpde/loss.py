@@ -144,9 +144,20 @@ class PINNLoss:
         self.weights = [problem.residual_weight] + [c.weight for c in self.conditions]
         self._labels = _unique([c.label for c in self.conditions])
         self._equations: tuple[str, ...] | None = None
+        self._scale: Tensor | None = None  # per-point factors of the PDE's rows (adaptive weights)
+        self.last_residual: Tensor | None = None  # the PDE's unscaled rows at the latest evaluation
         dim = problem.domain.dim
         self._plans = [DerivativePlan(dim) for _ in self.weights]
         self._layout = self._learn_layout() if mode == "forward" else None
+
+    def set_scale(self, scale: Tensor | None) -> None:
+        """Multiply the PDE's residual rows by ``scale`` ``(N_interior,)`` (all points; this rank keeps its
+        shard), e.g. adaptive point weights; ``None`` for none."""
+        if scale is not None and scale.shape != (self.counts[0],):
+            raise ValueError(
+                f"scale must have one entry per interior point ({self.counts[0]}), got {tuple(scale.shape)}"
+            )
+        self._scale = None if scale is None else self.comm.shard(scale)
 
     @property
     def names(self) -> list[str]:
@@ -205,7 +216,8 @@ class PINNLoss:
                     f"the residual function returned the equations {names} after {self._equations}; return the "
                     "same equations at every call"
                 )
-            return r
+            self.last_residual = r.detach()
+            return r if self._scale is None else r * self._scale[:, None]
         return self.conditions[term - 1].residual(field_at, self.points.conditions[term - 1])
 
     def _stacked_residuals(self, model: nn.Module) -> list[Tensor]:

@@ -54,6 +54,9 @@ DTYPES: dict[str, torch.dtype] = {"float64": torch.float64, "float32": torch.flo
 DEVICES = ("auto", "cpu", "cuda")
 """Device names (``"cuda:1"`` and other torch device strings are accepted too)."""
 
+POINT_WEIGHTS = (None, "rba")
+"""Adaptive weights of the PDE's rows: none, or residual-based attention (:mod:`kanpde.adaptive`)."""
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -165,6 +168,12 @@ class SolveSettings:
         derivatives: ``"auto"``, ``"forward"`` (jets) or ``"autograd"``.
         log_every: a history record every this many steps (and at the end of every stage).
         compile: ``torch.compile`` backend of the loss for Adam and L-BFGS stages (``True``: inductor).
+        resample_every: redraw the interior points every this many steps from the residual-based density
+            ``∝ |r|^k / E|r|^k + c`` (RAD; :mod:`kanpde.adaptive`); ``None``: fixed points.
+        resample_k, resample_c: the exponent ``k`` and the uniform share ``c`` of that density.
+        point_weights: ``"rba"`` for residual-based attention weights of the PDE's rows; ``None``: none.
+        causal: the ``ε`` of causal weighting in time (time-dependent problems); ``None``: off.
+        causal_slices: the number of time slices of causal weighting.
     """
 
     n_interior: int | None = None
@@ -181,6 +190,12 @@ class SolveSettings:
     derivatives: str = "auto"
     log_every: int = 10
     compile: str | None = None
+    resample_every: int | None = None
+    resample_k: float = 1.0
+    resample_c: float = 1.0
+    point_weights: str | None = None
+    causal: float | None = None
+    causal_slices: int = 16
 
     def __post_init__(self) -> None:
         from .derivatives import MODES
@@ -213,6 +228,19 @@ class SolveSettings:
             raise ValueError(f"unknown derivatives mode {self.derivatives!r}; valid ones: {', '.join(MODES)}")
         put("log_every", check_positive_int("log_every", self.log_every))
         put("compile", _compile(self.compile))
+        if self.resample_every is not None:
+            put("resample_every", check_positive_int("resample_every", self.resample_every))
+        put("resample_k", check_positive_real("resample_k", self.resample_k, allow_zero=True))
+        put("resample_c", check_positive_real("resample_c", self.resample_c, allow_zero=True))
+        if self.resample_k == 0 and self.resample_c == 0:
+            raise ValueError("resample_k and resample_c are both 0, which defines no density; keep c = 1")
+        if self.point_weights not in POINT_WEIGHTS:
+            raise ValueError(
+                f"unknown point_weights {self.point_weights!r}; valid ones: {', '.join(map(str, POINT_WEIGHTS))}"
+            )
+        if self.causal is not None:
+            put("causal", check_positive_real("causal", self.causal))
+        put("causal_slices", check_positive_int("causal_slices", self.causal_slices))
 
     # -- the problem- and model-dependent defaults --------------------------------------------------------
     @property
@@ -256,6 +284,10 @@ class SolveSettings:
             steps = self.steps if self.steps is not None else max(1, DEFAULT_STEPS // len(grids or (None,)))
             optimizer = (Stage(optimizer, steps),)
         resolve_mode(self.derivatives, model)
+        if self.causal is not None and not problem.domain.is_time_dependent:
+            raise ValueError(
+                "causal weighting needs a time-dependent problem (a SpaceTime domain); drop causal"
+            )
         return dataclasses.replace(
             self,
             n_interior=self.n_interior or defaults[0],

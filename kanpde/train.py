@@ -32,7 +32,7 @@ from ._checks import check_positive_int
 from .ansatz import Ansatz
 from .derivatives import resolve_mode
 from .distributed import current
-from .loss import PINNLoss, sample_collocation
+from .loss import Collocation, PINNLoss, sample_collocation
 from .metrics import relative_l2
 from .observers import Observer, as_observers
 from .optim import Objective, StageStop, make_optimizer
@@ -117,13 +117,22 @@ class _Trainer:
             torch.device(settings.device),
         )
         self.comm = current()
-        self.loss = PINNLoss(problem, self.points, resolve_mode(settings.derivatives, model), self.comm)
+        if settings.point_weights == "rba" and self.comm.world > 1:
+            raise ValueError(
+                "point_weights='rba' does not run under torch.distributed yet; use causal or none"
+            )
+        self.mode = resolve_mode(settings.derivatives, model)
+        self.pos = dict(position) if position is not None else _start_position(len(settings.schedule))
+        if self.pos.get("interior") is not None:  # resampled points (RAD) travel with the position
+            self.points = Collocation(self.pos["interior"].to(self.points.interior), self.points.conditions)
+        self.loss = PINNLoss(problem, self.points, self.mode, self.comm)
+        if self.pos.get("scale") is not None:
+            self.loss.set_scale(self.pos["scale"].to(self.points.interior))
         self.observers = observers
         self.logger = _Logger(self.loss, problem, model, bar)
         self.logger.history.extend(history)
         if history:
             self.logger.start -= history[-1]["seconds"]
-        self.pos = dict(position) if position is not None else _start_position(len(settings.schedule))
         # Steps each stage hands to the next grid (also for positions saved before they were tracked).
         self.pos.setdefault("carry", [0] * len(settings.schedule))
         self._opt = self._objective = self._mark = None
@@ -183,6 +192,8 @@ class _Trainer:
                 pos.update(evaluations=self._evaluations(), optimizer=opt.state_dict())
                 self._opt = self._objective = None
                 return False
+            if self._resample_due():
+                objective, opt = self._resample(stage, opt, compiled, options)
             self._mark = (
                 objective.flat(),
                 opt.state_dict(),
@@ -213,11 +224,99 @@ class _Trainer:
         self._opt = self._objective = None
         return True
 
+    # -- adaptivity (kanpde.adaptive) ----------------------------------------------------------------------
+    def _resample_due(self) -> bool:
+        every, step = self.settings.resample_every, self.pos["step"]
+        return every is not None and step > 0 and step % every == 0 and self.pos.get("resampled_at") != step
+
+    def _residual_rows(self, x: Tensor, batch: int = 20000) -> Tensor:
+        """The PDE's residual rows ``(M, C)`` of the current model at any points (no graph)."""
+        from .derivatives import Evaluation, accessor
+        from .loss import equations
+
+        d, out = self.problem.domain, []
+        with torch.no_grad() if self.mode == "forward" else torch.enable_grad():
+            for chunk in x.split(batch):
+                ev = Evaluation(self.model, chunk, d.names, d.space_dim, self.mode)
+                rows, _ = equations(
+                    self.problem.residual(chunk, accessor(ev, self.problem.fields)), len(chunk)
+                )
+                out.append(rows.detach())
+        return torch.cat(out)
+
+    def _resample(self, stage: Stage, opt, compiled, options):
+        """New interior points from the residual (RAD), a new loss on them, and the optimiser carried over
+        (L-BFGS forgets its cached gradient, which belonged to the old points)."""
+        import numpy as np
+
+        from .adaptive import rad_points
+
+        s, count = self.settings, self.pos.get("resamples", 0) + 1
+        seed = int(np.random.SeedSequence([s.seed, 0x4AD, count]).generate_state(1)[0])
+        interior = self.points.interior
+        new = rad_points(
+            self.problem.domain,
+            self._residual_rows,
+            len(interior),
+            s.resample_k,
+            s.resample_c,
+            seed,
+            interior.dtype,
+            interior.device,
+        )
+        weights = None if self.pos.get("weights") is None else torch.ones_like(self.pos["weights"])
+        scale = None if weights is None else torch.ones_like(weights)
+        state = opt.state_dict()
+        evaluations = self.pos["evaluations"] + self._objective.evaluations
+        self.pos.update(
+            interior=new,
+            resamples=count,
+            resampled_at=self.pos["step"],
+            weights=weights,
+            scale=scale,
+            evaluations=evaluations,
+        )
+        self.points = Collocation(new, self.points.conditions)
+        self.loss = PINNLoss(self.problem, self.points, self.mode, self.comm)
+        self.loss.set_scale(scale)
+        self.logger.loss = self.loss
+        objective = Objective(self.model, self.loss, compiled)
+        opt = make_optimizer(stage.optimizer, objective, **options)
+        opt.load_state_dict({**state, "current": None} if "current" in state else state)
+        self._opt, self._objective = opt, objective
+        return objective, opt
+
+    def _weights_after(self) -> dict:
+        """The point weights and row factors after a step, from the latest residual rows (RBA, causal)."""
+        s, rows = self.settings, self.loss.last_residual
+        if (s.point_weights is None and s.causal is None) or rows is None:
+            return {}
+        from .adaptive import causal_scale, rba_update
+
+        scale = torch.ones(rows.shape[0], dtype=rows.dtype, device=rows.device)
+        out = {}
+        if s.point_weights == "rba":
+            weights = self.pos.get("weights")
+            weights = rba_update(torch.ones_like(scale) if weights is None else weights, rows)
+            out["weights"] = weights
+            scale = scale * weights / weights.mean()
+        if s.causal is not None:
+            t = self.loss.points.interior[:, -1]
+            lo, hi = self.problem.domain.bounds()
+            scale = scale * causal_scale(t, rows, s.causal, s.causal_slices, lo[-1], hi[-1])
+        out["scale"] = scale
+        return out
+
     def _after_step(self, opt, stage: Stage, grid, result, limit: int) -> None:
         pos = self.pos
         value = float(result.loss)  # the loss at the parameters the step started from
         best = (value, self._mark[0]) if value < pos["best"] else (pos["best"], pos["best_params"])
-        pos.update(step=pos["step"] + 1, stage_step=pos["stage_step"] + 1, best=best[0], best_params=best[1])
+        adapt = self._weights_after()
+        pos.update(
+            step=pos["step"] + 1, stage_step=pos["stage_step"] + 1, best=best[0], best_params=best[1], **adapt
+        )
+        if "scale" in adapt:
+            self.loss.set_scale(adapt["scale"])
         if self.logger.bar is not None:
             self.logger.bar.update(1)
         if opt.converged or pos["stage_step"] % self.settings.log_every == 0 or pos["stage_step"] == limit:

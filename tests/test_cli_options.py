@@ -200,6 +200,39 @@ def check_config(tmp_path):
     assert m["options"]["points"] == "30" and m["options"]["sampler"] == "grid"  # as given
 
 
+def check_resample_every(tmp_path):
+    m = _run(tmp_path, "--resample-every", "1")
+    assert m["settings"]["resample_every"] == 1
+    assert kp.load(m["_out"] / "solution.pt").trainer_state["resamples"] == 1  # before step 2 of 2
+
+
+def check_resample_k(tmp_path):
+    m = _run(tmp_path, "--resample-every", "1", "--resample-k", "2")
+    assert m["settings"]["resample_k"] == 2.0
+
+
+def check_resample_c(tmp_path):
+    m = _run(tmp_path, "--resample-every", "1", "--resample-c", "0.5")
+    assert m["settings"]["resample_c"] == 0.5
+
+
+def check_point_weights(tmp_path):
+    m = _run(tmp_path, "--point-weights", "rba")
+    state = kp.load(m["_out"] / "solution.pt").trainer_state
+    assert m["settings"]["point_weights"] == "rba" and state["weights"].shape == (16,)
+
+
+def check_causal(tmp_path):
+    m = _run(tmp_path, "--causal", "2.5", "--width", "2,3,1", problem="heat1d")
+    state = kp.load(m["_out"] / "solution.pt").trainer_state
+    assert m["settings"]["causal"] == 2.5 and state["scale"].shape == (16,)
+
+
+def check_causal_slices(tmp_path):
+    m = _run(tmp_path, "--causal", "1", "--causal-slices", "4", "--width", "2,3,1", problem="heat1d")
+    assert m["settings"]["causal_slices"] == 4
+
+
 CHECKS = {
     "--model": check_model,
     "--width": check_width,
@@ -219,6 +252,12 @@ CHECKS = {
     "--derivatives": check_derivatives,
     "--log-every": check_log_every,
     "--compile": check_compile,
+    "--resample-every": check_resample_every,
+    "--resample-k": check_resample_k,
+    "--resample-c": check_resample_c,
+    "--point-weights": check_point_weights,
+    "--causal": check_causal,
+    "--causal-slices": check_causal_slices,
     "--out": check_out,
     "--every": check_every,
     "--resume": check_resume,
