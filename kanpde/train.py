@@ -334,13 +334,25 @@ class _Trainer:
             obs.on_record(record, self)
 
     def _stop(self, objective: Objective, stage: Stage, grid, why: str) -> None:
-        objective.assign(self.pos["best_params"])
+        """End the stage on a failed step: keep the parameters the step started from when their loss is
+        finite and the lowest seen (an L-BFGS line search that found no lower loss starts from the best
+        point), else restore the best ones of the stage."""
+        objective.assign(self._mark[0])
+        total, parts = self._summed_loss()
+        if not (bool(torch.isfinite(total)) and float(total) < self.pos["best"]):
+            objective.assign(self.pos["best_params"])
+            total, parts = self._summed_loss()
         message = (
             f"stage {stage.optimizer!r} stopped at step {self.pos['step']}: {why}; best parameters restored"
         )
         warnings.warn(message, RuntimeWarning, stacklevel=5)
-        total, parts = self.loss(self.model)
-        self._record(stage, grid, total.detach(), parts.detach(), stopped=why)
+        self._record(stage, grid, total, parts, stopped=why)
+
+    def _summed_loss(self) -> tuple[Tensor, Tensor]:
+        """The loss and its parts at the current parameters, summed over ranks (no gradient)."""
+        with torch.no_grad() if self.mode == "forward" else torch.enable_grad():
+            total, parts = self.loss(self.model)
+        return self.comm.sum(total.detach()), self.comm.sum(parts.detach())
 
     def _roll_back(self) -> None:
         """Undo a step that a ``KeyboardInterrupt`` cut short (see the class docstring)."""

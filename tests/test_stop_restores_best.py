@@ -3,7 +3,8 @@
 The residual turns NaN for one evaluation right after a chosen step (a callback arms it), so the stop is
 deterministic and the loss is finite again when the trainer re-evaluates the restored model. A callback keeps
 the parameters after every step; the history's loss at step k is the loss at the parameters step k started
-from, so the best parameters are those after step argmin - 1.
+from, so the best parameters are those after step argmin - 1, unless the point the failed step started from
+(re-evaluated at the stop) is lower still.
 """
 
 import pytest
@@ -65,6 +66,12 @@ def test_nan_stop_restores_the_best_parameters_seen(optimizer, lr):
     if optimizer == "adam":  # Adam at this rate overshoots: the best parameters are several steps back
         assert best + 1 < POISON_AFTER - 2
     restored = _flat(sol.model)
-    assert torch.equal(restored, after[best])
-    assert not torch.equal(restored, after[POISON_AFTER])  # the last parameters differ: restoring mattered
-    assert sol.history[-1]["loss"] == pytest.approx(losses[best], rel=1e-12)  # re-evaluated after restoring
+    if optimizer == "adam":
+        assert torch.equal(restored, after[best])
+        assert not torch.equal(restored, after[POISON_AFTER])  # the last parameters differ: restoring mattered
+        assert sol.history[-1]["loss"] == pytest.approx(losses[best], rel=1e-12)  # re-evaluated after restoring
+    else:
+        # LM lowers the loss at every step: the point the poisoned step started from is finite (the NaN was
+        # one evaluation) and lower than every recorded one, so it is kept
+        assert torch.equal(restored, after[POISON_AFTER])
+        assert sol.history[-1]["loss"] < min(losses)
