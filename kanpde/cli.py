@@ -9,14 +9,16 @@
 
 ``solve`` writes into its output folder (default ``runs/<problem>``): ``solution.pt`` (checkpoint),
 ``solution.h5`` + ``solution.xdmf`` (fields for ParaView), ``metrics.json``, ``history.csv`` and the figures
-``solution.png``, ``history.png`` and, for KANs, ``edges.png``.
+``solution.png``, ``history.png`` and, for KANs, ``edges.png`` (the files of :class:`kanpde.RunFolder`).
 
-A ``--config`` TOML file holds the same settings as the flags, by their long names (``boundary_points`` or
-``boundary-points``), e.g. ``width = [2, 10, 1]``, ``optimizer = "adam:200,lm:300"``; flags given on the
-command line override the file. Bad input ends with one line ``kanpde: error: ...`` on stderr and exit
-status 2; warnings are one line ``kanpde: warning: ...`` each. An interrupted solve (Ctrl-C) saves the model
-and the history as of the last logged step (``solution.pt``, ``history.csv``), says where on one line and
-ends with status 130.
+Settings come, in increasing precedence, from the solver's defaults, the problem's ``recommended`` settings
+(a problem file may name what suits it; a model given on the command line replaces the recommended model), a
+``--config`` TOML file (the same settings as the flags, by their long names, ``boundary_points`` or
+``boundary-points``, e.g. ``width = [2, 10, 1]``, ``optimizer = "adam:200,lm:300"``) and the flags. Bad input
+ends with one line ``kanpde: error: ...`` on stderr and exit status 2; warnings are one line
+``kanpde: warning: ...`` each. An interrupted solve (Ctrl-C) saves a resumable checkpoint as of the last
+completed step and the history (``solution.pt``, ``history.csv``), says where and how to continue on one
+line (``kanpde solve PROBLEM --resume .../solution.pt``) and ends with status 130.
 """
 
 from __future__ import annotations
@@ -259,17 +261,33 @@ _SETTINGS_NAMES = {field: flag for flag, (field, _, _) in _SETTINGS_FLAGS.items(
 _MODEL_NAMES = {"grid": "grid", "width": "width", "activation": "activation"}
 
 
-def _settings(raw: dict) -> SolveSettings:
-    """The solve settings from the options (parsed from strings here, checked by the library)."""
-    options = {
-        field: parse(flag, raw[flag]) for flag, (field, parse, _) in _SETTINGS_FLAGS.items() if flag in raw
-    }
+def _settings(raw: dict, recommended: dict | None = None) -> SolveSettings:
+    """The solve settings: the problem's recommended ones, overridden by the options (parsed from strings
+    here, checked by the library)."""
+    options = dict(recommended or {})
+    options.update(
+        {field: parse(flag, raw[flag]) for flag, (field, parse, _) in _SETTINGS_FLAGS.items() if flag in raw}
+    )
     return _in_flag_words(lambda: SolveSettings(**options), _SETTINGS_NAMES)
 
 
-def _model(raw: dict, settings: SolveSettings, n_in: int, n_out: int = 1):
-    """The model from the options: family, width and the family's own options."""
-    opts = {flag: parse(flag, raw[flag]) for flag, (parse, _) in _MODEL_FLAGS.items() if flag in raw}
+def _recommended(problem, raw: dict) -> tuple[dict, dict]:
+    """The problem's recommended solve settings and model; a model given on the command line replaces the
+    recommended model (and, for another family, its grids)."""
+    settings, model = problem.solve_options, problem.model_options
+    if any(flag in raw for flag in _MODEL_FLAGS):
+        family = str(raw.get("model", model.get("model", "kan"))).lower()
+        if family != str(model.get("model", "kan")).lower():
+            settings = {k: v for k, v in settings.items() if k != "grids"}
+        model = {}
+    return settings, model
+
+
+def _model(raw: dict, settings: SolveSettings, n_in: int, n_out: int = 1, recommended: dict | None = None):
+    """The model from the options (else the problem's recommended model): family, width and the family's
+    own options."""
+    opts = dict(recommended or {})
+    opts.update({flag: parse(flag, raw[flag]) for flag, (parse, _) in _MODEL_FLAGS.items() if flag in raw})
     family = opts.pop("model", "kan").lower()
     if family not in MODELS:
         raise UsageError(f"unknown --model {family!r}; valid ones: {', '.join(MODELS)}")
@@ -318,9 +336,10 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
     else:
         if "problem" not in raw:
             raise UsageError("name a problem: kanpde solve PROBLEM (see 'kanpde list')")
-        settings = _settings(raw)
         problem = load_problem(str(raw["problem"]))
-        model = _model(raw, settings, problem.domain.dim, len(problem.fields))
+        recommended_settings, recommended_model = _recommended(problem, raw)
+        settings = _settings(raw, recommended_settings)
+        model = _model(raw, settings, problem.domain.dim, len(problem.fields), recommended_model)
         settings = _in_flag_words(lambda: settings.resolve(problem, model), _SETTINGS_NAMES)
         out = Path(raw["out"]) if "out" in raw else Path("runs") / problem.name
         if out.exists() and not out.is_dir():

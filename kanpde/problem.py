@@ -25,6 +25,9 @@ __all__ = ["Problem", "Unknown"]
 
 Residual = Callable[[Tensor, Field], Tensor]
 
+MODEL_KEYS = ("model", "width", "grid", "activation")
+"""Keys of a problem's ``recommended`` options that describe the model, not the solve."""
+
 
 def _finite(value, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -121,6 +124,11 @@ class Problem:
         fields: names of the unknown functions, one per model output (default ``("u",)``).
         unknowns: :class:`Unknown` coefficients trained together with the fields.
         reference: a :class:`~kanpde.Reference` the metrics use when there is no exact solution.
+        recommended: solve settings that suit this problem, by :class:`~kanpde.SolveSettings` field name
+            (``{"grids": (5, 10, 20, 40), "resample_every": 50}``) plus the model keys ``model``,
+            ``width``, ``grid``, ``activation``; ``kanpde solve`` starts from them (a config file and flags
+            override them), and Python code can pass them on: ``kp.solve(problem, model,
+            **problem.solve_options)``.
     """
 
     domain: Domain
@@ -133,6 +141,7 @@ class Problem:
     fields: Sequence[str] = ("u",)
     unknowns: Sequence[Unknown] = ()
     reference: Reference | None = None
+    recommended: Mapping[str, object] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.domain, Domain):
@@ -164,6 +173,29 @@ class Problem:
         if not isinstance(self.name, str) or not self.name:
             raise TypeError(f"name must be a non-empty string, got {self.name!r}")
         check_positive_real("residual_weight", self.residual_weight)
+        if self.recommended is not None:
+            self._check_recommended()
+
+    def _check_recommended(self) -> None:
+        from .settings import SolveSettings, check_options
+
+        if not isinstance(self.recommended, Mapping):
+            raise TypeError(
+                f"recommended must be a dict of solve options, got {type(self.recommended).__name__}"
+            )
+        options = dict(self.solve_options)
+        check_options(options)
+        SolveSettings(**options)  # each value checked where settings check it
+
+    @property
+    def solve_options(self) -> dict:
+        """The recommended solve settings (without the model keys)."""
+        return {k: v for k, v in (self.recommended or {}).items() if k not in MODEL_KEYS}
+
+    @property
+    def model_options(self) -> dict:
+        """The recommended model: ``model``, ``width``, ``grid``, ``activation`` where given."""
+        return {k: v for k, v in (self.recommended or {}).items() if k in MODEL_KEYS}
 
     def _check_condition_field(self, c: Condition) -> None:
         if c.field is None:

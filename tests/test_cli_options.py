@@ -286,3 +286,40 @@ def test_help_lists_only_tested_options(capsys):
     assert flags - {"--help"} == {*CHECKS, "--no-progress"}
     assert main(["solve", "--help"]) == 0
     assert "--resume" in capsys.readouterr().out
+
+
+RECOMMENDING = """
+import kanpde as kp
+
+base = kp.load_problem("poisson1d")
+problem = kp.Problem(
+    base.domain, base.residual, base.conditions, base.exact, name="recommending",
+    recommended={"model": "kan", "width": [1, 4, 1], "grid": 3, "grids": (3, 6), "optimizer": "adam", "steps": 2,
+                 "n_interior": 24},
+)
+"""
+
+
+def test_a_problem_s_recommended_settings_are_the_command_line_s_defaults(tmp_path):
+    path = tmp_path / "recommending.py"
+    path.write_text(RECOMMENDING)
+    out = tmp_path / "a"
+    assert main(["solve", str(path), "--no-progress", "--out", str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["width"] == [1, 4, 1] and m["settings"]["grids"] == [3, 6] and m["settings"]["n_interior"] == 24
+    assert m["settings"]["optimizer"] == [["adam", 2]]
+    out = tmp_path / "b"  # flags override; another model family drops the recommended model and grids
+    assert (
+        main(["solve", str(path), "--model", "mlp", "--points", "30", "--no-progress", "--out", str(out)])
+        == 0
+    )
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["model"] == "mlp" and m["settings"]["grids"] is None and m["settings"]["n_interior"] == 30
+
+
+def test_bad_recommended_settings_are_refused_where_the_problem_is_made():
+    base = kp.load_problem("poisson1d")
+    with pytest.raises(TypeError, match="unknown solve option"):
+        kp.Problem(base.domain, base.residual, recommended={"pointz": 3})
+    with pytest.raises(ValueError, match="n_interior must be a positive integer"):
+        kp.Problem(base.domain, base.residual, recommended={"n_interior": 0})
