@@ -165,6 +165,11 @@ _SETTINGS_FLAGS: dict[str, tuple[str, Callable, str]] = {
     "derivatives": ("derivatives", _text, "auto, forward (jets) or autograd (default auto)"),
     "log_every": ("log_every", _int, "a history record every this many steps (default 10)"),
     "compile": ("compile", _compile, "torch.compile the loss for Adam/L-BFGS: true or a backend name"),
+    "knots": (
+        "knots",
+        _text,
+        "KAN knot placement at grid stages: uniform, or residual (new knots where the residual is large)",
+    ),
 }
 # flag -> (parser, help) of the model and the run
 _MODEL_FLAGS: dict[str, tuple[Callable, str]] = {

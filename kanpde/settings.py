@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from ._checks import check_dtype, check_nonnegative_int, check_positive_int, check_positive_real
+from .knots import KNOT_PLACEMENTS
 
 __all__ = [
     "Stage",
@@ -165,6 +166,10 @@ class SolveSettings:
         derivatives: ``"auto"``, ``"forward"`` (jets) or ``"autograd"``.
         log_every: a history record every this many steps (and at the end of every stage).
         compile: ``torch.compile`` backend of the loss for Adam and L-BFGS stages (``True``: inductor).
+        knots: knot placement at the grid stages of a KAN, a name in :data:`kanpde.KNOT_PLACEMENTS`:
+            ``"uniform"`` (nested uniform extension) or ``"residual"`` (from the second grid on, the new knots
+            of the first layer go where the residual of the model trained so far is large; nested, so the
+            function is kept; those layers leave the fast uniform path).
     """
 
     n_interior: int | None = None
@@ -181,6 +186,7 @@ class SolveSettings:
     derivatives: str = "auto"
     log_every: int = 10
     compile: str | None = None
+    knots: str = "uniform"
 
     def __post_init__(self) -> None:
         from .derivatives import MODES
@@ -213,6 +219,8 @@ class SolveSettings:
             raise ValueError(f"unknown derivatives mode {self.derivatives!r}; valid ones: {', '.join(MODES)}")
         put("log_every", check_positive_int("log_every", self.log_every))
         put("compile", _compile(self.compile))
+        if not isinstance(self.knots, str) or self.knots not in KNOT_PLACEMENTS:
+            raise ValueError(f"unknown knots {self.knots!r}; valid ones: {', '.join(KNOT_PLACEMENTS)}")
 
     # -- the problem- and model-dependent defaults --------------------------------------------------------
     @property
@@ -251,6 +259,8 @@ class SolveSettings:
             grids = tuple(f * model.grid for f in DEFAULT_GRID_FACTORS)
         elif grids is not None and not has_grid:
             raise ValueError(f"grids applies to KAN models only, not to a {type(model).__name__}; drop grids")
+        if self.knots != "uniform" and not has_grid:
+            raise ValueError(f"knots applies to KAN models only, not to a {type(model).__name__}; drop knots")
         optimizer = self.optimizer
         if isinstance(optimizer, str):
             steps = self.steps if self.steps is not None else max(1, DEFAULT_STEPS // len(grids or (None,)))
