@@ -52,14 +52,17 @@ class KnotRule:
     """Residual-driven knot placement at the solver's grid stages (the option ``knots``).
 
     At every grid stage after the first the solver weights each interior collocation point by
-    ``w_n = |r_n|^power`` (``|r_n|`` the Euclidean norm of the PDE's residuals there, under the model trained
+    ``w_n = |r_n|^power`` (default: the squared residual, the point's share of the loss) (``|r_n|`` the Euclidean norm of the PDE's residuals there, under the model trained
     on the previous grid) and extends the grid with those weights (:meth:`kanpde.KAN.extend_grid`): the
     ``layers`` (``"first"``: the physical inputs; ``"all"``) get their new knots inserted where the weighted
-    density, mixed with ``floor`` times the uniform one, has the most mass.
+    density, mixed with ``floor`` times the uniform one, has the most mass. (Measured on burgers1d, see
+    results/grids.md: ``power = 2, floor = 0.25`` grades the knots towards the shock down to spacing 1/160
+    by grid 20 and ended at a lower error than ``power = 1`` with ``floor = 1`` or ``0.1``, or with
+    ``layers = "all"``.)
     """
 
-    power: float = 1.0
-    floor: float = 1.0
+    power: float = 2.0
+    floor: float = 0.25
     layers: str = "first"
 
     def weights(self, residual: Tensor) -> Tensor:

@@ -264,7 +264,11 @@ def test_knots_option_in_a_solve_and_its_resume() -> None:
     coarse = kp.solve(problem, KAN([2, 3, 1], grid=3), grids=(3,), **options).ansatz
     points = sample_collocation(problem, 80, 40, 1, "sobol", 0, F64, torch.device("cpu"))
     residual = PINNLoss(problem, points, "forward").pde_residual(coarse, points.interior)  # (N, 1)
-    expected = coarse.extend_grid(8, samples=points.interior, weights=residual[:, 0].abs())
+    rule = kp.KNOT_PLACEMENTS["residual"]
+    assert torch.equal(rule.weights(residual), residual[:, 0].abs() ** rule.power)
+    expected = coarse.extend_grid(
+        8, samples=points.interior, weights=rule.weights(residual), floor=rule.floor
+    )
     assert torch.equal(expected.net.layers[0].knots, first.knots)
     part = kp.solve(problem, KAN([2, 3, 1], grid=3), grids=(3, 8), stop_after=4, **options)
     done = kp.resume(part)
