@@ -20,6 +20,7 @@ from .geometry import (
 )
 from .jet import JetSpec
 from .kan import KAN, GridReport, KANLayer
+from .knots import KNOT_PLACEMENTS, KnotRule
 from .mlp import MLP
 from .models import MODELS
 from .observers import Observer
@@ -35,6 +36,8 @@ __all__ = [
     "KAN",
     "KANLayer",
     "GridReport",
+    "KNOT_PLACEMENTS",
+    "KnotRule",
     "MLP",
     "JetSpec",
     "Field",

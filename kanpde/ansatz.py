@@ -228,6 +228,6 @@ class Ansatz(nn.Module):
                 new.raw[name].copy_(raw)
         return new
 
-    def extend_grid(self, grid: int, *, samples: Tensor | None = None) -> Ansatz:
-        """The ansatz with the network's grid extended (:meth:`kanpde.KAN.extend_grid`)."""
-        return self.with_net(self.net.extend_grid(grid, samples=samples))
+    def extend_grid(self, grid, *, samples: Tensor | None = None, **options) -> Ansatz:
+        """The ansatz with the network's grid extended (:meth:`kanpde.KAN.extend_grid`, with its options)."""
+        return self.with_net(self.net.extend_grid(grid, samples=samples, **options))

@@ -177,6 +177,11 @@ _SETTINGS_FLAGS: dict[str, tuple[str, Callable, str]] = {
     "point_weights": ("point_weights", _text, "adaptive weights of the PDE's points: rba (default none)"),
     "causal": ("causal", _float, "causal weighting in time with this epsilon (time-dependent problems)"),
     "causal_slices": ("causal_slices", _int, "time slices of causal weighting (default 16)"),
+    "knots": (
+        "knots",
+        _text,
+        "KAN knot placement at grid stages: uniform, or residual (new knots where the residual is large)",
+    ),
 }
 # flag -> (parser, help) of the model and the run
 _MODEL_FLAGS: dict[str, tuple[Callable, str]] = {

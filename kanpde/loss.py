@@ -220,6 +220,13 @@ class PINNLoss:
             return r if self._scale is None else r * self._scale[:, None]
         return self.conditions[term - 1].residual(field_at, self.points.conditions[term - 1])
 
+    def pde_residual(self, model: nn.Module, x: Tensor) -> Tensor:
+        """The PDE's residual columns ``(N, C)`` at any points ``x`` ``(N, d)`` (detached; e.g. to place knots
+        or points where it is large)."""
+        with torch.no_grad() if self.mode == "forward" else torch.enable_grad():
+            r, _ = equations(self.problem.residual(x, self._field(model, 0, x)), x.shape[0])
+        return r.detach()
+
     def _stacked_residuals(self, model: nn.Module) -> list[Tensor]:
         """Every term's residual from one jet pass over all their points (see the class docstring)."""
         layout = self._layout

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from ._checks import check_dtype, check_nonnegative_int, check_positive_int, check_positive_real
+from .knots import KNOT_PLACEMENTS
 
 __all__ = [
     "Stage",
@@ -174,6 +175,10 @@ class SolveSettings:
         point_weights: ``"rba"`` for residual-based attention weights of the PDE's rows; ``None``: none.
         causal: the ``ε`` of causal weighting in time (time-dependent problems); ``None``: off.
         causal_slices: the number of time slices of causal weighting.
+        knots: knot placement at the grid stages of a KAN, a name in :data:`kanpde.KNOT_PLACEMENTS`:
+            ``"uniform"`` (nested uniform extension) or ``"residual"`` (from the second grid on, the new knots
+            of the first layer go where the residual of the model trained so far is large; nested, so the
+            function is kept; those layers leave the fast uniform path).
     """
 
     n_interior: int | None = None
@@ -196,6 +201,7 @@ class SolveSettings:
     point_weights: str | None = None
     causal: float | None = None
     causal_slices: int = 16
+    knots: str = "uniform"
 
     def __post_init__(self) -> None:
         from .derivatives import MODES
@@ -241,6 +247,8 @@ class SolveSettings:
         if self.causal is not None:
             put("causal", check_positive_real("causal", self.causal))
         put("causal_slices", check_positive_int("causal_slices", self.causal_slices))
+        if not isinstance(self.knots, str) or self.knots not in KNOT_PLACEMENTS:
+            raise ValueError(f"unknown knots {self.knots!r}; valid ones: {', '.join(KNOT_PLACEMENTS)}")
 
     # -- the problem- and model-dependent defaults --------------------------------------------------------
     @property
@@ -279,6 +287,8 @@ class SolveSettings:
             grids = tuple(f * model.grid for f in DEFAULT_GRID_FACTORS)
         elif grids is not None and not has_grid:
             raise ValueError(f"grids applies to KAN models only, not to a {type(model).__name__}; drop grids")
+        if self.knots != "uniform" and not has_grid:
+            raise ValueError(f"knots applies to KAN models only, not to a {type(model).__name__}; drop knots")
         optimizer = self.optimizer
         if isinstance(optimizer, str):
             steps = self.steps if self.steps is not None else max(1, DEFAULT_STEPS // len(grids or (None,)))

@@ -32,6 +32,7 @@ from ._checks import check_positive_int
 from .ansatz import Ansatz
 from .derivatives import resolve_mode
 from .distributed import current
+from .knots import KNOT_PLACEMENTS
 from .loss import Collocation, PINNLoss, sample_collocation
 from .metrics import relative_l2
 from .observers import Observer, as_observers
@@ -163,13 +164,23 @@ class _Trainer:
         while pos["grid_index"] < len(grids):
             grid = grids[pos["grid_index"]]
             if grid is not None and not pos["extended"]:
-                self.model = self.model.extend_grid(grid, samples=self.points.interior)
+                self.model = self._extend(grid)
             pos["extended"] = True
             while pos["stage_index"] < len(self.settings.schedule):
                 if not self._run_stage(self.settings.schedule[pos["stage_index"]], grid, stop_after):
                     return
             pos.update(grid_index=pos["grid_index"] + 1, stage_index=0, extended=False)
         pos["finished"] = True
+
+    def _extend(self, grid: int) -> nn.Module:
+        """The model on the stage's grid: uniform nested extension, or (``knots`` a rule, after the first
+        stage) new knots where the residual of the model trained so far is large (:mod:`kanpde.knots`)."""
+        x = self.points.interior
+        rule = KNOT_PLACEMENTS[self.settings.knots]
+        if rule is None or self.pos["grid_index"] == 0:
+            return self.model.extend_grid(grid, samples=x)
+        weights = rule.weights(self.loss.pde_residual(self.model, x))
+        return self.model.extend_grid(grid, samples=x, weights=weights, floor=rule.floor, layers=rule.layers)
 
     def _run_stage(self, stage: Stage, grid, stop_after: int | None) -> bool:
         """Run (the rest of) one stage and move on to the next; ``False`` when paused at ``stop_after``."""

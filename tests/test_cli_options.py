@@ -139,6 +139,13 @@ def check_compile(tmp_path):
     assert _run(tmp_path, "--compile", "eager")["settings"]["compile"] == "eager"
 
 
+def check_knots(tmp_path):
+    m = _run(tmp_path, "--knots", "residual", "--grids", "3,6")
+    first = _model(m).layers[0]
+    assert m["settings"]["knots"] == "residual" and first.sizes == (6,) and not first.uniform
+    assert _model(_run(tmp_path, "--grids", "3,6", folder="plain")).layers[0].uniform  # the default
+
+
 def check_out(tmp_path):
     m = _run(tmp_path)
     assert m["_out"] == tmp_path / "out" and (tmp_path / "out" / "solution.h5").is_file()
@@ -258,6 +265,7 @@ CHECKS = {
     "--point-weights": check_point_weights,
     "--causal": check_causal,
     "--causal-slices": check_causal_slices,
+    "--knots": check_knots,
     "--out": check_out,
     "--every": check_every,
     "--resume": check_resume,

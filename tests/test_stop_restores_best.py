@@ -68,8 +68,10 @@ def test_nan_stop_restores_the_best_parameters_seen(optimizer, lr):
     restored = _flat(sol.model)
     if optimizer == "adam":
         assert torch.equal(restored, after[best])
-        assert not torch.equal(restored, after[POISON_AFTER])  # the last parameters differ: restoring mattered
-        assert sol.history[-1]["loss"] == pytest.approx(losses[best], rel=1e-12)  # re-evaluated after restoring
+        # the last parameters differ: restoring mattered
+        assert not torch.equal(restored, after[POISON_AFTER])
+        # re-evaluated after restoring
+        assert sol.history[-1]["loss"] == pytest.approx(losses[best], rel=1e-12)
     else:
         # LM lowers the loss at every step: the point the poisoned step started from is finite (the NaN was
         # one evaluation) and lower than every recorded one, so it is kept
