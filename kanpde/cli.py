@@ -150,7 +150,7 @@ _SETTINGS_FLAGS: dict[str, tuple[str, Callable, str]] = {
     "optimizer": (
         "optimizer",
         _schedule,
-        "an optimiser (adam, lbfgs, lm; default lm) or a schedule adam:200,lm:300",
+        "an optimiser (adam, lbfgs, lm, lm-cg; default lm) or a schedule adam:200,lm:300",
     ),
     "steps": (
         "steps",
@@ -165,6 +165,12 @@ _SETTINGS_FLAGS: dict[str, tuple[str, Callable, str]] = {
     "derivatives": ("derivatives", _text, "auto, forward (jets) or autograd (default auto)"),
     "log_every": ("log_every", _int, "a history record every this many steps (default 10)"),
     "compile": ("compile", _compile, "torch.compile the loss for Adam/L-BFGS: true or a backend name"),
+    "chunk_size": (
+        "chunk_size",
+        _int,
+        "points per chunk: loss, gradient and Gauss-Newton sums go chunk by chunk, bounding memory "
+        "(default 16384)",
+    ),
 }
 # flag -> (parser, help) of the model and the run
 _MODEL_FLAGS: dict[str, tuple[Callable, str]] = {

@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_STEPS",
     "DEFAULT_GRID_FACTORS",
     "DEFAULT_POINTS",
+    "DEFAULT_CHUNK_SIZE",
     "DTYPES",
     "DEVICES",
 ]
@@ -47,6 +48,10 @@ DEFAULT_POINTS: dict[int, tuple[int, int, int]] = {
     4: (6000, 2000, 1000),
 }
 """Default ``(n_interior, n_boundary, n_initial)`` by the number of point columns (4 and more: the last)."""
+
+DEFAULT_CHUNK_SIZE = 16384
+"""Points per chunk of the loss by default: larger than every default point set (one chunk, today's path
+and speed), small enough that a million points run in bounded memory (``benchmarks/scale.py``)."""
 
 DTYPES: dict[str, torch.dtype] = {"float64": torch.float64, "float32": torch.float32}
 """Floating dtypes by name."""
@@ -164,7 +169,11 @@ class SolveSettings:
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
         derivatives: ``"auto"``, ``"forward"`` (jets) or ``"autograd"``.
         log_every: a history record every this many steps (and at the end of every stage).
-        compile: ``torch.compile`` backend of the loss for Adam and L-BFGS stages (``True``: inductor).
+        compile: ``torch.compile`` backend of the loss for Adam and L-BFGS stages (``True``: inductor); needs
+            the points in one chunk.
+        chunk_size: points per chunk (all terms together): the loss, its gradient and the Gauss-Newton sums
+            ``JᵀJ``, ``Jᵀr`` are accumulated chunk by chunk, so memory grows with the chunk, not with the
+            number of points (:mod:`kanpde.loss`); the numbers are the same up to round-off.
     """
 
     n_interior: int | None = None
@@ -181,6 +190,7 @@ class SolveSettings:
     derivatives: str = "auto"
     log_every: int = 10
     compile: str | None = None
+    chunk_size: int = DEFAULT_CHUNK_SIZE
 
     def __post_init__(self) -> None:
         from .derivatives import MODES
@@ -213,6 +223,7 @@ class SolveSettings:
             raise ValueError(f"unknown derivatives mode {self.derivatives!r}; valid ones: {', '.join(MODES)}")
         put("log_every", check_positive_int("log_every", self.log_every))
         put("compile", _compile(self.compile))
+        put("chunk_size", check_positive_int("chunk_size", self.chunk_size))
 
     # -- the problem- and model-dependent defaults --------------------------------------------------------
     @property
