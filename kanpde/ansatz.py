@@ -164,13 +164,16 @@ class Ansatz(nn.Module):
         return torch.stack(columns, dim=2)
 
     def _auxiliary(self, x: Tensor, spec: JetSpec) -> list[tuple[Tensor, Tensor]]:
-        """The jets of every hard condition's ``φ`` and ``g`` at ``x`` (cached while ``x`` lives)."""
+        """The jets of every hard condition's ``φ`` and ``g`` at ``x`` (cached while ``x`` lives, so each
+        chunk of a chunked loss computes them once)."""
         entry = self._aux.get(id(x))
         if entry is not None and entry[0]() is x and entry[1] == spec:
             return entry[2]
         jets = [(auxiliary_jet(h.phi, x, spec), auxiliary_jet(h.g, x, spec)) for h in self.hard]
-        if len(self._aux) > 16:
-            self._aux.clear()
+        if len(self._aux) > 16:  # forget point sets that are gone; all when too many live (chunks)
+            self._aux = {k: v for k, v in self._aux.items() if v[0]() is not None}
+            if len(self._aux) > 4096:
+                self._aux.clear()
         self._aux[id(x)] = (weakref.ref(x), spec, jets)
         return jets
 

@@ -152,7 +152,7 @@ _SETTINGS_FLAGS: dict[str, tuple[str, Callable, str]] = {
     "optimizer": (
         "optimizer",
         _schedule,
-        "an optimiser (adam, lbfgs, lm; default lm) or a schedule adam:200,lm:300",
+        "an optimiser (adam, lbfgs, lm, lm-cg; default lm) or a schedule adam:200,lm:300",
     ),
     "steps": (
         "steps",
@@ -181,6 +181,12 @@ _SETTINGS_FLAGS: dict[str, tuple[str, Callable, str]] = {
         "knots",
         _text,
         "KAN knot placement at grid stages: uniform, or residual (new knots where the residual is large)",
+    ),
+    "chunk_size": (
+        "chunk_size",
+        _int,
+        "points per chunk: loss, gradient and Gauss-Newton sums go chunk by chunk, bounding memory "
+        "(default 16384)",
     ),
 }
 # flag -> (parser, help) of the model and the run

@@ -8,21 +8,30 @@ and the stacked vector ``r̃`` with its exact per-point Jacobian feeds Gauss-New
 the PDE's equations (one for a residual returning one tensor; one per entry of a list or dict, named
 ``residual_1, ...`` or by the dict's keys), all on the interior points with weight ``residual_weight``, then
 the conditions in order; the loss history records each term as a *part*.
+
+**Chunks.** Every residual entry depends on its own point only, so the loss, its gradient, ``JᵀJ`` and
+``Jᵀr̃`` are sums over any partition of the points. With ``chunk_size`` the loss splits its points (this
+rank's shard) into ``K = ceil(n / chunk_size)`` chunks, each taking a contiguous ``1/K`` of every term's
+points and normalising by the global counts as a rank does (:mod:`kanpde.distributed`); the optimisers
+evaluate and differentiate chunk by chunk (:attr:`PINNLoss.chunks`), so memory scales with the chunk, not
+with ``n``.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
+from ._checks import check_positive_int
 from .derivatives import DerivativePlan, Evaluation, accessor
 from .distributed import Comm
 from .problem import Problem
 
-__all__ = ["Collocation", "PINNLoss", "sample_collocation"]
+__all__ = ["Collocation", "PINNLoss", "sample_collocation", "split_collocation"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,17 @@ def sample_collocation(
         for i, c in enumerate(problem.soft_conditions)
     )
     return Collocation(interior, conditions)
+
+
+def split_collocation(points: Collocation, pieces: int) -> list[Collocation]:
+    """``points`` in ``pieces`` parts, each a contiguous ``1/pieces`` of every point set (views, no copies;
+    a set with fewer points than ``pieces`` leaves the last parts without points)."""
+    interior = torch.tensor_split(points.interior, pieces)  # pieces x (~N/pieces, d)
+    conditions = [{k: torch.tensor_split(v, pieces) for k, v in c.items()} for c in points.conditions]
+    return [
+        Collocation(interior[i], tuple({k: parts[i] for k, parts in c.items()} for c in conditions))
+        for i in range(pieces)
+    ]
 
 
 def _as_column(r: Tensor, n: int, what: str) -> Tensor:
@@ -126,10 +146,23 @@ class PINNLoss:
     ops), then hands each term its rows. Which points each term uses is learned at construction by running
     the residuals on a model whose jets are zero; a residual that later evaluates the model elsewhere turns
     this off for good (per-term passes, the same numbers).
+
+    With ``chunk_size`` (points per chunk, all terms together) and more points than that on this rank,
+    :attr:`chunks` holds one loss per chunk (see the module docstring); their losses, parts, residuals and
+    Jacobian rows add up to this loss's. Otherwise :attr:`chunks` is ``(self,)``.
     """
 
-    def __init__(self, problem: Problem, points: Collocation, mode: str, comm: Comm | None = None) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        points: Collocation,
+        mode: str,
+        comm: Comm | None = None,
+        chunk_size: int | None = None,
+    ) -> None:
         comm = comm if comm is not None else Comm()
+        if chunk_size is not None:
+            chunk_size = check_positive_int("chunk_size", chunk_size)
         self.problem, self.mode, self.comm = problem, mode, comm
         self.counts = [points.interior.shape[0]] + [
             next(iter(c.values())).shape[0] for c in points.conditions
@@ -145,10 +178,26 @@ class PINNLoss:
         self._labels = _unique([c.label for c in self.conditions])
         self._equations: tuple[str, ...] | None = None
         self._scale: Tensor | None = None  # per-point factors of the PDE's rows (adaptive weights)
-        self.last_residual: Tensor | None = None  # the PDE's unscaled rows at the latest evaluation
+        self._last_residual: Tensor | None = None  # the PDE's unscaled rows at the latest evaluation
         dim = problem.domain.dim
         self._plans = [DerivativePlan(dim) for _ in self.weights]
-        self._layout = self._learn_layout() if mode == "forward" else None
+        self.chunk_size = chunk_size
+        local = _count(points.interior) + sum(_count(c) for c in points.conditions)
+        pieces = 1 if chunk_size is None else min(-(-local // chunk_size), _count(points.interior))
+        self._layout = self._learn_layout() if mode == "forward" and pieces == 1 else None
+        self.chunks: tuple[PINNLoss, ...] = (self,) if pieces <= 1 else self._split(pieces)
+
+    def _split(self, pieces: int) -> tuple[PINNLoss, ...]:
+        """One loss per part of this rank's points: same problem, weights, global counts and derivative
+        plans (shared), its own points and layout."""
+        chunks = []
+        for part in split_collocation(self.points, pieces):
+            chunk = copy.copy(self)
+            chunk.points, chunk._equations = part, None
+            chunk._layout = chunk._learn_layout() if self.mode == "forward" else None
+            chunk.chunks = (chunk,)
+            chunks.append(chunk)
+        return tuple(chunks)
 
     def set_scale(self, scale: Tensor | None) -> None:
         """Multiply the PDE's residual rows by ``scale`` ``(N_interior,)`` (all points; this rank keeps its
@@ -158,11 +207,29 @@ class PINNLoss:
                 f"scale must have one entry per interior point ({self.counts[0]}), got {tuple(scale.shape)}"
             )
         self._scale = None if scale is None else self.comm.shard(scale)
+        if len(self.chunks) > 1:  # each chunk scales its own contiguous part of the interior rows
+            parts = (
+                [None] * len(self.chunks)
+                if scale is None
+                else torch.tensor_split(self._scale, len(self.chunks))
+            )
+            for chunk, part in zip(self.chunks, parts, strict=True):
+                chunk._scale = part
+
+    @property
+    def last_residual(self) -> Tensor | None:
+        """The PDE's unscaled rows ``(N_local, C)`` at the latest evaluation (all chunks, in point order);
+        ``None`` before the first."""
+        if len(self.chunks) == 1:
+            return self._last_residual
+        rows = [chunk._last_residual for chunk in self.chunks]
+        return None if any(r is None for r in rows) else torch.cat(rows)
 
     @property
     def names(self) -> list[str]:
         """Names of the loss parts: the PDE's equations, then the conditions (known once the residual ran)."""
-        return [*(self._equations or ("residual",)), *self._labels]
+        equations = self._equations or next((c._equations for c in self.chunks if c._equations), None)
+        return [*(equations or ("residual",)), *self._labels]
 
     def _field(self, model: nn.Module, term: int, x: Tensor, records=None, jet=None, spec=None):
         d = self.problem.domain
@@ -216,9 +283,12 @@ class PINNLoss:
                     f"the residual function returned the equations {names} after {self._equations}; return the "
                     "same equations at every call"
                 )
-            self.last_residual = r.detach()
+            self._last_residual = r.detach()
             return r if self._scale is None else r * self._scale[:, None]
-        return self.conditions[term - 1].residual(field_at, self.points.conditions[term - 1])
+        points = self.points.conditions[term - 1]
+        if _count(points) == 0:  # a chunk without points of this condition: no rows, no loss
+            return self.points.interior.new_zeros(0, 1)
+        return self.conditions[term - 1].residual(field_at, points)
 
     def pde_residual(self, model: nn.Module, x: Tensor) -> Tensor:
         """The PDE's residual columns ``(N, C)`` at any points ``x`` ``(N, d)`` (detached; e.g. to place knots
@@ -258,7 +328,11 @@ class PINNLoss:
 
     def __call__(self, model: nn.Module) -> tuple[Tensor, Tensor]:
         """Total loss (0-dim) and the loss parts (1-D tensor, named by :attr:`names`); this rank's share of
-        them on several ranks."""
+        them on several ranks. With several :attr:`chunks` the sum of theirs (the optimisers go chunk by chunk,
+        so that only one chunk's graph is alive at a time)."""
+        if len(self.chunks) > 1:
+            parts = sum(chunk(model)[1] for chunk in self.chunks)
+            return parts.sum(), parts
         residuals = None
         if self._layout is not None:
             try:
@@ -276,8 +350,15 @@ class PINNLoss:
 
         Each residual entry depends on one point only, so the derivative of a column's sum with respect to a
         layer's output rows is that point's own derivative; :meth:`~kanpde.KAN.param_jacobian` writes it into
-        Jacobian rows (forward mode only).
+        Jacobian rows (forward mode only). With several :attr:`chunks` their rows one after the other.
         """
+        if len(self.chunks) > 1:
+            found = [chunk.residual_and_jacobian(model) for chunk in self.chunks]
+            return (
+                torch.cat([r for r, _, _ in found]),
+                torch.cat([j for _, j, _ in found]),  # (M, P)
+                sum(p for _, _, p in found),
+            )
         terms, residuals = [], []
         for t, (w, n) in enumerate(zip(self.weights, self.counts, strict=True)):
             passes: list[list] = []
@@ -288,11 +369,16 @@ class PINNLoss:
         jac = next(model.parameters()).new_empty(rows, sum(p.numel() for p in model.parameters()))
         rs, start = [], 0
         for r, recs in terms:
-            for c in range(r.shape[1]):
+            for c in range(r.shape[1] if r.shape[0] else 0):
                 model.residual_jacobian(r[:, c], recs, out=jac[start : start + r.shape[0]])
                 rs.append(r[:, c].detach())
                 start += r.shape[0]
         return torch.cat(rs), jac, self._parts(residuals)
+
+
+def _count(points: Tensor | dict[str, Tensor]) -> int:
+    """Rows of a point tensor, or of a condition's point dict."""
+    return points.shape[0] if isinstance(points, Tensor) else next(iter(points.values())).shape[0]
 
 
 def _unique(labels: list[str]) -> list[str]:

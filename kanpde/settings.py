@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_STEPS",
     "DEFAULT_GRID_FACTORS",
     "DEFAULT_POINTS",
+    "DEFAULT_CHUNK_SIZE",
     "DTYPES",
     "DEVICES",
 ]
@@ -48,6 +49,10 @@ DEFAULT_POINTS: dict[int, tuple[int, int, int]] = {
     4: (6000, 2000, 1000),
 }
 """Default ``(n_interior, n_boundary, n_initial)`` by the number of point columns (4 and more: the last)."""
+
+DEFAULT_CHUNK_SIZE = 16384
+"""Points per chunk of the loss by default: larger than every default point set (one chunk, today's path
+and speed), small enough that a million points run in bounded memory (``benchmarks/scale.py``)."""
 
 DTYPES: dict[str, torch.dtype] = {"float64": torch.float64, "float32": torch.float32}
 """Floating dtypes by name."""
@@ -168,7 +173,8 @@ class SolveSettings:
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
         derivatives: ``"auto"``, ``"forward"`` (jets) or ``"autograd"``.
         log_every: a history record every this many steps (and at the end of every stage).
-        compile: ``torch.compile`` backend of the loss for Adam and L-BFGS stages (``True``: inductor).
+        compile: ``torch.compile`` backend of the loss for Adam and L-BFGS stages (``True``: inductor); needs
+            the points in one chunk.
         resample_every: redraw the interior points every this many steps from the residual-based density
             ``∝ |r|^k / E|r|^k + c`` (RAD; :mod:`kanpde.adaptive`); ``None``: fixed points.
         resample_k, resample_c: the exponent ``k`` and the uniform share ``c`` of that density.
@@ -179,6 +185,9 @@ class SolveSettings:
             ``"uniform"`` (nested uniform extension) or ``"residual"`` (from the second grid on, the new knots
             of the first layer go where the residual of the model trained so far is large; nested, so the
             function is kept; those layers leave the fast uniform path).
+        chunk_size: points per chunk (all terms together): the loss, its gradient and the Gauss-Newton sums
+            ``JᵀJ``, ``Jᵀr`` are accumulated chunk by chunk, so memory grows with the chunk, not with the
+            number of points (:mod:`kanpde.loss`); the numbers are the same up to round-off.
     """
 
     n_interior: int | None = None
@@ -202,6 +211,7 @@ class SolveSettings:
     causal: float | None = None
     causal_slices: int = 16
     knots: str = "uniform"
+    chunk_size: int = DEFAULT_CHUNK_SIZE
 
     def __post_init__(self) -> None:
         from .derivatives import MODES
@@ -249,6 +259,7 @@ class SolveSettings:
         put("causal_slices", check_positive_int("causal_slices", self.causal_slices))
         if not isinstance(self.knots, str) or self.knots not in KNOT_PLACEMENTS:
             raise ValueError(f"unknown knots {self.knots!r}; valid ones: {', '.join(KNOT_PLACEMENTS)}")
+        put("chunk_size", check_positive_int("chunk_size", self.chunk_size))
 
     # -- the problem- and model-dependent defaults --------------------------------------------------------
     @property

@@ -36,7 +36,7 @@ from .knots import KNOT_PLACEMENTS
 from .loss import Collocation, PINNLoss, sample_collocation
 from .metrics import relative_l2
 from .observers import Observer, as_observers
-from .optim import Objective, StageStop, make_optimizer
+from .optim import OPTIMIZERS, LevenbergMarquardt, Objective, StageStop, make_optimizer
 from .problem import Problem
 from .settings import SolveSettings, Stage
 from .solution import Solution
@@ -126,7 +126,7 @@ class _Trainer:
         self.pos = dict(position) if position is not None else _start_position(len(settings.schedule))
         if self.pos.get("interior") is not None:  # resampled points (RAD) travel with the position
             self.points = Collocation(self.pos["interior"].to(self.points.interior), self.points.conditions)
-        self.loss = PINNLoss(problem, self.points, self.mode, self.comm)
+        self.loss = PINNLoss(problem, self.points, self.mode, self.comm, settings.chunk_size)
         if self.pos.get("scale") is not None:
             self.loss.set_scale(self.pos["scale"].to(self.points.interior))
         self.observers = observers
@@ -185,10 +185,11 @@ class _Trainer:
     def _run_stage(self, stage: Stage, grid, stop_after: int | None) -> bool:
         """Run (the rest of) one stage and move on to the next; ``False`` when paused at ``stop_after``."""
         pos, model = self.pos, self.model
-        compiled = self.settings.compile if stage.optimizer != "lm" else None
+        gauss_newton = issubclass(OPTIMIZERS[stage.optimizer], LevenbergMarquardt)
+        compiled = self.settings.compile if not gauss_newton else None
         objective = Objective(model, self.loss, compiled)
         options = {"lr": self.settings.lr} if stage.optimizer == "adam" else {}
-        if stage.optimizer == "lm" and pos["grid_index"] == len(self.settings.grids or (None,)) - 1:
+        if gauss_newton and pos["grid_index"] == len(self.settings.grids or (None,)) - 1:
             options["stall_tol"] = 0.0  # no finer grid to move on to: slow progress is still progress
         opt = make_optimizer(stage.optimizer, objective, **options)
         if pos["optimizer"] is not None:
@@ -288,7 +289,7 @@ class _Trainer:
             evaluations=evaluations,
         )
         self.points = Collocation(new, self.points.conditions)
-        self.loss = PINNLoss(self.problem, self.points, self.mode, self.comm)
+        self.loss = PINNLoss(self.problem, self.points, self.mode, self.comm, self.settings.chunk_size)
         self.loss.set_scale(scale)
         self.logger.loss = self.loss
         objective = Objective(self.model, self.loss, compiled)
@@ -432,8 +433,9 @@ def solve(
 
     The options are the fields of :class:`~kanpde.SolveSettings` (with their defaults there): ``n_interior``,
     ``n_boundary``, ``n_initial``, ``sampler``, ``optimizer`` (a name or ``(name, steps)`` stages), ``steps``,
-    ``grids``, ``lr``, ``seed``, ``dtype``, ``device``, ``derivatives``, ``log_every``, ``compile``. Pass them
-    as keywords, as a ``settings`` object, or both (the keywords override the object's fields).
+    ``grids``, ``lr``, ``seed``, ``dtype``, ``device``, ``derivatives``, ``log_every``, ``compile``,
+    ``chunk_size``. Pass them as keywords, as a ``settings`` object, or both (the keywords override the
+    object's fields).
 
     ``progress`` shows a tqdm bar; ``callbacks`` are observers (:class:`~kanpde.RunFolder`, any
     :class:`kanpde.observers.Observer`) or functions ``callback(record, model)`` called at every history

@@ -146,6 +146,13 @@ def check_knots(tmp_path):
     assert _model(_run(tmp_path, "--grids", "3,6", folder="plain")).layers[0].uniform  # the default
 
 
+def check_chunk_size(tmp_path):
+    a = _run(tmp_path, "--chunk-size", "7")  # 16 interior + 2 boundary points: 3 chunks
+    b = _run(tmp_path, folder="out2")
+    assert a["settings"]["chunk_size"] == 7 and b["settings"]["chunk_size"] == 16384
+    assert a["relative_l2"] == pytest.approx(b["relative_l2"], rel=1e-10)  # the same sums, in chunks
+
+
 def check_out(tmp_path):
     m = _run(tmp_path)
     assert m["_out"] == tmp_path / "out" and (tmp_path / "out" / "solution.h5").is_file()
@@ -266,6 +273,7 @@ CHECKS = {
     "--causal": check_causal,
     "--causal-slices": check_causal_slices,
     "--knots": check_knots,
+    "--chunk-size": check_chunk_size,
     "--out": check_out,
     "--every": check_every,
     "--resume": check_resume,
