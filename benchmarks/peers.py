@@ -208,7 +208,8 @@ class DeepxdeRecipe:
         ("heat1d", (40, 20, 10)),  # diffusion_1d.py
     )
     seed: int = 0
-    display_every: int = 1000  # DeepXDE's default; the error is recorded this often too
+    display_every: int = 1000  # DeepXDE's default (its loss printout)
+    trace_every: int = 100  # the error on the evaluation grid, recorded off the clock
 
 
 QUICK_PYKAN = PykanRecipe(grids=(3, 6), steps=2, n_side=9, grid_updates=(0,))
@@ -217,6 +218,7 @@ QUICK_DEEPXDE = DeepxdeRecipe(
     lbfgs_iterations=20,
     points=(("poisson2d", (60, 16, 0)), ("heat1d", (60, 16, 8))),
     display_every=10,
+    trace_every=10,
 )
 QUICK_KANPDE = {"n_interior": 150, "n_boundary": 40, "n_initial": 40, "steps": 6, "grids": (3, 6)}
 
@@ -345,11 +347,12 @@ def run_deepxde(spec: PeerProblem, recipe: DeepxdeRecipe, eval_x: torch.Tensor, 
         )
 
     class Tracker(dde.callbacks.Callback):
-        """Records the error on the evaluation grid every ``display_every`` iterations, off the clock."""
+        """Records the error on the evaluation grid, off the clock, every ``trace_every`` iterations (Adam)
+        or after every call of torch's L-BFGS (DeepXDE makes one per 1000 iterations)."""
 
         def on_epoch_end(self) -> None:
             step = model.train_state.step
-            if step % recipe.display_every == 0 and (not trace or trace[-1][2] != step):
+            if step - (trace[-1][2] if trace else 0) >= recipe.trace_every:
                 watch.__exit__()
                 trace.append((watch.seconds, error(), step))
                 watch.__enter__()
@@ -529,6 +532,10 @@ def run_kanpde(problem: str, width: list[int], options: dict) -> dict:
     }
 
 
+LEVELS = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7, 1e-7)
+"""Error levels of the time-to-accuracy table (half decades)."""
+
+
 def time_to(trace: list, error: float) -> float | None:
     """Seconds at the first ``(seconds, relative_l2)`` record at or below ``error``; ``None`` if never."""
     return next((s for s, e in trace if e <= error), None)
@@ -536,54 +543,120 @@ def time_to(trace: list, error: float) -> float | None:
 
 # -- the run and its report ------------------------------------------------------------------------------
 def compare(peer_run: dict, kanpde_runs: dict) -> dict:
-    """kanpde's time to the peer's final error, and the ratio peer seconds / that time, per kanpde config."""
+    """Per kanpde configuration, two readings of the time-to-accuracy ratio (peer seconds / kanpde seconds):
+
+    * ``at_final``: to the peer's final error, the peer's whole wall time against kanpde's time to reach it;
+    * ``at_level``: to the finest level of :data:`LEVELS` the peer reaches, each code's time to first reach
+      it (so that time a peer spends on a plateau or losing accuracy after its best does not count).
+    """
+    trace = peer_run["trace"]
+    level = next((lv for lv in reversed(LEVELS) if time_to(trace, lv) is not None), None)
     out = {}
     for config, run in kanpde_runs.items():
-        reached = time_to(run["trace"], peer_run["relative_l2"])
+        final = time_to(run["trace"], peer_run["relative_l2"])
+        at_level = {"level": level, "peer_seconds": None, "kanpde_seconds": None, "ratio": None}
+        if level is not None:
+            peer_s, kan_s = time_to(trace, level), time_to(run["trace"], level)
+            at_level |= {
+                "peer_seconds": peer_s,
+                "kanpde_seconds": kan_s,
+                "ratio": peer_s / kan_s if kan_s else None,
+            }
         out[config] = {
-            "kanpde_seconds": reached,
-            "ratio": peer_run["seconds"] / reached if reached else None,
+            "at_final": {
+                "error": peer_run["relative_l2"],
+                "peer_seconds": peer_run["seconds"],
+                "kanpde_seconds": final,
+                "ratio": peer_run["seconds"] / final if final else None,
+            },
+            "at_level": at_level,
         }
     return out
 
 
+def best(trace: list) -> tuple[float, float]:
+    """The lowest error of a ``(seconds, relative_l2)`` trace and the seconds at which it was first reached."""
+    error = min(e for _, e in trace)
+    return time_to(trace, error), error
+
+
 def _results_table(entry: dict) -> list[str]:
-    lines = ["| code | configuration | rel. L2 | wall s | params |", "|---|---|---:|---:|---:|"]
-    for run in entry["kanpde"].values():
-        lines.append(
-            f"| kanpde | {run['description']} | {run['relative_l2']:.2e} | {run['seconds']:.1f} | {run['params']} |"
-        )
-    for name, run in entry["peers"].items():
+    lines = [
+        "| code | configuration | final rel. L2 | wall s | best rel. L2 (at s) | params |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    runs = [("kanpde", run) for run in entry["kanpde"].values()]
+    runs += [(f"{name} {run.get('version', '')}".strip(), run) for name, run in entry["peers"].items()]
+    for code, run in runs:
         if "failed" in run:
-            lines.append(f"| {name} | failed: {run['failed']} | - | - | - |")
-        else:
-            lines.append(
-                f"| {name} {run['version']} | {run['description']} | {run['relative_l2']:.2e} | "
-                f"{run['seconds']:.1f} | {run['params']} |"
-            )
+            lines.append(f"| {code} | failed: {run['failed']} | - | - | - | - |")
+            continue
+        at, error = best(run["trace"])
+        lines.append(
+            f"| {code} | {run['description']} | {run['relative_l2']:.2e} | {run['seconds']:.1f} | "
+            f"{error:.2e} ({at:.1f}) | {run['params']} |"
+        )
     return lines
+
+
+def _ratio_cell(reading: dict) -> str:
+    if reading["ratio"] is None:
+        return "kanpde did not reach it"
+    return f"{reading['peer_seconds']:.1f} / {reading['kanpde_seconds']:.2f} = **{reading['ratio']:.0f}x**"
 
 
 def _ratio_table(entry: dict) -> list[str]:
     configs = list(entry["kanpde"])
-    header = " | ".join(f"kanpde {c}: s to it | ratio vs {c}" for c in configs)
-    lines = [f"| peer | peer rel. L2 | peer s | {header} |", "|---|---:|---:|" + "---:|---:|" * len(configs)]
+    head = " | ".join(f"vs kanpde {c}" for c in configs)
+    lines = [f"| peer | reading | error | {head} |", "|---|---|---:|" + "---:|" * len(configs)]
     for name, run in entry["peers"].items():
         if "failed" in run:
             continue
-        cells = []
-        for c in configs:
-            cmp = run["compare"][c]
-            reached = cmp["kanpde_seconds"] is not None
-            cells += (
-                [f"{cmp['kanpde_seconds']:.2f}", f"**{cmp['ratio']:.0f}x**"]
-                if reached
-                else ["not reached", "-"]
-            )
+        cmp = run["compare"]
+        first = cmp[configs[0]]
         lines.append(
-            f"| {name} | {run['relative_l2']:.2e} | {run['seconds']:.1f} | " + " | ".join(cells) + " |"
+            f"| {name} | at its final error (its whole run) | {first['at_final']['error']:.2e} | "
+            + " | ".join(_ratio_cell(cmp[c]["at_final"]) for c in configs)
+            + " |"
         )
+        if first["at_level"]["level"] is not None:
+            lines.append(
+                f"| {name} | at the finest level it reaches (first time each) | {first['at_level']['level']:.0e} | "
+                + " | ".join(_ratio_cell(cmp[c]["at_level"]) for c in configs)
+                + " |"
+            )
     return lines
+
+
+def _levels_table(entry: dict) -> list[str]:
+    runs = {f"kanpde {c}": run for c, run in entry["kanpde"].items()}
+    runs |= {name: run for name, run in entry["peers"].items() if "failed" not in run}
+    reached = {code: [time_to(run["trace"], lv) for lv in LEVELS] for code, run in runs.items()}
+    depth = max((i for times in reached.values() for i, t in enumerate(times) if t is not None), default=-1)
+    lines = [f"| rel. L2 ≤ | {' | '.join(runs)} |", "|---:|" + "---:|" * len(runs)]
+    for i in range(depth + 1):
+        cells = [f"{t[i]:.2f}" if t[i] is not None else "-" for t in reached.values()]
+        lines.append(f"| {LEVELS[i]:.0e} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _summary(result: dict) -> list[str]:
+    """One line per peer and problem: the ratio against kanpde's default solve, both readings."""
+    lines = ["Summary (against kanpde's default solve, `kanpde solve NAME`):", ""]
+    for problem, entry in result["problems"].items():
+        for name, run in entry["peers"].items():
+            if "failed" in run:
+                continue
+            final, level = run["compare"]["default"]["at_final"], run["compare"]["default"]["at_level"]
+            text = f"- {problem}, {name}: at its final error {final['error']:.1e}: " + (
+                f"{final['ratio']:.0f}x" if final["ratio"] else "kanpde's default did not reach it"
+            )
+            if level["level"] is not None:
+                text += f"; at {level['level']:.0e}: " + (
+                    f"{level['ratio']:.0f}x" if level["ratio"] else "kanpde's default did not reach it"
+                )
+            lines.append(text)
+    return lines if len(lines) > 2 else []
 
 
 def markdown(result: dict) -> str:
@@ -605,15 +678,23 @@ def markdown(result: dict) -> str:
     lines += [
         "Each code runs its own documented recipe (the docstring of `benchmarks/peers.py` gives them, with "
         "where their iteration and point counts come from). Error: relative L2 on kanpde's evaluation grid. "
-        "*kanpde s to it*: seconds from the call of `kp.solve` to its first history record (one per step) at "
-        "or below the peer's final error. *ratio* = peer seconds / kanpde seconds to the same error.",
+        "kanpde's times are seconds from the call of `kp.solve` to its first history record (one per step) at "
+        "or below an error; the peers' are training seconds (evaluations of the error left out) to their first "
+        "trace record at or below it (pykan: after every `LBFGS.step`; DeepXDE: every 100 Adam iterations and "
+        "every 1000 L-BFGS iterations).",
+        "",
+        "**Time-to-accuracy ratio** = peer seconds / kanpde seconds to the same error, read two ways: at the "
+        "peer's final error (the peer's whole run, as asked; it counts time a peer spends on a plateau or "
+        "losing accuracy after its best), and at the finest half-decade level the peer reaches (each code's "
+        "first time there).",
         "",
     ]
+    lines += [*_summary(result), ""]
     for problem, entry in result["problems"].items():
         lines += [f"## {problem}", "", *_results_table(entry)]
         if any("failed" not in run for run in entry["peers"].values()):
-            lines += ["", *_ratio_table(entry)]
-        lines.append("")
+            lines += ["", "Time-to-accuracy ratio (peer s / kanpde s):", "", *_ratio_table(entry)]
+        lines += ["", "Seconds to first reach each error level:", "", *_levels_table(entry), ""]
     if result["skipped"]:
         lines += ["Peers not run:", ""] + [f"- {line}" for line in result["skipped"].values()] + [""]
     lines += [
@@ -677,7 +758,7 @@ def run_problem(problem: str, peers: dict, skipped: dict, args: argparse.Namespa
             run = {"description": describe(name, run)} | run
             run["compare"] = compare(run, entry["kanpde"])
             ratios = ", ".join(
-                f"{c} {v['ratio']:.0f}x" if v["ratio"] else f"{c} not reached"
+                f"{c} {r:.0f}x" if (r := v["at_final"]["ratio"]) else f"{c} not reached"
                 for c, v in run["compare"].items()
             )
             print(

@@ -1,9 +1,9 @@
 """The benchmark scripts' contracts: accuracy (one problem, a checkpoint, a JSON last line), device speed,
 and the peers comparison (its PDEs, its time-to-accuracy reading, a quick run without the peers)."""
 
+import dataclasses
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -120,54 +120,66 @@ def test_peer_mesh_points_cover_the_faces(peers):
 
 
 def test_peer_time_to_accuracy(peers):
-    """kanpde's time to a peer's error is read at the first record at or below it; ratio = peer / kanpde."""
+    """Times are read at the first record at or below an error; the ratio peer / kanpde is taken at the
+    peer's final error (its whole run) and at the finest half-decade level it reaches (first times)."""
     trace = [(1.0, 0.5), (2.0, 0.1), (3.0, 0.2), (4.0, 0.01)]
     assert peers.time_to(trace, 0.1) == 2.0 and peers.time_to(trace, 0.05) == 4.0
     assert peers.time_to(trace, 0.001) is None
-    got = peers.compare({"seconds": 30.0, "relative_l2": 0.15}, {"a": {"trace": trace}, "b": {"trace": []}})
-    assert got == {"a": {"kanpde_seconds": 2.0, "ratio": 15.0}, "b": {"kanpde_seconds": None, "ratio": None}}
+    assert peers.best([(1.0, 0.3), (2.0, 0.02), (3.0, 0.02), (4.0, 0.05)]) == (2.0, 0.02)
+    peer = {
+        "seconds": 40.0,
+        "relative_l2": 0.025,
+        "trace": [(10.0, 0.5), (20.0, 0.05), (30.0, 0.02), (40.0, 0.025)],
+    }
+    kan = {"a": {"trace": [(1.0, 0.2), (2.0, 0.04), (3.0, 0.009)]}, "b": {"trace": [(1.0, 0.2)]}}
+    got = peers.compare(peer, kan)
+    assert got["a"]["at_final"] == {
+        "error": 0.025,
+        "peer_seconds": 40.0,
+        "kanpde_seconds": 3.0,
+        "ratio": 40 / 3,
+    }
+    assert got["a"]["at_level"] == {"level": 3e-2, "peer_seconds": 30.0, "kanpde_seconds": 3.0, "ratio": 10.0}
+    assert got["b"]["at_final"]["ratio"] is None and got["b"]["at_level"]["ratio"] is None
 
 
-def test_peers_script_quick_with_missing_peers(tmp_path):
-    """A tiny run without the peers: one line each says what is missing and how to install it (pykan: an
-    import that fails in the worker; DeepXDE: --without), and kanpde's rows and traces are written."""
-    fake = tmp_path / "fake"
-    for module, body in [
-        ("kan", "raise ImportError('simulated: no pykan here')"),
-        ("pandas", ""),
-        ("sklearn", ""),
-    ]:
-        (fake / module).mkdir(parents=True)
-        (fake / module / "__init__.py").write_text(body + "\n")
+def test_peer_missing_lines(peers, monkeypatch, tmp_path):
+    """A peer whose module is not found, or whose import fails in its worker, is reported in one line that
+    says why and how to install it; the worker exits with its 'missing' code and writes the reason."""
+    absent = dataclasses.replace(peers.PEERS["pykan"], modules=("kan_not_installed_here",))
+    monkeypatch.setitem(peers.PEERS, "pykan", absent)
+    assert peers.not_installed("pykan") == "no module kan_not_installed_here"
+    assert peers.not_installed("deepxde") in (None, "no module deepxde")
+    assert peers.missing_line("pykan", "no module kan") == (
+        "pykan: not available (no module kan); its rows are skipped. "
+        "Install: pip install 'kanpde[peers]' (or pip install pykan==0.2.8 pandas scikit-learn)"
+    )
+    args = peers.parse_args(
+        ["--worker", "pykan", "--problem", "heat1d", "--result", str(tmp_path / "r.json")]
+    )
+    assert peers.worker(args) == peers.MISSING_EXIT
+    reason = json.loads((tmp_path / "r.json").read_text())["missing"]
+    assert reason.startswith("import kan_not_installed_here failed: ModuleNotFoundError")
+
+
+def test_peers_script_quick_without_the_peers(tmp_path):
+    """A tiny run without the peers: one line each says what is missing and how to install it, and
+    kanpde's rows, traces and time-to-accuracy tables are written."""
     out = tmp_path / "out"
     done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "peers.py"),
-            "--quick",
-            "--without",
-            "deepxde",
-            "--out",
-            str(out),
-        ],
+        [sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--quick", "--without", "pykan", "deepxde"]
+        + ["--out", str(out)],
         capture_output=True,
         text=True,
         timeout=120,
-        env={"OMP_NUM_THREADS": "1", "PATH": "", "PYTHONPATH": os.pathsep.join([str(fake), str(ROOT)])},
+        env={"OMP_NUM_THREADS": "1", "PATH": "", "PYTHONPATH": str(ROOT)},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     install = "Install: pip install 'kanpde[peers]' (or "
     lines = done.stdout.splitlines()
-    assert (
-        "pykan: not available (import kan failed: ImportError: simulated: no pykan here); its rows are skipped. "
-        + install
-        + "pip install pykan==0.2.8 pandas scikit-learn)"
-    ) in lines
-    assert (
-        "deepxde: not available (treated as not installed: --without); its rows are skipped. "
-        + install
-        + "pip install deepxde==1.15.0)"
-    ) in lines
+    for name, pip in [("pykan", "pykan==0.2.8 pandas scikit-learn"), ("deepxde", "deepxde==1.15.0")]:
+        line = f"{name}: not available (treated as not installed: --without); its rows are skipped. "
+        assert line + install + f"pip install {pip})" in lines
     result = json.loads((out / "peers.json").read_text())
     assert result["quick"] and result["threads"] == 1 and result["versions"]["pykan"] is None
     assert set(result["skipped"]) == {"pykan", "deepxde"}
@@ -187,4 +199,5 @@ def test_peers_script_quick_with_missing_peers(tmp_path):
             assert errors[-1] == pytest.approx(run["relative_l2"], rel=1e-3) and run["relative_l2"] < 0.1
     md = (out / "peers.md").read_text()
     assert "Quick smoke run" in md and "## poisson2d" in md and "## heat1d" in md
-    assert "- pykan: not available (import kan failed" in md and "- deepxde: not available (" in md
+    assert "- pykan: not available (treated as not installed: --without)" in md
+    assert "| rel. L2 ≤ | kanpde default | kanpde target |" in md
