@@ -19,7 +19,8 @@ lives on, which reads the value on the rectangle's sides only::
               - [(1-s)(1-t) v(a, c) + s(1-t) v(b, c) + (1-s) t v(a, d) + s t v(b, d)],
 
 with ``s = (x-a)/(b-a)``, ``t = (y-c)/(d-c)`` on ``[a, b] x [c, d]``: ``g = v`` on the four sides, smooth
-inside, and no information from the interior. Constant values are used as they are.
+inside, and no information from the interior. Constant values are used as they are; on a space-time
+domain the other columns (``t``) pass through, so ``g`` interpolates the lateral sides at every time.
 """
 
 from __future__ import annotations
@@ -51,10 +52,10 @@ def coons(value, box: kp.Rectangle):
     def g(x: torch.Tensor) -> torch.Tensor:
         s, t = (x[:, 0] - a) / (b - a), (x[:, 1] - c) / (d - c)  # (N,), (N,)
 
-        def v(first, second):
+        def v(first, second):  # the value at (first, second, the other columns of x, e.g. t)
             first = first if torch.is_tensor(first) else torch.full_like(x[:, 0], first)
             second = second if torch.is_tensor(second) else torch.full_like(x[:, 0], second)
-            return value(torch.stack([first, second], dim=1))  # (N, 2) -> (N,)
+            return value(torch.cat([first[:, None], second[:, None], x[:, 2:]], dim=1))  # (N, d) -> (N,)
 
         sides = (1 - s) * v(a, x[:, 1]) + s * v(b, x[:, 1]) + (1 - t) * v(x[:, 0], c) + t * v(x[:, 0], d)
         corners = (
@@ -69,6 +70,7 @@ def _hard(condition: kp.Dirichlet, problem: kp.Problem) -> kp.Dirichlet:
     if not callable(condition.value):
         return dataclasses.replace(condition, hard=True)
     box = condition.on if condition.on is not None else problem.domain
+    box = box.space if isinstance(box, kp.SpaceTime) else box  # lateral sides, at every t
     if not isinstance(box, kp.Rectangle):
         raise ValueError(
             f"{problem.name}: a hard Dirichlet condition with a callable value needs a rectangle to "
