@@ -36,6 +36,7 @@ from hard_soft import hard
 
 import kanpde as kp
 from kanpde._atomic import atomic_write, plain, write_json
+from kanpde.models import build_model, default_width
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 
@@ -53,9 +54,24 @@ TARGETS = {
 """Problem -> the configuration that meets (or comes closest to) its issue-4 target."""
 
 
-def _config(name: str, dim: int, target: bool, seed: int, n_out: int = 1) -> tuple[str, object, dict]:
+def _default(problem: kp.Problem, seed: int) -> tuple[str, object, dict]:
+    """What ``kanpde solve NAME`` runs: KAN [d, 10, F] on grid 5 and the solver's defaults, or the model and
+    settings the problem recommends."""
+    dim, n_out = problem.domain.dim, len(problem.fields)
+    model_options, options = dict(problem.model_options), problem.solve_options
+    family = model_options.pop("model", "kan")
+    width = model_options.pop("width", None) or default_width(family, dim, n_out)
+    if family == "kan":
+        model_options.setdefault("grid", options["grids"][0] if options.get("grids") else 5)
+    model = build_model(family, width, n_in=dim, n_out=n_out, seed=seed, **model_options)
+    text = "".join(f", {k}={v}" for k, v in {**model_options, **options}.items())
+    recommended = " (the problem's recommended settings)" if problem.recommended else ""
+    return f"default{recommended}: {family.upper()} {list(width)}{text}", model, options
+
+
+def _config(name: str, problem: kp.Problem, target: bool, seed: int) -> tuple[str, object, dict]:
     if not target:
-        return f"default: KAN [{dim}, 10, {n_out}]", kp.KAN([dim, 10, n_out], grid=5, seed=seed), {}
+        return _default(problem, seed)
     family, width, *rest = TARGETS[name]["model"]
     kwargs = rest[0] if rest else {}
     if family == "kan":
@@ -73,7 +89,7 @@ def run(name: str, out: Path, seed: int = 0, target: bool | None = None) -> dict
     target = name in TARGETS if target is None else target
     if target and TARGETS.get(name, {}).get("hard"):
         problem = hard(problem)  # Dirichlet imposed exactly, from boundary values only (hard_soft.py)
-    config, model, options = _config(name, problem.domain.dim, target, seed, len(problem.fields))
+    config, model, options = _config(name, problem, target, seed)
     start = time.perf_counter()
     sol = kp.solve(problem, model, seed=seed, device="cpu", dtype=torch.float64, **options)
     seconds = time.perf_counter() - start
@@ -164,7 +180,7 @@ def write_all(args: argparse.Namespace) -> None:
         f"Made by `{command}` (torch {torch.__version__}, {torch.get_num_threads()} threads). "
         + source_line(info["kanpde_source"]),
         "",
-        "## Default solve: KAN [d, 10, 1], grids 5, 10, 20, Levenberg-Marquardt, default points",
+        "## Default solve (`kanpde solve NAME`): KAN [d, 10, F], grids 5, 10, 20, Levenberg-Marquardt, default points, unless the problem recommends other settings",
         "",
         *_table(tables[False]),
         "",
