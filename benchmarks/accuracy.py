@@ -3,23 +3,33 @@
     python benchmarks/accuracy.py PROBLEM --out DIR     # one problem; last line is a JSON object
     python benchmarks/accuracy.py --all --out DIR       # every shipped problem -> results/accuracy.{json,md}
 
-One problem's run uses its target configuration (:data:`TARGETS`) where it has one, else the default:
-``kp.KAN([d, 10, 1], grid=5)`` with the solver's defaults (grids 5, 10, 20; Levenberg-Marquardt), float64
-on the CPU. It writes the checkpoint ``DIR/PROBLEM.pt`` (``kp.load`` opens it) and prints ``{"problem",
-"config", "relative_l2", "relative_h1", "max_abs", "train_seconds", "steps", "evaluations", "params",
-"checkpoint"}`` as its last line. ``--all`` runs the default on every problem and then every target.
+One problem's run uses its target configuration (:data:`TARGETS`) where it has one, else the default, which
+is what ``kanpde solve NAME`` runs: ``kp.KAN([d, 10, F], grid=5)`` with the solver's defaults (grids 5, 10,
+20; Levenberg-Marquardt), or the model and settings the problem recommends; float64 on the CPU. It writes
+the checkpoint ``DIR/PROBLEM.pt`` (``kp.load`` opens it) and prints ``{"problem", "config", "relative_l2",
+"relative_h1", "max_abs", "train_seconds", "steps", "evaluations", "params", "checkpoint"}`` as its last line.
+``--all`` runs the default on every problem and then every target.
 
-Targets (issue 4):
+Targets (issues 4, 13, 14, 16). ``hard`` imposes the Dirichlet conditions exactly (``u = g + φN``) with ``g``
+built from boundary values only (:func:`hard_soft.hard`: a zero value as it is, a callable one by Coons
+interpolation of a rectangle's sides, never the exact solution inside).
 
 * ``poisson2d`` - a two-hidden-layer KAN [2, 5, 5, 1] on grids 5, 10, 20, 40 with 6000 interior and 600
-  boundary points, 100 Levenberg-Marquardt steps a grid (steps a converged grid leaves go to the next).
-  The KAN paper's own [2, 10, 1] stalls at 1.2e-5 to 2e-5 on grid 40 (ill-conditioned: more steps, points
-  or a grid of 80 did not help) and [2, 20, 1] needs 97 s for 5.7e-6; the deeper net composes
-  sin(pi x) sin(pi y^2) with fewer, better-conditioned parameters (1.9k on grid 40). 6000 points: 2500 + 400
-  overfit a 40-interval grid (the residual between the points was 400x the one at them).
-* ``helmholtz2d`` - a tanh MLP [2, 32, 32, 1], 800 Levenberg-Marquardt steps on 3000 + 400 points. No KAN
-  configuration we tried got below 4e-3 here (sin(4 pi y) needs an outer spline far finer than G = 40),
-  so the target row is an MLP and says so.
+  boundary points, 100 Levenberg-Marquardt steps a grid, hard Dirichlet (half the soft error). The KAN
+  paper's own [2, 10, 1] stalls at 1.2e-5 to 2e-5 on grid 40 (ill-conditioned) and [2, 20, 1] needs 97 s
+  for 5.7e-6; the deeper net composes sin(pi x) sin(pi y^2) with fewer, better-conditioned parameters.
+  6000 points: 2500 + 400 overfit a 40-interval grid.
+* ``heat1d``, ``helmholtz2d``, ``heat_ball`` - the default KAN with hard Dirichlet values (zero): on
+  helmholtz2d 1.7e-4 against 3.0e-3 soft (``results/grids.md``), on heat_ball about 4e-7 against 1.7e-4.
+* ``heat_inverse``, ``poisson_inverse_field`` - fewer points and steps than the defaults (the defaults meet
+  the targets too, in more time).
+* ``stokes2d`` - hard velocity values (Coons from the sides); ``taylor_green`` - 100 LM steps a grid on
+  2000 + 600 + 400 points.
+* ``burgers1d`` - the best KAN we found (residual knots and RAD resampling); the default solve is the tanh
+  MLP the problem recommends, since every KAN tried settles at 0.06-0.2.
+* ``poisson_holes`` - more points; ``poisson_lshape`` - RAD resampling every 30 steps (the singular corner
+  limits it); ``poisson5d`` - KAN [5, 2, 1], the width of the solution's structure exp(-|x|^2/2) + sum of
+  sines (two hidden sums).
 """
 
 from __future__ import annotations
@@ -44,14 +54,34 @@ RESULTS = Path(__file__).resolve().parent.parent / "results"
 TARGETS = {
     "poisson2d": {
         "model": ("kan", [2, 5, 5, 1]),
+        "hard": True,
         "solve": {"grids": (5, 10, 20, 40), "n_interior": 6000, "n_boundary": 600, "steps": 100},
     },
-    "helmholtz2d": {
-        "model": ("mlp", [2, 32, 32, 1]),
-        "solve": {"n_interior": 3000, "n_boundary": 400, "steps": 800},
+    "heat1d": {"model": ("kan", [2, 10, 1]), "hard": True, "solve": {}},
+    "helmholtz2d": {"model": ("kan", [2, 10, 1]), "hard": True, "solve": {}},
+    "heat_inverse": {
+        "model": ("kan", [2, 10, 1]),
+        "solve": {"grids": (5, 10, 20), "steps": 60, "n_interior": 1500, "n_boundary": 200, "n_initial": 200},
     },
+    "poisson_inverse_field": {
+        "model": ("kan", [2, 10, 2]),
+        "solve": {"steps": 80, "n_interior": 1500, "n_boundary": 300},
+    },
+    "stokes2d": {"model": ("kan", [2, 10, 3]), "hard": True, "solve": {}},
+    "taylor_green": {
+        "model": ("kan", [3, 10, 3]),
+        "solve": {"steps": 100, "n_interior": 2000, "n_boundary": 600, "n_initial": 400},
+    },
+    "burgers1d": {"model": ("kan", [2, 10, 1]), "solve": {"knots": "residual", "resample_every": 50}},
+    "poisson_holes": {"model": ("kan", [2, 10, 1]), "solve": {"n_interior": 4000, "n_boundary": 800}},
+    "poisson_lshape": {
+        "model": ("kan", [2, 10, 1]),
+        "solve": {"resample_every": 30, "n_interior": 4000, "n_boundary": 800},
+    },
+    "heat_ball": {"model": ("kan", [3, 10, 1]), "hard": True, "solve": {}},
+    "poisson5d": {"model": ("kan", [5, 2, 1]), "solve": {}},
 }
-"""Problem -> the configuration that meets (or comes closest to) its issue-4 target."""
+"""Problem -> the configuration that meets (or comes closest to) its target (issues 4, 13, 14, 16)."""
 
 
 def _default(problem: kp.Problem, seed: int) -> tuple[str, object, dict]:
@@ -81,7 +111,7 @@ def _config(name: str, problem: kp.Problem, target: bool, seed: int) -> tuple[st
     options = TARGETS[name]["solve"]
     text = ", ".join(f"{k}={v}" for k, v in {**kwargs, **options}.items())
     hard = ", hard Dirichlet" if TARGETS[name].get("hard") else ""
-    return f"target: {family.upper()} {width}{hard}, {text}", model, options
+    return f"target: {family.upper()} {width}{hard}" + (f", {text}" if text else ""), model, options
 
 
 def run(name: str, out: Path, seed: int = 0, target: bool | None = None) -> dict:
