@@ -1,8 +1,9 @@
 """The result of a solve: evaluate, measure, save, load, export, plot.
 
 **Evaluation set.** With an exact solution, metrics use a fixed regular grid over the domain's bounding box,
-end points included, keeping the nodes inside the domain: 1001 nodes in 1-D, 101² in 2-D, 31³ in 3-D, 15 per
-column beyond (space-time counts ``t`` as a column; a 2-D space-time grid is 41² × 21). The relative H1 error
+end points included, keeping the nodes inside the domain: 1001 nodes in 1-D, 101² in 2-D, 31³ in 3-D, then
+``floor(60000^(1/d))`` per column (15⁴, 9⁵, 6⁶, at least 3; space-time: 101 × 101, 41² × 21, 21³ × 21, 11 per
+space column × 21). The relative H1 error
 uses the spatial gradient. Without an exact solution, a problem's :class:`~kanpde.Reference` gives the points
 and the true values (relative L2 and max abs only: a reference has no gradients).
 
@@ -41,11 +42,17 @@ from .problem import Problem, Unknown
 __all__ = ["Solution", "load", "evaluation_points"]
 
 
+EVALUATION_NODES = 60_000
+"""Past three columns, the evaluation grid has ``floor(EVALUATION_NODES ** (1/d))`` nodes a column (15 in
+4-D, 9 in 5-D, 3 at least), so that the error records of a high-dimensional solve stay cheap."""
+
+
 def _grid_sizes(domain) -> list[int]:
     if domain.is_time_dependent:
         space = {1: [101], 2: [41, 41], 3: [21, 21, 21]}.get(domain.space_dim, [11] * domain.space_dim)
         return space + [21 if domain.space_dim > 1 else 101]
-    return {1: [1001], 2: [101, 101], 3: [31, 31, 31]}.get(domain.dim, [15] * domain.dim)
+    per_column = max(3, int(EVALUATION_NODES ** (1 / domain.dim) + 1e-9))
+    return {1: [1001], 2: [101, 101], 3: [31, 31, 31]}.get(domain.dim, [per_column] * domain.dim)
 
 
 def evaluation_points(

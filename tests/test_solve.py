@@ -225,3 +225,12 @@ def test_steps_left_by_a_converged_stage_go_to_the_next_grid():
     assert sol.history[-1]["grid"] == 12 and "stopped" not in sol.history[-1]
     assert sol.history[-1]["step"] == 120  # the run's total stays the 2 x 60 asked for
     assert sol.relative_l2() < 1e-3  # measured 9.96e-5
+
+
+def test_the_evaluation_set_stays_bounded_in_high_dimension():
+    """15 nodes a column in 4-D (unchanged), 9 in 5-D, 3 in 10-D: at most 60 000 points past 3-D."""
+    from kanpde.solution import evaluation_points
+
+    for dim, per_column in ((4, 15), (5, 9), (10, 3)):
+        points, axes, _ = evaluation_points(kp.Box((0.0,) * dim, (1.0,) * dim))
+        assert [len(a) for a in axes] == [per_column] * dim and points.shape == (per_column**dim, dim)
