@@ -10,6 +10,9 @@ Exact:      u = -cos(x) sin(y) F(t),   v = sin(x) cos(y) F(t),   p = -(cos 2x + 
 
 Check: u_x + v_y = sin x sin y F - sin x sin y F = 0; Δu = -2u, so nu Δu - u_t = (-2 nu + 2 nu) u = 0 and the
        momentum equations reduce to u u_x + v u_y = -p_x: u u_x + v u_y = -(1/2) sin 2x F^2 = -p_x (likewise in y).
+
+Recommended settings: 100 LM steps a grid on 2000 interior, 600 boundary and 400 initial points (about
+2e-4 in under 2 minutes of one core, against the 3-D defaults' 4000 + 1200 + 600 points and 450 steps).
 """
 
 import math
@@ -59,4 +62,5 @@ problem = kp.Problem(
     ],
     exact={"u": velocity_u, "v": velocity_v, "p": pressure},
     name="taylor_green",
+    recommended={"steps": 100, "n_interior": 2000, "n_boundary": 600, "n_initial": 400},
 )
