@@ -3,6 +3,8 @@
 from .catalog import list_problems, load_problem
 from .conditions import Condition, Dirichlet, Initial, Neumann, Periodic, Robin
 from .derivatives import Field
+from .formula import LIBRARY as SYMBOLIC_LIBRARY
+from .formula import Formula, symbolic
 from .geometry import SAMPLERS, Box, Disk, Domain, Interval, Rectangle, SpaceTime
 from .jet import JetSpec
 from .kan import KAN, GridReport, KANLayer
@@ -42,5 +44,8 @@ __all__ = [
     "load",
     "load_problem",
     "list_problems",
+    "symbolic",
+    "Formula",
+    "SYMBOLIC_LIBRARY",
 ]
 __version__ = "0.1.0"

@@ -72,6 +72,7 @@ class Solution:
     ) -> None:
         self.model, self.problem, self.history, self.settings = model, problem, list(history), dict(settings)
         self.trainer_state = trainer_state  # where training stands, for kanpde.resume
+        self.symbolic_formula = None  # the Formula of formula(), exported with the solution once computed
 
     def __repr__(self) -> str:
         name = self.problem.name if self.problem is not None else "?"
@@ -161,6 +162,27 @@ class Solution:
             out.append(problem.residual(chunk, f).reshape(-1).detach())
         return torch.cat(out)
 
+    def formula(self, *, library=None, threshold: float = 0.0, **refine_options):
+        """The closed form of this solution: ``kp.symbolic(self).refine(self.problem)`` (see
+        :func:`kanpde.symbolic` and :meth:`kanpde.Formula.refine`, whose options pass through). The formula is
+        kept as ``symbolic_formula`` and saved and exported with the solution from then on."""
+        from .formula import symbolic
+
+        problem = self._need_problem("formula")
+        found = symbolic(self, library=library, threshold=threshold).refine(problem, **refine_options)
+        self.symbolic_formula = found
+        return found
+
+    def _formula_attrs(self) -> dict:
+        """Export attributes of the formula (none before :meth:`formula`)."""
+        f = self.symbolic_formula
+        if f is None:
+            return {}
+        attrs = {"formula": str(f), "formula_data": f.as_dict()}
+        if self.problem is not None and self.problem.exact is not None:
+            attrs["formula_relative_l2"] = f.relative_l2(self.problem)
+        return attrs
+
     # -- files ------------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write a checkpoint (model config, knot grids, weights, history, settings, problem name/file)."""
@@ -182,6 +204,7 @@ class Solution:
                 "name": problem.name if problem else None,
                 "source": getattr(problem, "source", None) if problem else None,
             },
+            "formula": self.symbolic_formula.as_dict() if self.symbolic_formula is not None else None,
         }
         with atomic_write(path) as tmp:
             torch.save(payload, tmp)
@@ -213,6 +236,7 @@ class Solution:
         attrs = {"problem": problem.name, "model": repr(self.model), "settings": _plain(self.settings)}
         if problem.exact is not None:
             attrs["metrics"] = self.metrics()
+        attrs.update(self._formula_attrs())
         names = domain.names
         if domain.is_time_dependent:
             # move t (last column) to the front: (n_t, n_1, ..., n_d)
@@ -280,7 +304,25 @@ def load(path: str | Path, problem: Problem | None = None, device: str | None = 
         model = model.to(device)
     if problem is None:
         problem = _find_problem(payload["problem"])
-    return Solution(model, problem, payload["history"], payload["settings"], payload.get("trainer_state"))
+    solution = Solution(model, problem, payload["history"], payload["settings"], payload.get("trainer_state"))
+    solution.symbolic_formula = _read_formula(path, payload.get("formula"))
+    return solution
+
+
+def _read_formula(path: Path, data: dict | None):
+    """The formula stored with a checkpoint; one using functions outside the default library is skipped with a
+    warning (compute it again with the library)."""
+    if data is None:
+        return None
+    from .formula import Formula
+
+    try:
+        return Formula.from_dict(data)
+    except ValueError as err:
+        import warnings
+
+        warnings.warn(f"{path}: the stored formula was not read ({err})", RuntimeWarning, stacklevel=3)
+        return None
 
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"

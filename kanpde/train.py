@@ -39,6 +39,7 @@ from .metrics import relative_l2
 from .optim import OPTIMIZERS, Objective, StageStop, make_optimizer
 from .problem import Problem
 from .solution import Solution, evaluation_points
+from .sparsity import SparseLoss, check_sparsity, sparsity_penalty
 
 __all__ = ["solve", "resume", "fit", "Stage", "DEFAULT_STEPS", "SolveSettings"]
 
@@ -85,6 +86,7 @@ class SolveSettings:
     derivatives: str
     log_every: int
     compile: str | None = None
+    sparsity: float = 0.0  # weight of the L1 + entropy penalty on edge magnitudes (kanpde/sparsity.py)
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -163,6 +165,7 @@ def make_settings(problem: Problem, model: nn.Module, **options) -> SolveSetting
         "derivatives",
         "log_every",
         "compile",
+        "sparsity",
     }
     unknown = set(options) - known
     if unknown:
@@ -184,6 +187,9 @@ def make_settings(problem: Problem, model: nn.Module, **options) -> SolveSetting
     derivatives = options.get("derivatives", "auto")
     resolve_mode(derivatives, model)
     grids = _grids(options.get("grids"), model)
+    sparsity = check_sparsity(options.get("sparsity", 0.0))
+    if sparsity > 0 and not isinstance(model, KAN):
+        raise ValueError(f"sparsity applies to KAN models (edge magnitudes), got {type(model).__name__}")
     return SolveSettings(
         n_interior=_count("n_interior", options.get("n_interior", defaults[0])),
         n_boundary=_count("n_boundary", options.get("n_boundary", defaults[1])),
@@ -198,6 +204,7 @@ def make_settings(problem: Problem, model: nn.Module, **options) -> SolveSetting
         derivatives=derivatives,
         log_every=_count("log_every", options.get("log_every", 10)),
         compile=_compile_backend(options.get("compile", False)),
+        sparsity=sparsity,
     )
 
 
@@ -272,6 +279,8 @@ class _Trainer:
         )
         self.comm = current()
         self.loss = PINNLoss(problem, self.points, resolve_mode(settings.derivatives, model), self.comm)
+        if settings.sparsity > 0:  # the penalty on edge magnitudes, on rank 0 over all interior points
+            self.loss = SparseLoss(self.loss, self.points.interior, settings.sparsity, self.comm.is_root)
         self.logger = _Logger(self.loss, problem, model, callbacks, bar)
         self.logger.history.extend(history)
         if history:
@@ -423,7 +432,8 @@ def solve(
     stages), ``steps`` (with a single name), ``grids`` (KAN grid sizes, the schedule runs at each; default
     ``G, 2G, 4G``), ``lr`` (Adam), ``seed``, ``dtype`` (float64),
     ``device`` (``"auto"``: CUDA when available), ``derivatives`` (``"auto"``, ``"forward"``,
-    ``"autograd"``), ``log_every``, ``compile`` (opt-in ``torch.compile`` of the loss for Adam and L-BFGS
+    ``"autograd"``), ``log_every``, ``sparsity`` (weight of the KAN paper's L1 + entropy penalty on edge
+    magnitudes, :mod:`kanpde.sparsity`; default 0, off), ``compile`` (opt-in ``torch.compile`` of the loss for Adam and L-BFGS
     stages, worth it on CUDA and on the CPU for small point sets, where per-op dispatch dominates; ``True`` or
     a backend name). ``progress`` shows a tqdm bar; each callback gets every history record and the model. ``stop_after`` pauses after that many optimiser steps in total; save the solution
     and continue later with :func:`resume`. The ``model`` passed in is not modified; the trained one is
@@ -505,8 +515,10 @@ def fit(
     optimizer: str = "lbfgs",
     steps: int = 20,
     lr: float = 1e-2,
+    sparsity: float = 0.0,
 ) -> list[dict]:
-    """Fit ``model`` to data in place, minimising ``mean |model(x) - y|^2``; returns the history.
+    """Fit ``model`` to data in place, minimising ``mean |model(x) - y|^2`` (plus ``sparsity`` times the
+    penalty on edge magnitudes of :mod:`kanpde.sparsity`, KANs only); returns the history.
 
     ``x`` is ``(N, d)`` and ``y`` ``(N,)`` or ``(N, n_out)``; ``optimizer`` is ``"lbfgs"`` or ``"adam"``.
     """
@@ -518,6 +530,9 @@ def fit(
         raise ValueError(f"x has {x.shape[0]} rows but y has {y.shape[0]}; pass one target per point")
     if optimizer not in ("lbfgs", "adam"):
         raise ValueError(f"unknown optimizer {optimizer!r} for fit; valid ones: lbfgs, adam")
+    weight = check_sparsity(sparsity)
+    if weight > 0 and not isinstance(model, KAN):
+        raise ValueError(f"sparsity applies to KAN models (edge magnitudes), got {type(model).__name__}")
 
     class _Data:
         mode = "autograd"
@@ -527,7 +542,15 @@ def fit(
             mse = (m(x) - y).square().mean()
             return mse, mse[None]
 
-    objective = Objective(model, _Data())
+    class _Sparse(_Data):  # the data loss plus the penalty on edge magnitudes (kanpde/sparsity.py)
+        names = ["mse", "sparsity"]
+
+        def __call__(self, m):
+            mse = (m(x) - y).square().mean()
+            p = weight * sparsity_penalty(m, x)
+            return mse + p, torch.stack([mse, p])
+
+    objective = Objective(model, _Sparse() if weight > 0 else _Data())
     opt = make_optimizer(optimizer, objective, **({"lr": lr} if optimizer == "adam" else {}))
     history = []
     start = time.perf_counter()

@@ -1,0 +1,274 @@
+"""Refining a formula's constants against a PDE (or data), and snapping them to exact numbers.
+
+With the formula's floating-point numbers as free constants ``θ`` (:func:`~kanpde.formula.expr.parametrize`)
+the objective is the stacked residual ``r̃(θ)`` with ``|r̃|² = L``: the PDE loss of
+:class:`~kanpde.loss.PINNLoss` (``r̃ = concat_t sqrt(w_t / N_t) r_t``, autograd derivatives of the formula)
+or the mean squared error ``|f(x) - y|² / N`` on data. Its Jacobian ``∂r̃/∂θ`` is exact: every model call
+gets its own per-point copy of ``θ`` (:class:`~kanpde.formula.FormulaModule`), so one backward pass per
+residual column gives all rows. Levenberg-Marquardt (:func:`~kanpde.formula.lm.least_squares`) then:
+
+1. fits all constants of the composed formula;
+2. expands it (:func:`canonical`: numbers merged, phases of sines and cosines split off, then
+   ``sympy.expand``: products of sums and powers distributed, ``exp(a + b) = exp(a) exp(b)``), which merges
+   constants that were redundant in the composition, and fits again (kept unless the loss rises);
+3. snaps: every constant near a simple number (:func:`~kanpde.formula.expr.nearest_simple`, 1% relative)
+   is tried there, and every pair of constants equal within ``1e-6`` relative at their common value (sympy
+   then collects the terms they share: nearly equal frequencies of terms that cancel become one), nearest
+   first, the other constants refitted; the snap is kept when the loss stays below
+   ``(1 + snap_tol) · L + 1e-22 · L_0`` (``L_0`` the loss of ``f = 0``, so losses at round-off compare
+   equal), and the pass repeats until no snap is kept.
+
+When the solution lies in the formula's family every constant ends exact and the error is round-off. The
+formula is finally tidied for reading (``sympy.powsimp``; ``sympy.simplify`` when no float is left and the
+expression is small), keeping the tidy form only when it evaluates with torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import sympy
+import torch
+from torch import Tensor
+
+from ..loss import PINNLoss, sample_collocation
+from ..problem import Problem
+from .expr import float_count, nearest_simple, parametrize
+from .formula import Formula, FormulaModule
+from .lm import least_squares
+
+__all__ = ["refine"]
+
+Fun = Callable[[Tensor], tuple[Tensor, Tensor]]
+
+_POINTS = {1: (1000, 2, 0), 2: (2500, 400, 400), 3: (4000, 1200, 600)}
+"""Default interior, boundary and initial point counts by domain dimension."""
+
+SNAP_RADIUS = 1e-2
+TIE_RADIUS = 1e-6
+FLOOR = 1e-22
+
+
+def refine(
+    formula: Formula,
+    problem: Problem | None = None,
+    *,
+    data: tuple[Tensor, Tensor] | None = None,
+    n_interior: int | None = None,
+    n_boundary: int | None = None,
+    n_initial: int | None = None,
+    seed: int = 0,
+    max_steps: int = 200,
+    snap: bool = True,
+    snap_tol: float = 1e-2,
+    expand: bool = True,
+    device: str | torch.device = "cpu",
+) -> Formula:
+    """The formula with its constants fitted to ``problem``'s PDE loss, or to ``data = (x, y)``, and snapped
+    (module docstring). Point counts default by dimension (1-D 1000 interior; 2-D 2500 interior, 400
+    boundary, 400 initial; beyond 4000, 1200, 600), drawn by Sobol from ``seed``."""
+    if (problem is None) == (data is None):
+        raise ValueError("refine takes a problem (its PDE loss) or data=(x, y), exactly one of them")
+    if problem is not None:
+        make, zero = _pde(formula, problem, (n_interior, n_boundary, n_initial), seed, torch.device(device))
+    else:
+        make, zero = _data(formula, data)
+    floor = FLOOR * zero
+
+    def fit(expr: sympy.Expr, steps: int = max_steps) -> tuple[sympy.Expr, float]:
+        return _fit(formula, expr, make, steps)
+
+    expr, loss = fit(formula.expr)
+    if not math.isfinite(loss):
+        raise ValueError(
+            f"the formula {formula.expr} is not finite at the refinement points; it cannot be refined"
+        )
+    if expand:
+        wide = canonical(expr)
+        if wide != expr and float_count(wide) <= 2 * float_count(expr) + 8:
+            wide, wide_loss = fit(wide)
+            if wide_loss <= loss * (1 + snap_tol) + floor:
+                expr, loss = wide, wide_loss
+    if snap:
+        expr, loss = _snap(expr, loss, fit, floor, snap_tol)
+    return Formula(_tidy(expr, formula), formula.names, formula.edges, formula.library, loss=loss)
+
+
+def _module(formula: Formula, expr: sympy.Expr, params, theta: Tensor) -> FormulaModule:
+    return FormulaModule(expr, formula.symbols, params, theta, formula.functions)
+
+
+def _fit(formula: Formula, expr: sympy.Expr, make, steps: int) -> tuple[sympy.Expr, float]:
+    """All floats of ``expr`` fitted by Levenberg-Marquardt; the expression with the fitted values and the loss."""
+    p_expr, params, values = parametrize(merge_numbers(expr))
+    module = _module(formula, p_expr, params, torch.tensor(values, dtype=torch.float64))
+    theta, cost = least_squares(make(module), module.theta, max_steps=steps)
+    fitted = p_expr.xreplace({s: sympy.Float(v) for s, v in zip(params, theta.tolist(), strict=True)})
+    return fitted, cost
+
+
+def merge_numbers(expr: sympy.Expr) -> sympy.Expr:
+    """The numbers of a product (a sum) that include a float become one float, e.g. ``0.3183·π²·y² -> 3.1416·y²``:
+    the constant to refine and snap is their value, not one factor of it."""
+    if not expr.args:
+        return expr
+    args = [merge_numbers(a) for a in expr.args]
+    if expr.is_Mul or expr.is_Add:
+        numbers = [a for a in args if a.is_number]
+        if len(numbers) > 1 and any(isinstance(a, sympy.Float) for a in numbers):
+            rest = [a for a in args if not a.is_number]
+            return expr.func(sympy.Float(float(expr.func(*numbers))), *rest)
+    return expr.func(*args)
+
+
+def split_phases(expr: sympy.Expr) -> sympy.Expr:
+    """``sin(u + c) = sin(u) cos(c) + cos(u) sin(c)`` and ``cos(u + c) = cos(u) cos(c) - sin(u) sin(c)`` for
+    numbers ``c``: a phase becomes two coefficients, so sums of shifted sinusoids of one argument collect
+    into one sine and one cosine (unique constants where the phases were a continuum of equal fits)."""
+    if not expr.args:
+        return expr
+    node = expr.func(*(split_phases(a) for a in expr.args))
+    if isinstance(node, (sympy.sin, sympy.cos)) and node.args[0].is_Add:
+        c = sympy.Add(*(a for a in node.args[0].args if a.is_number))
+        u = node.args[0] - c
+        if c != 0 and u.free_symbols:
+            if isinstance(node, sympy.sin):
+                return sympy.sin(u) * sympy.cos(c) + sympy.cos(u) * sympy.sin(c)
+            return sympy.cos(u) * sympy.cos(c) - sympy.sin(u) * sympy.sin(c)
+    return node
+
+
+def canonical(expr: sympy.Expr) -> sympy.Expr:
+    """The expanded form refinement continues from: expanded (``sympy.expand``, function arguments too), numbers
+    merged, phases split off, expanded and merged again."""
+    wide = merge_numbers(sympy.expand(merge_numbers(expr)))
+    return merge_numbers(sympy.expand(split_phases(wide)))
+
+
+def _snap(expr: sympy.Expr, loss: float, fit, floor: float, snap_tol: float) -> tuple[sympy.Expr, float]:
+    """Snap constants one at a time, nearest first, while the loss allows it: to a simple number, or to another
+    constant of the formula (equal within ``TIE_RADIUS``), which lets sympy collect the terms they share."""
+    failures, budget = 0, 2 * float_count(expr) + 4
+    while True:
+        p_expr, params, values = parametrize(merge_numbers(expr))
+        for _, changes in _snap_candidates(params, values):
+            fixed = {s: sympy.Float(v) for s, v in zip(params, values, strict=True)}
+            fixed.update(changes)
+            candidate, new = fit(p_expr.xreplace(fixed), 60)
+            if new <= loss * (1 + snap_tol) + floor:
+                expr, loss = candidate, new
+                break
+            failures += 1
+            if failures > budget:
+                return expr, loss
+        else:
+            return expr, loss
+
+
+def _snap_candidates(params: list, values: list[float]) -> list[tuple[float, dict]]:
+    """``(distance, substitution)`` pairs, nearest first: each constant at its nearest simple number, and pairs
+    of nearly equal constants at their mean."""
+    out = []
+    for k, v in enumerate(values):
+        near = nearest_simple(v, SNAP_RADIUS)
+        if near is not None:
+            out.append((near[1], {params[k]: near[0]}))
+    for k, v in enumerate(values):
+        for m in range(k + 1, len(values)):
+            w = values[m]
+            d = abs(v - w) / max(abs(v), abs(w), 1e-300)
+            if d <= TIE_RADIUS and nearest_simple(v, SNAP_RADIUS) is None:
+                mean = sympy.Float((v + w) / 2)
+                out.append((d, {params[k]: mean, params[m]: mean}))
+    return sorted(out, key=lambda t: t[0])
+
+
+def _tidy(expr: sympy.Expr, formula: Formula) -> sympy.Expr:
+    """A form for reading: exponentials combined; simplified when exact and small; kept only if it evaluates."""
+    out = sympy.powsimp(expr)
+    if float_count(out) == 0 and sympy.count_ops(out) <= 80:
+        simpler = sympy.simplify(out)
+        out = simpler if sympy.count_ops(simpler) <= sympy.count_ops(out) else out
+    probe = torch.linspace(0.1, 0.9, 7, dtype=torch.float64)[:, None].expand(7, len(formula.names))  # (7, d)
+    try:
+        _module(formula, out, (), torch.zeros(0, dtype=torch.float64))(probe.contiguous())
+    except ValueError:
+        return expr
+    return out
+
+
+def _stacked(module: FormulaModule, terms) -> tuple[Tensor, Tensor]:
+    """``r̃`` ``(M,)`` and ``∂r̃/∂θ`` ``(M, K)`` from ``terms``: (residual function of the module, scale) pairs,
+    each residual ``(N_t, C_t)`` with row ``n`` depending on point ``n`` of every model call only."""
+    rows, jacobians = [], []
+    k = module.theta.shape[0]
+    with torch.enable_grad():
+        for residual, scale in terms:
+            module.per_point, module.leaves = True, []
+            r = residual(module)  # (N_t, C_t)
+            leaves, module.per_point, module.leaves = module.leaves, False, []
+            bad = [tuple(leaf.shape) for leaf in leaves if leaf.shape[0] != r.shape[0]]
+            if bad:
+                raise ValueError(
+                    f"refine needs residuals whose row n depends on point n only; a term of {r.shape[0]} rows "
+                    f"evaluated the formula at {bad[0][0]} points"
+                )
+            for c in range(r.shape[1]):
+                grads = torch.autograd.grad(r[:, c].sum(), leaves, retain_graph=True, allow_unused=True)
+                jac = r.new_zeros(r.shape[0], k)  # (N_t, K)
+                for g in grads:
+                    jac = jac if g is None else jac + g
+                rows.append(scale * r[:, c].detach())
+                jacobians.append(scale * jac)
+    return torch.cat(rows), torch.cat(jacobians)
+
+
+def _pde(formula: Formula, problem: Problem, counts, seed: int, device) -> tuple[Callable, float]:
+    if not isinstance(problem, Problem):
+        raise TypeError(f"refine takes a kanpde.Problem, got {type(problem).__name__}")
+    if tuple(problem.domain.names) != formula.names:
+        raise ValueError(
+            f"the formula's coordinates {', '.join(formula.names)} are not the problem's "
+            f"{', '.join(problem.domain.names)}"
+        )
+    defaults = _POINTS[min(problem.domain.dim, 3)]
+    n = [c if c is not None else dflt for c, dflt in zip(counts, defaults, strict=True)]
+    points = sample_collocation(problem, n[0], n[1], n[2] or 1, "sobol", seed, torch.float64, device)
+    loss = PINNLoss(problem, points, "autograd")
+    scales = [math.sqrt(w / c) for w, c in zip(loss.weights, loss.counts, strict=True)]
+
+    def make(module: FormulaModule) -> Fun:
+        terms = [(lambda m, t=t: loss.term_residual(m, t), s) for t, s in enumerate(scales)]
+
+        def fun(theta: Tensor) -> tuple[Tensor, Tensor]:
+            module.theta = theta
+            return _stacked(module, terms)
+
+        return fun
+
+    zero = _module(formula, sympy.Integer(0), (), torch.zeros(0, dtype=torch.float64))
+    r0, _ = make(zero)(zero.theta)
+    return make, float(r0 @ r0)
+
+
+def _data(formula: Formula, data) -> tuple[Callable, float]:
+    if not (isinstance(data, tuple) and len(data) == 2 and all(isinstance(t, Tensor) for t in data)):
+        raise TypeError("data must be a pair of tensors (x, y): x of shape (N, d), y of shape (N,)")
+    x, y = data
+    y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+    if x.ndim != 2 or x.shape[1] != len(formula.names) or y.shape != (x.shape[0],):
+        raise ValueError(
+            f"data must be x (N, {len(formula.names)}) and y (N,); got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    scale = 1 / math.sqrt(x.shape[0])
+    target = y[:, None]  # (N, 1)
+
+    def make(module: FormulaModule) -> Fun:
+        def fun(theta: Tensor) -> tuple[Tensor, Tensor]:
+            module.theta = theta
+            return _stacked(module, [(lambda m: m(x) - target, scale)])
+
+        return fun
+
+    return make, float(y @ y) / x.shape[0]

@@ -1,0 +1,124 @@
+"""The sparsity penalty of the KAN paper (Liu et al. 2024, §2.5.1) on edge magnitudes.
+
+With ``N`` points ``x_s`` and ``v_i^(s)`` the inputs of layer ``l`` there, an edge's magnitude is its mean
+absolute activation and a layer's the sum over its edges,
+
+    |phi_lji|_1 = (1/N) sum_s |phi_lji(v_i^(s))|,        |Phi_l|_1 = sum_ij |phi_lji|_1,
+
+its entropy ``S(Phi_l) = - sum_ij p_lij log p_lij`` with ``p_lij = |phi_lji|_1 / |Phi_l|_1``, and the penalty
+added to the loss with weight ``λ`` (``sparsity=`` of :func:`kanpde.solve` and :func:`kanpde.fit`) is
+
+    P = sum_l (mu_1 |Phi_l|_1 + mu_2 S(Phi_l)),        mu_1 = mu_2 = 1.
+
+**With each optimiser.** Adam and L-BFGS minimise ``L + λ P`` (value and gradient by autograd).
+Levenberg-Marquardt needs least-squares rows: every term of ``λ P`` is non-negative, so the rows
+``sqrt(λ mu_1 |phi_lji|_1)`` (one per edge) and ``sqrt(λ mu_2 S(Phi_l))`` (one per layer), appended to the
+PDE residual rows, have squares that sum to ``λ P`` exactly, and LM minimises the same ``L + λ P``. Their
+Jacobian rows, ``∇(λ mu |phi|_1) / (2 sqrt(λ mu |phi|_1))``, come from one backward pass each; a row whose
+value is zero (a removed edge) gets a zero Jacobian row (the square root has no derivative at 0). The
+Gauss-Newton matrix then holds the rank-one curvature ``∇t ∇tᵀ / (4 t)`` of each term ``t``.
+
+On several ranks the penalty is computed on rank 0 alone, on all interior points, and the other ranks add
+nothing, so the reduced sums are the single-process ones.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["edge_magnitudes", "sparsity_penalty", "penalty_rows", "SparseLoss", "check_sparsity"]
+
+MU_L1 = 1.0
+MU_ENTROPY = 1.0
+
+
+def check_sparsity(value: object) -> float:
+    """``value`` as a float ``>= 0``, or a clear error."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and value >= 0)
+    ):
+        raise ValueError(f"sparsity must be a finite number >= 0 (0 turns the penalty off), got {value!r}")
+    return float(value)
+
+
+def edge_magnitudes(model: nn.Module, x: Tensor) -> list[Tensor]:
+    """``|phi_lji|_1`` per layer as ``(n_in, n_out)`` tensors, differentiable in the model's parameters."""
+    layers = getattr(model, "layers", None)
+    if layers is None or not all(hasattr(layer, "edge_functions") for layer in layers):
+        raise TypeError(
+            f"the sparsity penalty needs a kanpde.KAN (edge functions), got {type(model).__name__}"
+        )
+    model.check_input(x)
+    v = x * model.input_scale + model.input_shift
+    out = []
+    for layer in layers:
+        phi = layer.edge_functions(v)  # (N, n_in, n_out)
+        out.append(phi.abs().mean(0))
+        v = phi.sum(1) + layer.bias  # (N, n_out)
+    return out
+
+
+def _entropy(m: Tensor) -> Tensor:
+    """``-sum p log p`` with ``p = m / sum m`` (0 for an all-zero layer; ``0 log 0 = 0``)."""
+    total = m.sum()
+    p = m / torch.where(total > 0, total, torch.ones_like(total))
+    return -(p * torch.log(p.clamp(min=1e-300))).sum()
+
+
+def sparsity_penalty(model: nn.Module, x: Tensor) -> Tensor:
+    """``P = sum_l (mu_1 |Phi_l|_1 + mu_2 S(Phi_l))`` at points ``x`` (0-dim tensor)."""
+    return sum(MU_L1 * m.sum() + MU_ENTROPY * _entropy(m) for m in edge_magnitudes(model, x))
+
+
+def penalty_rows(model: nn.Module, x: Tensor, weight: float) -> Tensor:
+    """Rows ``r`` with ``|r|² = weight · P``: one per edge, then one per layer (module docstring)."""
+    terms = []
+    for m in edge_magnitudes(model, x):
+        terms += [weight * MU_L1 * m.reshape(-1), (weight * MU_ENTROPY * _entropy(m)).reshape(1)]
+    return torch.cat(terms).clamp(min=0).sqrt()
+
+
+class SparseLoss:
+    """A :class:`~kanpde.loss.PINNLoss` plus ``weight · P`` on points ``x`` (the penalty is its last term,
+    ``"sparsity"``); ``active`` is false on ranks other than 0, which add nothing."""
+
+    def __init__(self, loss, x: Tensor, weight: float, active: bool = True) -> None:
+        self.inner, self.x, self.weight, self.active = loss, x, check_sparsity(weight), active
+        self.mode, self.comm = loss.mode, loss.comm
+        self.names = [*loss.names, "sparsity"]
+
+    def penalty(self, model: nn.Module) -> Tensor:
+        if not self.active:
+            return self.x.new_zeros(())
+        return self.weight * sparsity_penalty(model, self.x)
+
+    def __call__(self, model: nn.Module) -> tuple[Tensor, Tensor]:
+        total, parts = self.inner(model)
+        p = self.penalty(model)
+        return total + p, torch.cat([parts, p.reshape(1)])
+
+    def residual_and_jacobian(self, model: nn.Module) -> tuple[Tensor, Tensor, Tensor]:
+        """The inner loss's rows with the penalty rows appended (none on inactive ranks)."""
+        r, jac, parts = self.inner.residual_and_jacobian(model)
+        if not self.active:
+            return r, jac, torch.cat([parts, parts.new_zeros(1)])
+        params = list(model.parameters())
+        with torch.enable_grad():
+            rows = penalty_rows(model, self.x, self.weight)
+            values = rows.detach()
+            extra = jac.new_zeros(rows.shape[0], jac.shape[1])  # (E + L, P)
+            for k in range(rows.shape[0]):
+                if float(values[k]) > 0:
+                    grads = torch.autograd.grad(rows[k], params, retain_graph=True, allow_unused=True)
+                    extra[k] = torch.cat([torch.zeros_like(p).reshape(-1) if g is None else g.reshape(-1)
+                                          for g, p in zip(grads, params, strict=True)])  # fmt: skip
+        return (
+            torch.cat([r, values]),
+            torch.cat([jac, extra]),
+            torch.cat([parts, (values @ values).reshape(1)]),
+        )
