@@ -6,6 +6,7 @@
     kanpde solve poisson2d --grids 5,10,20 --optimizer adam:200,lm:300 --out runs/p2d
     kanpde solve my_problem.py --model mlp --width 2,64,64,1 --config run.toml
     kanpde export runs/p2d/solution.pt --out p2d.h5
+    kanpde symbolic runs/p2d/solution.pt
 
 ``solve`` writes into its output folder (default ``runs/<problem>``): ``solution.pt`` (checkpoint),
 ``solution.h5`` + ``solution.xdmf`` (fields for ParaView), ``metrics.json``, ``history.csv`` and the figures
@@ -132,6 +133,11 @@ def _add_solve(sub) -> None:
             p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, help=text)
     p.add_argument("--config", default=None, help="a TOML file with any of the options above")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--symbolic",
+        action="store_true",
+        help="also find the solution's formula (KAN only; see 'kanpde symbolic')",
+    )
 
 
 def _read_config(path: str) -> dict:
@@ -382,6 +388,7 @@ def _metrics(solution, opts: dict, seconds: float) -> dict:
     }
     if problem.exact is not None:
         data.update(solution.metrics())
+    data.update(solution.formula_attributes())
     data["settings"] = solution.settings
     data["options"] = opts
     return data
@@ -401,6 +408,8 @@ def _write_outputs(solution, opts: dict, seconds: float, out: Path) -> dict:
         plot_history(solution.history, out / "history.png")
     if isinstance(solution.model, KAN):
         plot_edges(solution.model, out / "edges.png")
+    if solution.symbolic_formula is not None:
+        solution.symbolic_formula.save(out / "formula.json")
     return metrics
 
 
@@ -424,6 +433,8 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
     opts = _options(args)
     problem = load_problem(opts["problem"])
     model = _build_model(opts, problem.domain.dim)
+    if args.symbolic and not isinstance(model, KAN):
+        raise UsageError("--symbolic needs a KAN (its edges are fitted); drop it or pass --model kan")
     out = Path(opts["out"]) if opts["out"] else Path("runs") / problem.name
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; pass a folder")
@@ -438,6 +449,8 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     if not comm.is_root:
         return 0
+    if args.symbolic:
+        solution.formula()
     metrics = _write_outputs(solution, opts, seconds, out)
     rel = metrics.get("relative_l2")
     rows = [
@@ -448,6 +461,8 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
         ("seconds", f"{seconds:.1f}"),
         ("out", str(out)),
     ]
+    if solution.symbolic_formula is not None:
+        rows.insert(4, ("formula", str(solution.symbolic_formula)))
     for key, value in rows:
         print(f"{key:<12} {value}")
     return 0
@@ -492,6 +507,53 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# kanpde symbolic
+# --------------------------------------------------------------------------------------------------
+
+
+def _add_symbolic(sub) -> None:
+    p = sub.add_parser(
+        "symbolic",
+        help="print the formula of a KAN solution and its error",
+        description="Fit the edges of a KAN checkpoint to library functions, compose them, refine the constants "
+        "against the PDE and print the formula with its relative L2 error against the exact solution (or, "
+        "without one, against the KAN).",
+    )
+    p.add_argument("checkpoint", help="a solution.pt of a KAN written by 'kanpde solve' or Solution.save")
+    p.add_argument("--problem", default=None, help="the problem, when the checkpoint's cannot be found")
+    p.add_argument("--no-refine", action="store_true", help="compose the edge fits only (no PDE refinement)")
+    p.add_argument("--out", default=None, help="also write the formula to this JSON file")
+
+
+def _run_symbolic(args: argparse.Namespace) -> int:
+    from .catalog import load_problem
+    from .formula import symbolic
+    from .metrics import relative_l2
+    from .solution import evaluation_points, load
+
+    problem = load_problem(args.problem) if args.problem else None
+    solution = load(Path(args.checkpoint), problem=problem)
+    if not isinstance(solution.model, KAN):
+        raise UsageError(f"{args.checkpoint} holds a {type(solution.model).__name__}; symbolic needs a KAN")
+    if solution.problem is None:
+        raise UsageError(
+            f"cannot find the problem of {args.checkpoint}; name it with --problem NAME_OR_FILE.py"
+        )
+    found = symbolic(solution) if args.no_refine else solution.formula()
+    print(f"{'formula':<12} {found}")
+    if solution.problem.exact is not None:
+        print(f"{'relative L2':<12} {found.relative_l2(solution.problem):.3e} (to the exact solution)")
+    else:
+        x = evaluation_points(solution.problem.domain)[0]
+        print(f"{'relative L2':<12} {relative_l2(found(x), solution(x)):.3e} (to the KAN; no exact solution)")
+    if found.loss is not None:
+        print(f"{'PDE loss':<12} {found.loss:.3e}")
+    if args.out:
+        print(f"{'out':<12} {found.save(Path(args.out))}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
 # kanpde bench
 # --------------------------------------------------------------------------------------------------
 
@@ -519,6 +581,7 @@ COMMANDS: dict[str, Command] = {
     "list": (_add_list, _run_list),
     "solve": (_add_solve, _run_solve),
     "export": (_add_export, _run_export),
+    "symbolic": (_add_symbolic, _run_symbolic),
     "bench": (_add_bench, _run_bench),
 }
 """Sub-command name -> (function adding its parser to the sub-parsers, function running it)."""

@@ -173,8 +173,8 @@ class Solution:
         self.symbolic_formula = found
         return found
 
-    def _formula_attrs(self) -> dict:
-        """Export attributes of the formula (none before :meth:`formula`)."""
+    def formula_attributes(self) -> dict:
+        """The formula as export attributes: text, data and relative L2 (empty before :meth:`formula`)."""
         f = self.symbolic_formula
         if f is None:
             return {}
@@ -236,7 +236,7 @@ class Solution:
         attrs = {"problem": problem.name, "model": repr(self.model), "settings": _plain(self.settings)}
         if problem.exact is not None:
             attrs["metrics"] = self.metrics()
-        attrs.update(self._formula_attrs())
+        attrs.update(self.formula_attributes())
         names = domain.names
         if domain.is_time_dependent:
             # move t (last column) to the front: (n_t, n_1, ..., n_d)

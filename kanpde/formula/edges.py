@@ -221,11 +221,11 @@ def _polish(
         dg = torch.zeros_like(gv) if dg is None else dg
         columns = {"a": p["c"] * dg * v, "b": p["c"] * dg, "c": gv, "d": torch.ones_like(gv)}
         r = (p["c"] * gv + p["d"] - y) / norm
-        jac = torch.stack([columns[k] for k in free], dim=1) / norm  # (S, K)
+        jac = torch.stack([columns[k] for k in free], dim=1) / norm if free else r[:, None][:, :0]  # (S, K)
         return r, jac
 
     theta0 = torch.tensor([values[k] for k in free], dtype=v.dtype, device=v.device)
-    theta, cost = least_squares(fun, theta0, max_steps=60)
+    theta, cost = least_squares(fun, theta0, max_steps=50, ftol=1e-8)
     values.update(zip(free, theta.tolist(), strict=True))
     return _Fit(values, dict(exact), math.sqrt(cost) if math.isfinite(cost) else math.inf)
 

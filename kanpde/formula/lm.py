@@ -5,7 +5,8 @@ Each step solves ``(JᵀJ + λ D) δ = -Jᵀr`` with Marquardt's scaling ``D = d
 redundant constants, whose columns are zero or dependent, stay solvable); a step is taken when the gain
 ratio ``ρ = (|r|² - |r(θ+δ)|²) / (|r|² - |r + Jδ|²)`` is positive, then ``λ ← λ max(1/3, 1 - (2ρ - 1)³)``,
 otherwise ``λ ← λ ν``, ``ν ← 2ν`` (Nielsen's rule). It stops at ``max_steps``, when the cost is zero, when
-three accepted steps in a row lower the cost by less than ``ftol`` of it, or when no damping helps.
+three accepted steps in a row lower the cost by less than ``ftol`` of it, when it reaches ``target``, or when
+no damping helps.
 """
 
 from __future__ import annotations
@@ -22,9 +23,16 @@ Residual = Callable[[Tensor], tuple[Tensor, Tensor]]
 
 
 def least_squares(
-    fun: Residual, theta: Tensor, *, max_steps: int = 100, ftol: float = 1e-14, damping: float = 1e-3
+    fun: Residual,
+    theta: Tensor,
+    *,
+    max_steps: int = 100,
+    ftol: float = 1e-14,
+    target: float = 0.0,
+    damping: float = 1e-3,
 ) -> tuple[Tensor, float]:
-    """Minimise ``|r(θ)|²`` from ``theta`` ``(K,)``; returns the best ``θ`` and its cost."""
+    """Minimise ``|r(θ)|²`` from ``theta`` ``(K,)``; returns the best ``θ`` and its cost. It also stops once the
+    cost is at most ``target``."""
     theta = theta.detach().clone()
     if theta.numel() == 0:
         r, _ = fun(theta)
@@ -33,7 +41,7 @@ def least_squares(
     cost = float(r @ r)
     lam, nu, stalls = damping, 2.0, 0
     for _ in range(max_steps):
-        if cost == 0.0 or not math.isfinite(cost):
+        if cost <= target or not math.isfinite(cost):
             break
         a, g = jac.T @ jac, jac.T @ r  # (K, K), (K,)
         diag = a.diagonal().clamp(min=1e-12 * float(a.diagonal().max().clamp(min=1e-300)))

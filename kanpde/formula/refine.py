@@ -14,9 +14,10 @@ residual column gives all rows. Levenberg-Marquardt (:func:`~kanpde.formula.lm.l
 3. snaps: every constant near a simple number (:func:`~kanpde.formula.expr.nearest_simple`, 1% relative)
    is tried there, and every pair of constants equal within ``1e-6`` relative at their common value (sympy
    then collects the terms they share: nearly equal frequencies of terms that cancel become one), nearest
-   first, the other constants refitted; the snap is kept when the loss stays below
+   first, the other constants refitted (until the loss is low enough, or falls by less than ``1e-4`` of
+   itself per step); the snap is kept when the loss stays below
    ``(1 + snap_tol) · L + 1e-22 · L_0`` (``L_0`` the loss of ``f = 0``, so losses at round-off compare
-   equal), and the pass repeats until no snap is kept.
+   equal), and the pass repeats until no snap is kept; a last fit polishes the constants left.
 
 When the solution lies in the formula's family every constant ends exact and the error is round-off. The
 formula is finally tidied for reading (``sympy.powsimp``; ``sympy.simplify`` when no float is left and the
@@ -42,11 +43,14 @@ __all__ = ["refine"]
 
 Fun = Callable[[Tensor], tuple[Tensor, Tensor]]
 
-_POINTS = {1: (1000, 2, 0), 2: (2500, 400, 400), 3: (4000, 1200, 600)}
+_POINTS = {1: (500, 2, 0), 2: (1000, 200, 200), 3: (2000, 600, 300)}
 """Default interior, boundary and initial point counts by domain dimension."""
 
 SNAP_RADIUS = 1e-2
+MAX_WIDE = 64  # constants the expanded form may have (it is skipped when larger and 3x the compact one)
 TIE_RADIUS = 1e-6
+SNAP_STEPS = 100
+SNAP_FTOL = 1e-4  # a trial snap stops once its loss is low enough, or falls by less than this per step
 FLOOR = 1e-22
 
 
@@ -59,15 +63,16 @@ def refine(
     n_boundary: int | None = None,
     n_initial: int | None = None,
     seed: int = 0,
-    max_steps: int = 200,
+    max_steps: int = 1000,
     snap: bool = True,
     snap_tol: float = 1e-2,
     expand: bool = True,
     device: str | torch.device = "cpu",
 ) -> Formula:
     """The formula with its constants fitted to ``problem``'s PDE loss, or to ``data = (x, y)``, and snapped
-    (module docstring). Point counts default by dimension (1-D 1000 interior; 2-D 2500 interior, 400
-    boundary, 400 initial; beyond 4000, 1200, 600), drawn by Sobol from ``seed``."""
+    (module docstring). Point counts default by dimension (1-D 500 interior; 2-D 1000 interior, 200
+    boundary, 200 initial; beyond 2000, 600, 300), drawn by Sobol from ``seed``: a formula with few constants
+    needs few points, and its error is measured elsewhere."""
     if (problem is None) == (data is None):
         raise ValueError("refine takes a problem (its PDE loss) or data=(x, y), exactly one of them")
     if problem is not None:
@@ -76,8 +81,8 @@ def refine(
         make, zero = _data(formula, data)
     floor = FLOOR * zero
 
-    def fit(expr: sympy.Expr, steps: int = max_steps) -> tuple[sympy.Expr, float]:
-        return _fit(formula, expr, make, steps)
+    def fit(expr: sympy.Expr, steps: int = max_steps, ftol: float = 1e-14, target: float = 0.0):
+        return _fit(formula, expr, make, steps, ftol, target)
 
     expr, loss = fit(formula.expr)
     if not math.isfinite(loss):
@@ -86,12 +91,13 @@ def refine(
         )
     if expand:
         wide = canonical(expr)
-        if wide != expr and float_count(wide) <= 2 * float_count(expr) + 8:
+        if wide != expr and float_count(wide) <= max(MAX_WIDE, 3 * float_count(expr)):
             wide, wide_loss = fit(wide)
             if wide_loss <= loss * (1 + snap_tol) + floor:
                 expr, loss = wide, wide_loss
     if snap:
         expr, loss = _snap(expr, loss, fit, floor, snap_tol)
+        expr, loss = fit(expr)
     return Formula(_tidy(expr, formula), formula.names, formula.edges, formula.library, loss=loss)
 
 
@@ -99,11 +105,13 @@ def _module(formula: Formula, expr: sympy.Expr, params, theta: Tensor) -> Formul
     return FormulaModule(expr, formula.symbols, params, theta, formula.functions)
 
 
-def _fit(formula: Formula, expr: sympy.Expr, make, steps: int) -> tuple[sympy.Expr, float]:
+def _fit(
+    formula: Formula, expr: sympy.Expr, make, steps: int, ftol: float = 1e-14, target: float = 0.0
+) -> tuple[sympy.Expr, float]:
     """All floats of ``expr`` fitted by Levenberg-Marquardt; the expression with the fitted values and the loss."""
     p_expr, params, values = parametrize(merge_numbers(expr))
     module = _module(formula, p_expr, params, torch.tensor(values, dtype=torch.float64))
-    theta, cost = least_squares(make(module), module.theta, max_steps=steps)
+    theta, cost = least_squares(make(module), module.theta, max_steps=steps, ftol=ftol, target=target)
     fitted = p_expr.xreplace({s: sympy.Float(v) for s, v in zip(params, theta.tolist(), strict=True)})
     return fitted, cost
 
@@ -155,8 +163,9 @@ def _snap(expr: sympy.Expr, loss: float, fit, floor: float, snap_tol: float) -> 
         for _, changes in _snap_candidates(params, values):
             fixed = {s: sympy.Float(v) for s, v in zip(params, values, strict=True)}
             fixed.update(changes)
-            candidate, new = fit(p_expr.xreplace(fixed), 60)
-            if new <= loss * (1 + snap_tol) + floor:
+            limit = loss * (1 + snap_tol) + floor
+            candidate, new = fit(p_expr.xreplace(fixed), SNAP_STEPS, SNAP_FTOL, limit)
+            if new <= limit:
                 expr, loss = candidate, new
                 break
             failures += 1
@@ -215,8 +224,12 @@ def _stacked(module: FormulaModule, terms) -> tuple[Tensor, Tensor]:
                     f"evaluated the formula at {bad[0][0]} points"
                 )
             for c in range(r.shape[1]):
-                grads = torch.autograd.grad(r[:, c].sum(), leaves, retain_graph=True, allow_unused=True)
                 jac = r.new_zeros(r.shape[0], k)  # (N_t, K)
+                if k == 0 or not r.requires_grad:  # no constant left to differentiate by
+                    rows.append(scale * r[:, c].detach())
+                    jacobians.append(jac)
+                    continue
+                grads = torch.autograd.grad(r[:, c].sum(), leaves, retain_graph=True, allow_unused=True)
                 for g in grads:
                     jac = jac if g is None else jac + g
                 rows.append(scale * r[:, c].detach())
