@@ -52,6 +52,16 @@ def test_each_library_function_is_recovered(name):
     assert worst < 1e-6 * float(y.abs().max())
 
 
+def test_an_edge_no_single_function_fits_becomes_a_sum_of_two():
+    x = torch.linspace(0, 1, 300, dtype=F64)
+    fit = fit_edge(x, torch.sin(2 * math.pi * x) + x / 2)
+    assert {fit.function, fit.function2} == {"sin", "x"} or {fit.function, fit.function2} == {"cos", "x"}
+    assert fit.r2 > 1 - 1e-12 and fit.complexity == 3
+    v = sympy.Symbol("v")
+    assert sympy.simplify(fit.expr(v, LIBRARY) - sympy.sin(2 * sympy.pi * v) - v / 2) == 0
+    assert fit_edge(x, torch.sin(2 * math.pi * x), pairs=True).function2 is None  # one function fits
+
+
 def test_constant_edge_is_zero_function():
     fit = fit_edge(torch.linspace(-1, 1, 50, dtype=F64), torch.full((50,), 0.5, dtype=F64))
     assert fit.function == "0" and fit.d == sympy.Rational(1, 2)
@@ -93,10 +103,16 @@ def polynomial_kan() -> kp.KAN:
     return model
 
 
-def test_formula_of_hand_set_kan_equals_its_output():
+@pytest.fixture(scope="module")
+def hand_set():
+    """The polynomial KAN, sample points and its formula (fitted once for the tests that read it)."""
     model = polynomial_kan()
     x = torch.rand(300, 2, generator=torch.Generator().manual_seed(1), dtype=F64) * 2 - 1
-    f = symbolic(model, x, names=("x", "y"))
+    return model, x, symbolic(model, x, names=("x", "y"))
+
+
+def test_formula_of_hand_set_kan_equals_its_output(hand_set):
+    model, x, f = hand_set
     assert [e.function for e in f.edges] == ["x^2", "x", "x", "x^2", "x^2", "x"]
     assert {(e.layer, e.i, e.j) for e in f.edges} == {
         (0, 0, 0),
@@ -119,7 +135,7 @@ def test_formula_of_hand_set_kan_equals_its_output():
 def test_symbolic_of_a_solution_uses_its_coordinates():
     problem = kp.load_problem("poisson2d")
     sol = kp.Solution(polynomial_kan(), problem, [], {})
-    f = kp.symbolic(sol)
+    f = kp.symbolic(sol, library=("x", "x^2"))
     assert f.names == ("x", "y") and f.expr.free_symbols == {sympy.Symbol("x"), sympy.Symbol("y")}
     assert str(f) == str(f.expr)
 
@@ -187,10 +203,8 @@ def test_canonical_splits_phases_and_merges_numbers():
     )
 
 
-def test_formula_save_load_round_trip(tmp_path):
-    model = polynomial_kan()
-    x = torch.rand(200, 2, generator=torch.Generator().manual_seed(2), dtype=F64) * 2 - 1
-    f = symbolic(model, x, names=("x", "y"))
+def test_formula_save_load_round_trip(tmp_path, hand_set):
+    _, x, f = hand_set
     f = Formula(
         f.expr + sympy.pi * sympy.Rational(1, 3) * sympy.sin(sympy.Symbol("y")), f.names, f.edges, loss=1e-30
     )
@@ -281,3 +295,29 @@ def test_cli_symbolic(tmp_path, capsys):
     mlp = kp.Solution(kp.MLP([2, 4, 1]), problem, [], {}).save(tmp_path / "mlp.pt")
     assert main(["symbolic", str(mlp)]) == 2
     assert "symbolic needs a KAN" in capsys.readouterr().err
+
+
+def test_cli_solve_symbolic(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = [
+        "solve",
+        "poisson1d",
+        "--width",
+        "1,1",
+        "--grids",
+        "3,6,12",
+        "--optimizer",
+        "lm:100",
+        "--points",
+        "200",
+    ]
+    assert main([*args, "--no-progress", "--symbolic", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "formula      x/2 + sin(2*pi*x)" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["formula"] == "x/2 + sin(2*pi*x)" and metrics["formula_relative_l2"] < 1e-14
+    assert Formula.load(out / "formula.json").equals("sin(2*pi*x) + x/2")
+    assert read_hdf5(out / "solution.h5")["attrs"]["formula"] == "x/2 + sin(2*pi*x)"
+    assert kp.load(out / "solution.pt").symbolic_formula.equals("sin(2*pi*x) + x/2")
+    assert main(["solve", "poisson1d", "--model", "mlp", "--symbolic", "--out", str(tmp_path / "m")]) == 2
+    assert "--symbolic needs a KAN" in capsys.readouterr().err

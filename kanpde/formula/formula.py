@@ -29,7 +29,7 @@ __all__ = ["Formula", "FormulaModule", "FORMAT"]
 
 FORMAT = "kanpde-formula"
 _VERSION = 1
-_CONSTANTS = ("a", "b", "c", "d")
+_CONSTANTS = ("a", "b", "c", "d", "a2", "b2", "c2")
 
 
 class FormulaModule(nn.Module):
@@ -122,12 +122,14 @@ class Formula:
         return FormulaModule(self.expr, self.symbols, (), torch.zeros(0, dtype=torch.float64), self.functions)
 
     def equals(self, other: sympy.Expr | str | Formula) -> bool:
-        """Whether sympy proves this formula equal to ``other`` (an expression of the same coordinates)."""
+        """Whether sympy proves this formula equal to ``other`` (an expression of the same coordinates): the
+        difference is zero as it stands, expanded, or simplified (tried in that order, cheapest first)."""
         if isinstance(other, Formula):
             other = other.expr
         elif isinstance(other, str):
             other = sympy.sympify(other, locals={n: sympy.Symbol(n) for n in self.names})
-        return sympy.simplify(self.expr - other) == 0
+        diff = self.expr - other
+        return diff == 0 or sympy.expand(diff) == 0 or sympy.simplify(diff) == 0
 
     def relative_l2(self, target, x: Tensor | None = None) -> float:
         """``||f - u|| / ||u||`` against a :class:`~kanpde.Problem`'s exact solution on its evaluation set, or
@@ -161,7 +163,7 @@ class Formula:
         edges = []
         for e in self.edges:
             d = asdict(e)
-            d.update({k: to_tree(getattr(e, k)) for k in _CONSTANTS})
+            d.update({k: to_tree(getattr(e, k)) for k in _CONSTANTS if getattr(e, k) is not None})
             edges.append(d)
         return {
             "format": FORMAT,
@@ -186,7 +188,7 @@ class Formula:
         edges = []
         for e in data.get("edges", []):
             e = dict(e)
-            e.update({k: from_tree(e[k], functions) for k in _CONSTANTS})
+            e.update({k: from_tree(e[k], functions) for k in _CONSTANTS if e.get(k) is not None})
             edges.append(EdgeFit(**e))
         return cls(from_tree(data["tree"], functions), data["names"], edges, library, data.get("loss"))
 
