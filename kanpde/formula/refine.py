@@ -12,12 +12,13 @@ residual column gives all rows. Levenberg-Marquardt (:func:`~kanpde.formula.lm.l
    ``sympy.expand``: products of sums and powers distributed, ``exp(a + b) = exp(a) exp(b)``), which merges
    constants that were redundant in the composition, and fits again (kept unless the loss rises);
 3. snaps: every constant near a simple number (:func:`~kanpde.formula.expr.nearest_simple`, 1% relative)
-   is tried there, and every pair of constants equal within ``1e-6`` relative at their common value (sympy
-   then collects the terms they share: nearly equal frequencies of terms that cancel become one), nearest
-   first, the other constants refitted (until the loss is low enough, or falls by less than ``1e-4`` of
+   or within ``1e-6`` of an exact number the formula already holds is tried there, and every cluster of
+   constants equal within ``1e-6`` relative at their mean (sympy then collects the terms they share: nearly
+   equal frequencies of terms that cancel become one), nearest first, the other constants refitted (until the loss is low enough, or falls by less than ``1e-4`` of
    itself per step); the snap is kept when the loss stays below
    ``(1 + snap_tol) · L + 1e-22 · L_0`` (``L_0`` the loss of ``f = 0``, so losses at round-off compare
-   equal), and the pass repeats until no snap is kept; a last fit polishes the constants left.
+   equal) and the formula has fewer constants than before (a tie that sympy cannot collect is no gain), and
+   the pass repeats until no snap is kept; a last fit polishes the constants left.
 
 When the solution lies in the formula's family every constant ends exact and the error is round-off. The
 formula is finally tidied for reading (``sympy.powsimp``; ``sympy.simplify`` when no float is left and the
@@ -160,12 +161,12 @@ def _snap(expr: sympy.Expr, loss: float, fit, floor: float, snap_tol: float) -> 
     failures, budget = 0, 2 * float_count(expr) + 4
     while True:
         p_expr, params, values = parametrize(merge_numbers(expr))
-        for _, changes in _snap_candidates(params, values):
+        for _, changes in _snap_candidates(p_expr, params, values):
             fixed = {s: sympy.Float(v) for s, v in zip(params, values, strict=True)}
             fixed.update(changes)
             limit = loss * (1 + snap_tol) + floor
             candidate, new = fit(p_expr.xreplace(fixed), SNAP_STEPS, SNAP_FTOL, limit)
-            if new <= limit:
+            if new <= limit and float_count(candidate) < len(params):  # kept when it removed a constant
                 expr, loss = candidate, new
                 break
             failures += 1
@@ -175,22 +176,48 @@ def _snap(expr: sympy.Expr, loss: float, fit, floor: float, snap_tol: float) -> 
             return expr, loss
 
 
-def _snap_candidates(params: list, values: list[float]) -> list[tuple[float, dict]]:
-    """``(distance, substitution)`` pairs, nearest first: each constant at its nearest simple number, and pairs
-    of nearly equal constants at their mean."""
+def _snap_candidates(expr: sympy.Expr, params: list, values: list[float]) -> list[tuple[float, dict]]:
+    """``(distance, substitution)`` pairs, nearest first: each constant at its nearest simple number or at an
+    exact number the formula already holds (``10·π/9`` from an earlier snap), and each cluster of constants
+    equal within ``TIE_RADIUS`` (not near a simple number) at its mean."""
     out = []
+    known = _exact_numbers(expr)
     for k, v in enumerate(values):
         near = nearest_simple(v, SNAP_RADIUS)
         if near is not None:
             out.append((near[1], {params[k]: near[0]}))
-    for k, v in enumerate(values):
-        for m in range(k + 1, len(values)):
-            w = values[m]
-            d = abs(v - w) / max(abs(v), abs(w), 1e-300)
-            if d <= TIE_RADIUS and nearest_simple(v, SNAP_RADIUS) is None:
-                mean = sympy.Float((v + w) / 2)
-                out.append((d, {params[k]: mean, params[m]: mean}))
+        for e, value in known:
+            d = abs(v - value) / abs(value)
+            if d <= TIE_RADIUS and (near is None or near[0] != e):
+                out.append((d, {params[k]: e}))
+    order = sorted(range(len(values)), key=lambda k: values[k])
+    group: list[int] = []
+    for k in [*order, None]:
+        if k is not None and group and _gap(values[group[-1]], values[k]) <= TIE_RADIUS:
+            group.append(k)
+            continue
+        if len(group) > 1 and nearest_simple(values[group[0]], SNAP_RADIUS) is None:
+            mean = sympy.Float(sum(values[g] for g in group) / len(group))
+            out.append((_gap(values[group[0]], values[group[-1]]), {params[g]: mean for g in group}))
+        group = [k] if k is not None else []
     return sorted(out, key=lambda t: t[0])
+
+
+def _gap(v: float, w: float) -> float:
+    return abs(v - w) / max(abs(v), abs(w), 1e-300)
+
+
+def _exact_numbers(expr: sympy.Expr) -> list[tuple[sympy.Expr, float]]:
+    """Exact non-zero numbers of ``expr`` other than ±1: number atoms and the exact numeric factors of products."""
+    found = set()
+    for node in sympy.preorder_traversal(expr):
+        if node.is_Mul:
+            numbers = [a for a in node.args if a.is_number and not a.has(sympy.Float)]
+            if numbers:
+                found.add(sympy.Mul(*numbers))
+        elif node.is_number and not node.has(sympy.Float):
+            found.add(node)
+    return [(e, float(e)) for e in found if e.is_real and e not in (0, 1, -1) and math.isfinite(float(e))]
 
 
 def _tidy(expr: sympy.Expr, formula: Formula) -> sympy.Expr:
