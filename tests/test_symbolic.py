@@ -76,10 +76,24 @@ def test_nearest_simple():
     assert nearest_simple(0.05, 1e-2) is None
 
 
+def _set_polynomial_edges(model: kp.KAN, edges) -> kp.KAN:
+    """Give every edge of ``model`` the polynomial ``edges[l][i][j]`` (base branch off, bias 0)."""
+    with torch.no_grad():
+        for layer, funcs in zip(model.layers, edges, strict=True):
+            lo, hi = layer.grid_range
+            v = lo + torch.linspace(0, 1, 200, dtype=F64)[:, None] * (hi - lo)  # (S, n_in)
+            y = torch.stack([torch.stack([f(v[:, i]) for f in funcs[i]], 1) for i in range(layer.n_in)], 1)
+            coef, _ = fit_coefficients(v, y, layer.knots, layer.k, layer.uniform)  # y: (S, n_in, n_out)
+            layer.coef.copy_(coef)
+            layer.spline_scale.fill_(1.0)
+            layer.base_weight.zero_()
+            layer.bias.zero_()
+    return model
+
+
 def polynomial_kan() -> kp.KAN:
     """A [2, 2, 1] KAN whose edges are exactly polynomials (cubic splines hold them), base branch off:
     ``u = 0.5 (h_0 + 0.1)^2 - 0.7 h_1``, ``h_0 = 0.3 x^2 - 0.1 + 0.2 y``, ``h_1 = 0.25 x - 0.3 (y + 0.2)^2``."""
-    model = kp.KAN([2, 2, 1], grid=4, seed=0)
     edges = [
         [
             [lambda v: 0.3 * v**2 - 0.1, lambda v: 0.25 * v],
@@ -87,20 +101,7 @@ def polynomial_kan() -> kp.KAN:
         ],
         [[lambda h: 0.5 * (h + 0.1) ** 2], [lambda h: -0.7 * h]],
     ]
-    with torch.no_grad():
-        for layer, funcs in zip(model.layers, edges, strict=True):
-            lo, hi = layer.grid_range
-            v = lo + torch.linspace(0, 1, 200, dtype=F64)[:, None] * (hi - lo)  # (S, n_in)
-            y = torch.stack([torch.stack([f(v[:, i]) for f in funcs[i]], 1) for i in range(layer.n_in)], 1)
-            coef, residual = fit_coefficients(
-                v, y, layer.knots, layer.k, layer.uniform
-            )  # y: (S, n_in, n_out)
-            assert float(residual) < 1e-12
-            layer.coef.copy_(coef)
-            layer.spline_scale.fill_(1.0)
-            layer.base_weight.zero_()
-            layer.bias.zero_()
-    return model
+    return _set_polynomial_edges(kp.KAN([2, 2, 1], grid=4, seed=0), edges)
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +131,25 @@ def test_formula_of_hand_set_kan_equals_its_output(hand_set):
     exact = sympy.expand(0.5 * (h0 + 0.1) ** 2 - 0.7 * h1)
     gap = sympy.Poly(sympy.expand(f.expr) - exact, x_, y_).coeffs()
     assert max(abs(float(c)) for c in gap) < 1e-12
+
+
+def test_small_inputs_enter_to_first_order():
+    """A KAN multiplying by a small perturbation: h_(0,1) = 0.3 y^2 ± 0.01 x, u = 2 h_0^2 - 2 h_1^2 = 0.024 x y^2.
+    The x-edges make 6% of the nodes' scale, so they enter to first order; the product is what remains."""
+    model = _set_polynomial_edges(
+        kp.KAN([2, 2, 1], grid=4, seed=0),
+        [
+            [[lambda v: 0.01 * v, lambda v: -0.01 * v], [lambda v: 0.3 * v**2, lambda v: 0.3 * v**2]],
+            [[lambda h: 2 * h**2], [lambda h: -2 * h**2]],
+        ],
+    )
+    x = torch.rand(300, 2, generator=torch.Generator().manual_seed(4), dtype=F64) * 2 - 1
+    f = symbolic(model, x, names=("x", "y"), library=("x", "x^2", "sin"))
+    with torch.no_grad():
+        assert float((f(x) - model(x)[:, 0]).abs().max()) < 1e-12
+    terms = sympy.Poly(sympy.expand(f.expr), *f.symbols).terms()
+    big = [(powers, float(c)) for powers, c in terms if abs(float(c)) > 1e-12]
+    assert len(big) == 1 and big[0][0] == (1, 2) and big[0][1] == pytest.approx(0.024, rel=1e-10)
 
 
 def test_symbolic_of_a_solution_uses_its_coordinates():
