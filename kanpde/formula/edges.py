@@ -13,7 +13,7 @@ function minimises ``log10(max(e, 1e-12)) + complexity / 2``: one unit of comple
 (``d`` their value): an edge that varies carries information even when no function fits it well, and
 :func:`~kanpde.formula.symbolic` turns negligible edges into constants by their score instead.
 
-**Sums of two.** An edge whose best single fit errs by more than ``PAIR_ERROR`` (1e-3) is also tried as
+**Sums of two.** An edge whose best single fit errs by more than ``PAIR_ERROR`` (1e-2) is also tried as
 ``c · g(a v + b) + c2 · g2(a2 v + b2) + d``, as if it were two parallel edges (a one-input KAN often carries a
 sum such as ``sin(2 pi x) + x / 2`` on one edge): ``g`` is the best single function, ``g2`` each of the three
 best fits to its residual, then all constants are polished together; the complexity is the sum, and the pair
@@ -49,8 +49,9 @@ COMPLEXITY_WEIGHT = 0.5
 SNAP_RADIUS = 1e-2
 """Relative distance within which a constant is tried at a simple number."""
 
-PAIR_ERROR = 1e-3
-"""An edge whose best single fit errs by more is also tried as the sum of two library functions."""
+PAIR_ERROR = 1e-2
+"""An edge whose best single fit errs by more is also tried as the sum of two library functions (a KAN edge
+that is one library function with fitting noise stays well below it)."""
 
 _NAMES = ("a", "b", "c", "d")
 _SECOND = ("a2", "b2", "c2")

@@ -18,7 +18,7 @@ residual column gives all rows. Levenberg-Marquardt (:func:`~kanpde.formula.lm.l
    itself per step); the snap is kept when the loss stays below
    ``(1 + snap_tol) · L + 1e-22 · L_0`` (``L_0`` the loss of ``f = 0``, so losses at round-off compare
    equal) and the formula has fewer constants than before (a tie that sympy cannot collect is no gain), and
-   the pass repeats until no snap is kept; a last fit polishes the constants left.
+   the pass repeats until no snap is kept (or 40 trials failed); a last fit polishes the constants left.
 
 When the solution lies in the formula's family every constant ends exact and the error is round-off. The
 formula is finally tidied for reading (``sympy.powsimp``; ``sympy.simplify`` when no float is left and the
@@ -51,6 +51,7 @@ SNAP_RADIUS = 1e-2
 MAX_WIDE = 64  # constants the expanded form may have (it is skipped when larger and 3x the compact one)
 TIE_RADIUS = 1e-6
 SNAP_STEPS = 100
+MAX_FAILED_SNAPS = 40  # trial snaps that may fail before snapping ends (bounds the time on a poor formula)
 SNAP_FTOL = 1e-4  # a trial snap stops once its loss is low enough, or falls by less than this per step
 FLOOR = 1e-22
 
@@ -158,7 +159,7 @@ def canonical(expr: sympy.Expr) -> sympy.Expr:
 def _snap(expr: sympy.Expr, loss: float, fit, floor: float, snap_tol: float) -> tuple[sympy.Expr, float]:
     """Snap constants one at a time, nearest first, while the loss allows it: to a simple number, or to another
     constant of the formula (equal within ``TIE_RADIUS``), which lets sympy collect the terms they share."""
-    failures, budget = 0, 2 * float_count(expr) + 4
+    failures, budget = 0, min(2 * float_count(expr) + 4, MAX_FAILED_SNAPS)
     while True:
         p_expr, params, values = parametrize(merge_numbers(expr))
         for _, changes in _snap_candidates(p_expr, params, values):
