@@ -34,6 +34,7 @@ import torch
 from _provenance import kanpde_source, source_line  # noqa: E402  (benchmarks/ is on sys.path as a script)
 
 import kanpde as kp
+from kanpde._atomic import plain, write_json
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 
@@ -51,9 +52,9 @@ TARGETS = {
 """Problem -> the configuration that meets (or comes closest to) its issue-4 target."""
 
 
-def _config(name: str, dim: int, target: bool, seed: int) -> tuple[str, object, dict]:
+def _config(name: str, dim: int, target: bool, seed: int, n_out: int = 1) -> tuple[str, object, dict]:
     if not target:
-        return f"default: KAN [{dim}, 10, 1]", kp.KAN([dim, 10, 1], grid=5, seed=seed), {}
+        return f"default: KAN [{dim}, 10, {n_out}]", kp.KAN([dim, 10, n_out], grid=5, seed=seed), {}
     family, width = TARGETS[name]["model"]
     if family == "kan":
         model = kp.KAN(width, grid=5, seed=seed)
@@ -67,7 +68,7 @@ def _config(name: str, dim: int, target: bool, seed: int) -> tuple[str, object, 
 def run(name: str, out: Path, seed: int = 0, target: bool | None = None) -> dict:
     problem = kp.load_problem(name)
     target = name in TARGETS if target is None else target
-    config, model, options = _config(name, problem.domain.dim, target, seed)
+    config, model, options = _config(name, problem.domain.dim, target, seed, len(problem.fields))
     start = time.perf_counter()
     sol = kp.solve(problem, model, seed=seed, device="cpu", dtype=torch.float64, **options)
     seconds = time.perf_counter() - start
@@ -78,9 +79,13 @@ def run(name: str, out: Path, seed: int = 0, target: bool | None = None) -> dict
     return {
         "problem": name,
         "config": config,
+        "truth": metrics["truth"],
         "relative_l2": metrics["relative_l2"],
-        "relative_h1": metrics["relative_h1"],
+        "relative_h1": metrics.get("relative_h1", float("nan")),  # none against a reference
         "max_abs": metrics["max_abs"],
+        "fields": {f: m["relative_l2"] for f, m in metrics.get("fields", {}).items()},
+        "unknowns": metrics.get("unknowns", {}),
+        "unknown_relative_errors": metrics.get("unknown_relative_errors", {}),
         "train_seconds": seconds,
         "steps": last["step"],
         "evaluations": last["evaluations"],
@@ -89,15 +94,32 @@ def run(name: str, out: Path, seed: int = 0, target: bool | None = None) -> dict
     }
 
 
+def _extra(r: dict) -> str:
+    """Per-field errors and identified unknowns, for the table's last column."""
+    parts = [f"{f} {e:.1e}" for f, e in r.get("fields", {}).items()]
+    for name, value in r.get("unknowns", {}).items():
+        err = r.get("unknown_relative_errors", {}).get(name)
+        parts.append(f"{name} = {value:.5g}" + (f" ({100 * err:.2f}% off)" if err is not None else ""))
+    if r.get("truth") == "reference":
+        parts.append("vs reference")
+    return "; ".join(parts)
+
+
+def _e(value) -> str:
+    return "n/a" if value is None or value != value else f"{value:.2e}"
+
+
 def _table(rows: list[dict]) -> list[str]:
     lines = [
-        "| problem | configuration | relative L2 | relative H1 | max abs | train s | steps | evaluations | params |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| problem | configuration | relative L2 | relative H1 | max abs | train s | steps | evaluations | params "
+        "| fields, unknowns |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['problem']} | {r['config']} | {r['relative_l2']:.2e} | {r['relative_h1']:.2e} | "
-            f"{r['max_abs']:.2e} | {r['train_seconds']:.1f} | {r['steps']} | {r['evaluations']} | {r['params']} |"
+            f"| {r['problem']} | {r['config']} | {_e(r['relative_l2'])} | {_e(r['relative_h1'])} | "
+            f"{_e(r['max_abs'])} | {r['train_seconds']:.1f} | {r['steps']} | {r['evaluations']} | {r['params']} "
+            f"| {_extra(r)} |"
         )
     return lines
 
@@ -117,7 +139,7 @@ def write_all(args: argparse.Namespace) -> None:
             tables[target].append(old[(name, target)])
             continue
         row = run(name, args.out, args.seed, target)
-        print(json.dumps(row), flush=True)
+        print(json.dumps(plain(row)), flush=True)
         tables[target].append({**row, "checkpoint": Path(row["checkpoint"]).name})
     command = "python benchmarks/accuracy.py --all" + (f" --threads {args.threads}" if args.threads else "")
     if args.only:
@@ -130,7 +152,7 @@ def write_all(args: argparse.Namespace) -> None:
         "rows": tables[False],
         "targets": tables[True],
     }
-    (RESULTS / "accuracy.json").write_text(json.dumps(info, indent=2) + "\n")
+    write_json(RESULTS / "accuracy.json", info)
     lines = [
         "# Solve accuracy on the shipped problems (float64, CPU)",
         "",
@@ -171,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.problem:
         parser.error("name a problem or pass --all")
-    print(json.dumps(run(args.problem, args.out, args.seed, False if args.default else None)))
+    print(json.dumps(plain(run(args.problem, args.out, args.seed, False if args.default else None))))
     return 0
 
 

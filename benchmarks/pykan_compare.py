@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from _provenance import kanpde_source, machine, source_line  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from peers import pointwise_jacobian
 
 import kanpde
 from kanpde.loss import Collocation, PINNLoss
@@ -170,12 +171,6 @@ def pykan_sandbox(dtype: torch.dtype):
             random.setstate(states[2])
 
 
-def _pointwise_jacobian(fn, x: torch.Tensor) -> torch.Tensor:
-    """``(N, out, in)`` derivatives of a pointwise map: one reverse pass per output of ``sum_n fn(x)_n``."""
-    jac = torch.autograd.functional.jacobian(lambda z: fn(z).sum(0), x, create_graph=True)  # (out, N, in)
-    return jac.permute(1, 0, 2)
-
-
 def pykan_run(width, interior, boundary, steps: int, grid_updates, eval_x, eval_u) -> dict:
     """``steps`` calls of pykan's ``LBFGS.step(closure)`` on the tutorial loss (errors evaluated afterwards
     from a copy of the state, grids included, kept after every step)."""
@@ -190,8 +185,8 @@ def pykan_run(width, interior, boundary, steps: int, grid_updates, eval_x, eval_
     calls = [0]
 
     def loss_value() -> torch.Tensor:
-        first = lambda z: _pointwise_jacobian(model, z)[:, 0, :]  # noqa: E731  (N, 2)
-        hessian = _pointwise_jacobian(first, interior)  # (N, 2, 2)
+        first = lambda z: pointwise_jacobian(model, z)[:, 0, :]  # noqa: E731  (N, 2)
+        hessian = pointwise_jacobian(first, interior)  # (N, 2, 2)
         lap = torch.diagonal(hessian, dim1=1, dim2=2).sum(1, keepdim=True)  # (N, 1)
         return ALPHA * torch.mean((lap - f_int) ** 2) + torch.mean((model(boundary) - u_bnd) ** 2)
 

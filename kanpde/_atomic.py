@@ -9,6 +9,7 @@ file, and a writer that fails midway leaves the old file untouched.
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import math
 import os
@@ -16,7 +17,10 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+import numpy as np
+import torch
+
+__all__ = ["atomic_write", "plain", "write_json", "write_csv"]
 
 
 @contextlib.contextmanager
@@ -82,13 +86,22 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
-def strict_json(value):
-    """``value`` with non-finite floats replaced by ``None`` (in nested dicts, lists and tuples), so that
-    ``json.dumps(..., allow_nan=False)`` writes strict JSON."""
+def plain(value):
+    """``value`` as plain data for JSON, checkpoints and HDF5 attributes: tensors and arrays to (nested)
+    lists, tuples to lists, dtypes to their names (``"float64"``), dict keys to strings and non-finite floats
+    to ``None``, so that ``json.dumps(..., allow_nan=False)`` writes strict JSON."""
     if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [strict_json(v) for v in value]
+        return [plain(v) for v in value]
+    if isinstance(value, torch.Tensor):
+        return plain(value.detach().cpu().tolist())
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, np.generic):
+        return plain(value.item())
+    if isinstance(value, torch.dtype):
+        return str(value).removeprefix("torch.")
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -97,5 +110,19 @@ def strict_json(value):
 def write_json(path: str | os.PathLike[str], data, indent: int = 2) -> Path:
     """Write ``data`` as strict JSON (non-finite floats as ``null``) atomically."""
     with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(strict_json(data), indent=indent, allow_nan=False) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(plain(data), indent=indent, allow_nan=False) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def write_csv(path: str | os.PathLike[str], rows, columns=None) -> Path:
+    """Write ``rows`` (dicts) as CSV atomically; ``columns`` default to the union of the rows' keys in order
+    of appearance, and a row without a column leaves its cell empty."""
+    rows = list(rows)
+    if columns is None:
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+    with atomic_write(path) as tmp:
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(columns), restval="", extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
     return Path(path)

@@ -7,6 +7,7 @@ only load files you trust. kanpde loads only the path you name or a file of the 
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib.util
 import os
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from .problem import Problem
 
-__all__ = ["problems_dir", "list_problems", "load_problem"]
+__all__ = ["problems_dir", "list_problems", "load_problem", "describe"]
 
 
 def problems_dir() -> Path:
@@ -80,3 +81,42 @@ def load_problem(ref: str | Path, **params) -> Problem:
     if not isinstance(problem, Problem):
         raise ValueError(f"{path} defines no 'problem' (a kanpde.Problem) nor make_problem() returning one")
     return dataclasses.replace(problem, source=str(path.resolve()))
+
+
+def _literal_names(node, assigned: dict) -> tuple[str, ...] | None:
+    if isinstance(node, ast.Name):
+        node = assigned.get(node.id)
+    if isinstance(node, (ast.Tuple, ast.List)) and all(
+        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts
+    ):
+        return tuple(e.value for e in node.elts)
+    return None
+
+
+def describe(path: str | Path) -> dict:
+    """What a problem file declares, read without running it: the first docstring line (``summary``), the
+    ``fields`` (when written as a literal ``fields=(...)``) and the names of its ``Unknown(...)``s."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return {"summary": "(unreadable problem file)", "fields": None, "unknowns": ()}
+    doc = ast.get_docstring(tree)
+    summary = doc.strip().splitlines()[0].strip() if doc and doc.strip() else "(no description)"
+    assigned = {
+        t.id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+    fields, unknowns = None, []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        for kw in node.keywords:
+            if kw.arg == "fields" and fields is None:
+                fields = _literal_names(kw.value, assigned)
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        if name == "Unknown" and node.args and isinstance(node.args[0], ast.Constant):
+            unknowns.append(str(node.args[0].value))
+    return {"summary": summary, "fields": fields, "unknowns": tuple(dict.fromkeys(unknowns))}

@@ -10,49 +10,37 @@
 
 ``solve`` writes into its output folder (default ``runs/<problem>``): ``solution.pt`` (checkpoint),
 ``solution.h5`` + ``solution.xdmf`` (fields for ParaView), ``metrics.json``, ``history.csv`` and the figures
-``solution.png``, ``history.png`` and, for KANs, ``edges.png``.
+``solution.png``, ``history.png`` and, for KANs, ``edges.png`` (the files of :class:`kanpde.RunFolder`).
 
-A ``--config`` TOML file holds the same settings as the flags, by their long names (``boundary_points`` or
-``boundary-points``), e.g. ``width = [2, 10, 1]``, ``optimizer = "adam:200,lm:300"``; flags given on the
-command line override the file. Bad input ends with one line ``kanpde: error: ...`` on stderr and exit
-status 2; warnings are one line ``kanpde: warning: ...`` each. An interrupted solve (Ctrl-C) saves the model
-and the history as of the last logged step (``solution.pt``, ``history.csv``), says where on one line and
-ends with status 130.
+Settings come, in increasing precedence, from the solver's defaults, the problem's ``recommended`` settings
+(a problem file may name what suits it; a model given on the command line replaces the recommended model), a
+``--config`` TOML file (the same settings as the flags, by their long names, ``boundary_points`` or
+``boundary-points``, e.g. ``width = [2, 10, 1]``, ``optimizer = "adam:200,lm:300"``) and the flags. Bad input
+ends with one line ``kanpde: error: ...`` on stderr and exit status 2; warnings are one line
+``kanpde: warning: ...`` each. An interrupted solve (Ctrl-C) saves a resumable checkpoint as of the last
+completed step and the history (``solution.pt``, ``history.csv``), says where and how to continue on one
+line (``kanpde solve PROBLEM --resume .../solution.pt``) and ends with status 130.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
-import copy
-import csv
-import math
+import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
-import torch
+from .models import MODELS, build_model
+from .runfolder import RunFolder
+from .settings import SolveSettings
 
-from ._atomic import atomic_write, write_json
-from .kan import KAN
-from .mlp import MLP
-
-__all__ = ["main", "MODELS", "DTYPES", "COMMANDS"]
+__all__ = ["main", "COMMANDS"]
 
 PROG = "kanpde"
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-
-MODELS: dict[str, type] = {"kan": KAN, "mlp": MLP}
-"""Model name (``--model``) -> class."""
-
-DTYPES: dict[str, torch.dtype] = {"float64": torch.float64, "float32": torch.float32}
-"""``--dtype`` name -> torch dtype."""
-
-DEVICES = ("auto", "cpu", "cuda")
 
 
 class UsageError(Exception):
@@ -71,21 +59,12 @@ class _Parser(argparse.ArgumentParser):
 # --------------------------------------------------------------------------------------------------
 
 
-def _summary(path: Path) -> str:
-    """First line of a problem file's module docstring, without running the file."""
-    try:
-        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
-    except (OSError, SyntaxError, ValueError):
-        return "(unreadable problem file)"
-    return doc.strip().splitlines()[0].strip() if doc and doc.strip() else "(no description)"
-
-
 def _add_list(sub) -> None:
     sub.add_parser("list", help="list the shipped problems", description="List the shipped problems.")
 
 
 def _run_list(args: argparse.Namespace) -> int:
-    from .catalog import list_problems, problems_dir
+    from .catalog import describe, list_problems, problems_dir
 
     names = list_problems()
     if not names:
@@ -93,7 +72,13 @@ def _run_list(args: argparse.Namespace) -> int:
         return 0
     pad = max(len(n) for n in names)
     for name in names:
-        print(f"{name:<{pad}}  {_summary(problems_dir() / f'{name}.py')}")
+        info = describe(problems_dir() / f"{name}.py")
+        extra = []
+        if info["fields"] and info["fields"] != ("u",):
+            extra.append(f"fields {', '.join(info['fields'])}")
+        if info["unknowns"]:
+            extra.append(f"unknowns {', '.join(info['unknowns'])}")
+        print(f"{name:<{pad}}  {info['summary']}" + (f"  [{'; '.join(extra)}]" if extra else ""))
     return 0
 
 
@@ -101,24 +86,129 @@ def _run_list(args: argparse.Namespace) -> int:
 # kanpde solve: options
 # --------------------------------------------------------------------------------------------------
 
-# option name (TOML key / argparse dest) -> help; every one may come from the command line or the config
-_SOLVE_OPTIONS = {
-    "model": f"network: {', '.join(MODELS)} (default kan)",
-    "width": "layer sizes, e.g. 2,10,1 (default: d,10,1 for KAN, d,64,64,64,1 for MLP)",
-    "grid": "initial KAN grid intervals (default: the first of --grids, else 5)",
-    "grids": "KAN grid stages, e.g. 5,10,20: the optimiser schedule runs at each",
-    "steps": "steps of a single --optimizer",
-    "optimizer": "an optimiser name (adam, lbfgs, lm) or a schedule such as adam:200,lm:300",
-    "points": "interior collocation points",
-    "boundary_points": "boundary collocation points",
-    "lr": "Adam learning rate (default 0.01)",
-    "device": f"{', '.join(DEVICES)} (default auto: CUDA when available)",
-    "dtype": f"{', '.join(DTYPES)} (default float64)",
-    "seed": "seed of the initialisation and the collocation points (default 0)",
-    "activation": "MLP activation (default tanh)",
-    "out": "output folder (default runs/<problem>)",
-    "problem": "the problem, as in the PROBLEM argument (config file only)",
+
+def _int(flag: str, text) -> int:
+    """An integer from a string (a TOML integer as it is); the range is the library's to check."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        raise UsageError(f"--{flag} takes an integer, got {text!r}") from None
+
+
+def _float(flag: str, text) -> float:
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return float(text)
+    try:
+        return float(str(text).strip())
+    except ValueError:
+        raise UsageError(f"--{flag} takes a number, got {text!r}") from None
+
+
+def _int_list(flag: str, text) -> list[int]:
+    """``"2,10,1"`` (or a TOML list) -> ``[2, 10, 1]``."""
+    items = str(text).split(",") if isinstance(text, (str, int)) else text
+    if not isinstance(items, (list, tuple)) or not items:
+        raise UsageError(f"--{flag} takes comma-separated integers such as 2,10,1, got {text!r}")
+    try:
+        return [_int(flag, v) for v in items]
+    except UsageError:
+        raise UsageError(f"--{flag} takes comma-separated integers such as 2,10,1, got {text!r}") from None
+
+
+def _schedule(flag: str, text) -> str | list[tuple[str, int]]:
+    """``"lbfgs"`` -> ``"lbfgs"``; ``"adam:200,lm:300"`` (or ``[["adam", 200], ...]``) -> stage pairs."""
+    if isinstance(text, str) and ":" not in text and "," not in text:
+        return text.strip()
+    if isinstance(text, str):
+        items = [item.split(":") for item in text.split(",")]
+    elif isinstance(text, (list, tuple)):
+        items = [list(item) if isinstance(item, (list, tuple)) else [item] for item in text]
+    else:
+        items = []
+    if not items or any(len(item) != 2 for item in items):
+        raise UsageError(f"--{flag} takes a name or a schedule such as adam:200,lm:300, got {text!r}")
+    return [(str(name).strip(), _int(flag, steps)) for name, steps in items]
+
+
+def _compile(flag: str, text) -> bool | str:
+    """``true``/``false`` or a torch.compile backend name."""
+    if isinstance(text, bool):
+        return text
+    low = str(text).strip().lower()
+    return {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(low, low)
+
+
+def _text(flag: str, text) -> str:
+    return str(text).strip()
+
+
+# flag (TOML key, argparse dest) -> (SolveSettings field, parser, help)
+_SETTINGS_FLAGS: dict[str, tuple[str, Callable, str]] = {
+    "points": ("n_interior", _int, "interior collocation points (default: by dimension)"),
+    "boundary_points": ("n_boundary", _int, "boundary collocation points (default: by dimension)"),
+    "initial_points": ("n_initial", _int, "initial-condition points of time-dependent problems"),
+    "sampler": ("sampler", _text, "collocation sampler: sobol, random, grid (default sobol)"),
+    "optimizer": (
+        "optimizer",
+        _schedule,
+        "an optimiser (adam, lbfgs, lm, lm-cg; default lm) or a schedule adam:200,lm:300",
+    ),
+    "steps": (
+        "steps",
+        _int,
+        "steps of a single optimiser on every grid stage (default 450 split over the grids)",
+    ),
+    "grids": ("grids", _int_list, "KAN grid stages, e.g. 5,10,20: the optimiser schedule runs at each"),
+    "lr": ("lr", _float, "Adam learning rate (default 0.01)"),
+    "seed": ("seed", _int, "seed of the initialisation and the collocation points (default 0)"),
+    "dtype": ("dtype", _text, "float64 or float32 (default float64)"),
+    "device": ("device", _text, "auto, cpu or cuda (default auto: CUDA when available)"),
+    "derivatives": ("derivatives", _text, "auto, forward (jets) or autograd (default auto)"),
+    "log_every": ("log_every", _int, "a history record every this many steps (default 10)"),
+    "compile": ("compile", _compile, "torch.compile the loss for Adam/L-BFGS: true or a backend name"),
+    "resample_every": (
+        "resample_every",
+        _int,
+        "redraw the interior points from the residual every N steps (RAD)",
+    ),
+    "resample_k": ("resample_k", _float, "RAD density exponent k in |r|^k / mean + c (default 1)"),
+    "resample_c": ("resample_c", _float, "RAD uniform share c (default 1)"),
+    "point_weights": ("point_weights", _text, "adaptive weights of the PDE's points: rba (default none)"),
+    "causal": ("causal", _float, "causal weighting in time with this epsilon (time-dependent problems)"),
+    "causal_slices": ("causal_slices", _int, "time slices of causal weighting (default 16)"),
+    "knots": (
+        "knots",
+        _text,
+        "KAN knot placement at grid stages: uniform, or residual (new knots where the residual is large)",
+    ),
+    "chunk_size": (
+        "chunk_size",
+        _int,
+        "points per chunk: loss, gradient and Gauss-Newton sums go chunk by chunk, bounding memory "
+        "(default 16384)",
+    ),
+    "sparsity": (
+        "sparsity",
+        _float,
+        "weight of the L1 + entropy penalty on KAN edge magnitudes, for pruning and formulas (default 0: off)",
+    ),
 }
+# flag -> (parser, help) of the model and the run
+_MODEL_FLAGS: dict[str, tuple[Callable, str]] = {
+    "model": (_text, f"network: {', '.join(MODELS)} (default kan)"),
+    "width": (_int_list, "layer sizes, e.g. 2,10,1 (default: d,10,1 for KAN, d,64,64,64,1 for MLP)"),
+    "grid": (_int, "initial KAN grid intervals (default: the first of --grids, else 5)"),
+    "activation": (_text, "MLP activation: tanh, sin, silu, softplus (default tanh)"),
+}
+_RUN_FLAGS: dict[str, tuple[Callable, str]] = {
+    "out": (_text, "output folder (default runs/<problem>; with --resume the checkpoint's folder)"),
+    "every": (_int, f"save a resumable checkpoint every this many steps (default {100})"),
+    "resume": (_text, "continue the run of this checkpoint (e.g. after Ctrl-C) instead of starting one"),
+    "problem": (_text, "the problem, as in the PROBLEM argument (config file only)"),
+}
+_DEFAULT_EVERY = 100
 
 
 def _add_solve(sub) -> None:
@@ -128,9 +218,10 @@ def _add_solve(sub) -> None:
         description="Train a KAN or MLP on a problem and write checkpoint, fields, metrics and figures.",
     )
     p.add_argument("problem", nargs="?", help="a shipped problem name (see 'kanpde list') or a .py file")
-    for name, text in _SOLVE_OPTIONS.items():
-        if name != "problem":
-            p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, help=text)
+    for table in (_MODEL_FLAGS, {k: v[1:] for k, v in _SETTINGS_FLAGS.items()}, _RUN_FLAGS):
+        for name, (_, text) in table.items():
+            if name != "problem":
+                p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, help=text)
     p.add_argument("--config", default=None, help="a TOML file with any of the options above")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
@@ -155,262 +246,83 @@ def _read_config(path: str) -> dict:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise UsageError(f"config file {file} is not valid TOML: {err}") from err
+    valid = [*_MODEL_FLAGS, *_SETTINGS_FLAGS, *_RUN_FLAGS]
     config = {}
     for key, value in data.items():
         name = key.replace("-", "_")
-        if name not in _SOLVE_OPTIONS:
-            raise UsageError(f"unknown key {key!r} in {file}; valid keys: {', '.join(_SOLVE_OPTIONS)}")
+        if name not in valid:
+            raise UsageError(f"unknown key {key!r} in {file}; valid keys: {', '.join(valid)}")
         config[name] = value
     return config
 
 
-def _int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            raise UsageError(f"--{name} takes an integer, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise UsageError(f"--{name} takes an integer >= {minimum}, got {value!r}")
-    return value
+def _raw_options(args: argparse.Namespace) -> dict:
+    """Config file values overridden by the flags given (unparsed)."""
+    raw = _read_config(args.config) if args.config else {}
+    flags = [*_MODEL_FLAGS, *_SETTINGS_FLAGS, *_RUN_FLAGS]
+    raw.update({k: getattr(args, k) for k in flags if getattr(args, k, None) is not None})
+    return raw
 
 
-def _int_list(name: str, value, example: str) -> list[int]:
-    items = value.split(",") if isinstance(value, str) else value
-    if isinstance(items, int) and not isinstance(items, bool):
-        items = [items]
-    if not isinstance(items, (list, tuple)) or not items:
-        raise UsageError(f"--{name} takes comma-separated integers such as {example}, got {value!r}")
+def _flag_names(message: str, flags: dict[str, str]) -> str:
+    """The library's error in the command line's words: option ``n_interior`` -> ``--points``."""
+    for name, flag in flags.items():
+        message = re.sub(rf"(?<![-\w]){name}(?![\w])", f"--{flag.replace('_', '-')}", message)
+    return message
+
+
+def _in_flag_words(make: Callable, names: dict[str, str]):
+    """``make()``, with a library error reworded for the command line (option names as flags)."""
     try:
-        return [_int(name, v) for v in items]
-    except UsageError:
-        raise UsageError(
-            f"--{name} takes comma-separated positive integers such as {example}, got {value!r}"
-        ) from None
+        return make()
+    except (ValueError, TypeError) as err:
+        raise UsageError(_flag_names(str(err), names)) from err
 
 
-def _choice(name: str, value, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise UsageError(f"unknown --{name} {value!r}; valid ones: {', '.join(choices)}")
-    return value
+_SETTINGS_NAMES = {field: flag for flag, (field, _, _) in _SETTINGS_FLAGS.items()}
+_MODEL_NAMES = {"grid": "grid", "width": "width", "activation": "activation"}
 
 
-def _schedule(value) -> str | list[tuple[str, int]]:
-    """``"lbfgs"`` -> ``"lbfgs"``; ``"adam:200,lm:300"`` (or ``[["adam", 200], ...]``) -> stage pairs."""
-    from .optim import OPTIMIZERS
-
-    valid = f"valid optimizers: {', '.join(OPTIMIZERS)}; a schedule reads like adam:200,lm:300"
-    if isinstance(value, str) and ":" not in value and "," not in value:
-        if value not in OPTIMIZERS:
-            raise UsageError(f"unknown optimizer {value!r}; {valid}")
-        return value
-    if isinstance(value, str):
-        items = [item.split(":") for item in value.split(",")]
-    elif isinstance(value, (list, tuple)):
-        items = [list(item) if isinstance(item, (list, tuple)) else [item] for item in value]
-    else:
-        raise UsageError(f"--optimizer takes a name or a schedule, got {value!r}; {valid}")
-    stages = []
-    for item in items:
-        if len(item) != 2:
-            raise UsageError(f"bad optimizer schedule {value!r}: each stage is name:steps; {valid}")
-        name = item[0].strip() if isinstance(item[0], str) else item[0]
-        if name not in OPTIMIZERS:
-            raise UsageError(f"unknown optimizer {name!r}; {valid}")
-        stages.append((name, _int("optimizer", item[1], minimum=0)))
-    return stages
-
-
-def _options(args: argparse.Namespace) -> dict:
-    """Config file values overridden by the flags given, validated; plain values only."""
-    config = _read_config(args.config) if args.config else {}
-    raw = dict(config)
-    raw.update({k: getattr(args, k) for k in _SOLVE_OPTIONS if getattr(args, k, None) is not None})
-    if "problem" not in raw:
-        raise UsageError("name a problem: kanpde solve PROBLEM (see 'kanpde list')")
-    opts = {"problem": str(raw["problem"])}
-    opts["model"] = _choice("model", str(raw.get("model", "kan")).lower(), list(MODELS))
-    opts["width"] = _int_list("width", raw["width"], "2,10,1") if "width" in raw else None
-    opts["grids"] = _int_list("grids", raw["grids"], "5,10,20") if "grids" in raw else None
-    opts["grid"] = _int("grid", raw["grid"]) if "grid" in raw else None
-    opts["optimizer"] = _schedule(raw["optimizer"]) if "optimizer" in raw else None
-    opts["steps"] = _int("steps", raw["steps"], minimum=0) if "steps" in raw else None
-    opts["points"] = _int("points", raw["points"]) if "points" in raw else None
-    opts["boundary_points"] = (
-        _int("boundary-points", raw["boundary_points"]) if "boundary_points" in raw else None
+def _settings(raw: dict, recommended: dict | None = None) -> SolveSettings:
+    """The solve settings: the problem's recommended ones, overridden by the options (parsed from strings
+    here, checked by the library)."""
+    options = dict(recommended or {})
+    options.update(
+        {field: parse(flag, raw[flag]) for flag, (field, parse, _) in _SETTINGS_FLAGS.items() if flag in raw}
     )
-    opts["seed"] = _int("seed", raw.get("seed", 0), minimum=0)
-    opts["device"] = _choice("device", str(raw.get("device", "auto")), DEVICES)
-    opts["dtype"] = _choice("dtype", str(raw.get("dtype", "float64")), list(DTYPES))
-    opts["activation"] = str(raw["activation"]) if "activation" in raw else None
-    opts["out"] = str(raw["out"]) if "out" in raw else None
-    opts["lr"] = None
-    if "lr" in raw:
-        try:
-            opts["lr"] = float(raw["lr"])
-        except (TypeError, ValueError):
-            raise UsageError(f"--lr takes a number, got {raw['lr']!r}") from None
-        if not (math.isfinite(opts["lr"]) and opts["lr"] > 0):
-            raise UsageError(f"--lr takes a number > 0, got {raw['lr']!r}")
-    if opts["model"] != "kan" and (opts["grid"] is not None or opts["grids"] is not None):
-        raise UsageError("--grid and --grids apply to KAN models only; drop them or pass --model kan")
-    if opts["model"] != "mlp" and opts["activation"] is not None:
-        raise UsageError("--activation applies to MLP models only; drop it or pass --model mlp")
-    if opts["steps"] is not None and not isinstance(opts["optimizer"], str):
-        raise UsageError(
-            "--steps goes with a single --optimizer NAME; for several stages put the steps in the "
-            "schedule, e.g. --optimizer adam:200,lm:300"
+    return _in_flag_words(lambda: SolveSettings(**options), _SETTINGS_NAMES)
+
+
+def _recommended(problem, raw: dict) -> tuple[dict, dict]:
+    """The problem's recommended solve settings and model; a model given on the command line replaces the
+    recommended model (and, for another family, its grids)."""
+    settings, model = problem.solve_options, problem.model_options
+    if any(flag in raw for flag in _MODEL_FLAGS):
+        family = str(raw.get("model", model.get("model", "kan"))).lower()
+        if family != str(model.get("model", "kan")).lower():
+            settings = {k: v for k, v in settings.items() if k != "grids"}
+        model = {}
+    return settings, model
+
+
+def _model(raw: dict, settings: SolveSettings, n_in: int, n_out: int = 1, recommended: dict | None = None):
+    """The model from the options (else the problem's recommended model): family, width and the family's
+    own options."""
+    opts = dict(recommended or {})
+    opts.update({flag: parse(flag, raw[flag]) for flag, (parse, _) in _MODEL_FLAGS.items() if flag in raw})
+    family = opts.pop("model", "kan").lower()
+    if family not in MODELS:
+        raise UsageError(f"unknown --model {family!r}; valid ones: {', '.join(MODELS)}")
+    if family == "kan" and "grid" not in opts:
+        opts["grid"] = settings.grids[0] if settings.grids else 5
+    width = opts.pop("width", None)
+
+    def build():
+        return build_model(
+            family, width, n_in=n_in, n_out=n_out, seed=settings.seed, dtype=settings.torch_dtype, **opts
         )
-    return opts
 
-
-def _build_model(opts: dict, dim: int):
-    cls = MODELS[opts["model"]]
-    kwargs = {"seed": opts["seed"], "dtype": DTYPES[opts["dtype"]]}
-    if opts["model"] == "kan":
-        width = opts["width"] or [dim, 10, 1]
-        grid = opts["grid"] or (opts["grids"][0] if opts["grids"] else 5)
-        kwargs["grid"] = grid
-    else:
-        width = opts["width"] or [dim, 64, 64, 64, 1]
-        if opts["activation"] is not None:
-            kwargs["activation"] = opts["activation"]
-    if width[0] != dim or width[-1] != 1:
-        raise UsageError(
-            f"--width {','.join(map(str, width))} does not fit the problem: it needs {dim} input{'s' if dim != 1 else ''} and "
-            f"1 output, e.g. --width {dim},10,1"
-        )
-    return cls(width, **kwargs)
-
-
-def _solve_kwargs(opts: dict) -> dict:
-    kwargs = {"seed": opts["seed"], "device": opts["device"], "dtype": DTYPES[opts["dtype"]]}
-    for opt, key in (("points", "n_interior"), ("boundary_points", "n_boundary"), ("lr", "lr")):
-        if opts[opt] is not None:
-            kwargs[key] = opts[opt]
-    if opts["optimizer"] is not None:
-        kwargs["optimizer"] = opts["optimizer"]
-    if opts["steps"] is not None:
-        kwargs["steps"] = opts["steps"]
-    if opts["grids"] is not None:
-        kwargs["grids"] = tuple(opts["grids"])
-    return kwargs
-
-
-# --------------------------------------------------------------------------------------------------
-# kanpde solve: running and writing
-# --------------------------------------------------------------------------------------------------
-
-
-class LastState:
-    """A solve callback keeping the history and a copy of the model's state at the latest record.
-
-    The model keeps training after a record, and an interrupted step may leave it anywhere, so the state is
-    copied at each record: after an interruption :meth:`model_at_last_record` gives the model that matches
-    the history's last record.
-    """
-
-    def __init__(self) -> None:
-        self.history: list[dict] = []
-        self.model = None
-        self._snapshot: tuple | None = None  # (model, state dict copy, number of records), set in one go
-
-    def __call__(self, record: dict, model) -> None:
-        state = copy.deepcopy(model.state_dict())  # tensors cloned, extra state copied
-        self.history.append(dict(record))
-        self.model = model
-        self._snapshot = (model, state, len(self.history))
-
-    def model_at_last_record(self):
-        """``(model, history)`` as they were at the latest complete record, or ``(None, [])``."""
-        if self._snapshot is None:
-            return None, []
-        model, state, n = self._snapshot
-        model.load_state_dict(state)
-        return model, self.history[:n]
-
-
-def on_interrupt(problem, opts: dict, out: Path, last: LastState) -> int:
-    """Hook run when a solve is interrupted (Ctrl-C): save what there is, report, return the exit status.
-
-    The model as of the last logged step goes to ``out/solution.pt`` (a normal checkpoint whose settings
-    carry ``interrupted_at_step``) and the history so far to ``out/history.csv``; one line on stderr says
-    where.
-    """
-    from .solution import Solution
-    from .train import make_settings
-
-    model, history = last.model_at_last_record()
-    if model is None:
-        print(f"{PROG}: interrupted before the first logged step; nothing written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    step = history[-1]["step"]
-    settings = make_settings(problem, _build_model(opts, problem.domain.dim), **_solve_kwargs(opts)).as_dict()
-    settings["interrupted_at_step"] = step
-    checkpoint, csv_path = out / "solution.pt", out / "history.csv"
-    try:
-        Solution(model, problem, history, settings).save(checkpoint)
-        write_history_csv(csv_path, history)
-    except OSError as err:
-        print(f"{PROG}: interrupted after step {step}; could not save the model: {err}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    print(
-        f"{PROG}: interrupted after step {step}; saved the model and history so far to {checkpoint} "
-        f"and {csv_path}",
-        file=sys.stderr,
-    )
-    return EXIT_INTERRUPTED
-
-
-def write_history_csv(path: Path, history: Sequence[dict]) -> Path:
-    """One row per record; the columns are the union of the records' keys in order of appearance."""
-    columns = list(dict.fromkeys(key for record in history for key in record))
-    with atomic_write(path) as tmp:
-        with tmp.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=columns, restval="")
-            writer.writeheader()
-            writer.writerows(history)
-    return path
-
-
-def _metrics(solution, opts: dict, seconds: float) -> dict:
-    problem, model = solution.problem, solution.model
-    data = {
-        "problem": problem.name,
-        "source": problem.source,
-        "model": opts["model"],
-        "model_repr": repr(model),
-        "width": list(getattr(model, "width", [])),
-        "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        "train_seconds": seconds,
-        "steps": solution.history[-1]["step"] if solution.history else 0,
-        "final_loss": solution.history[-1]["loss"] if solution.history else None,
-    }
-    if problem.exact is not None:
-        data.update(solution.metrics())
-    data.update(solution.formula_attributes())
-    data["settings"] = solution.settings
-    data["options"] = opts
-    return data
-
-
-def _write_outputs(solution, opts: dict, seconds: float, out: Path) -> dict:
-    from .plotting import plot_edges, plot_history, plot_solution
-
-    out.mkdir(parents=True, exist_ok=True)
-    solution.save(out / "solution.pt")
-    metrics = _metrics(solution, opts, seconds)
-    write_json(out / "metrics.json", metrics)
-    write_history_csv(out / "history.csv", solution.history)
-    solution.export(out / "solution.h5")
-    plot_solution(solution, out / "solution.png")
-    if solution.history:
-        plot_history(solution.history, out / "history.png")
-    if isinstance(solution.model, KAN):
-        plot_edges(solution.model, out / "edges.png")
-    if solution.symbolic_formula is not None:
-        solution.symbolic_formula.save(out / "formula.json")
-    return metrics
+    return _in_flag_words(build, _MODEL_NAMES)
 
 
 def _run_solve(args: argparse.Namespace) -> int:
@@ -428,36 +340,110 @@ def _run_solve(args: argparse.Namespace) -> int:
 
 def _solve_on(comm, args: argparse.Namespace) -> int:
     from .catalog import load_problem
-    from .train import solve
+    from .train import resume, solve
 
-    opts = _options(args)
-    problem = load_problem(opts["problem"])
-    model = _build_model(opts, problem.domain.dim)
-    if args.symbolic and not isinstance(model, KAN):
-        raise UsageError("--symbolic needs a KAN (its edges are fitted); drop it or pass --model kan")
-    out = Path(opts["out"]) if opts["out"] else Path("runs") / problem.name
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; pass a folder")
-    last = LastState()
+    raw = _raw_options(args)
+    if args.problem is not None:
+        raw["problem"] = args.problem
+    every = _RUN_FLAGS["every"][0]("every", raw.get("every", _DEFAULT_EVERY))
+    if "resume" in raw:
+        solution = _resumable(raw)
+        out = Path(raw["out"]) if "out" in raw else Path(raw["resume"]).parent
+        _check_symbolic(args, solution.problem, solution.model)
+        folder = RunFolder(out, every, metadata={"options": _plain_options(raw)}, formula=args.symbolic)
+
+        def run():
+            return resume(solution, progress=not args.no_progress, callbacks=[folder])
+
+        problem = solution.problem
+    else:
+        if "problem" not in raw:
+            raise UsageError("name a problem: kanpde solve PROBLEM (see 'kanpde list')")
+        problem = load_problem(str(raw["problem"]))
+        recommended_settings, recommended_model = _recommended(problem, raw)
+        settings = _settings(raw, recommended_settings)
+        model = _model(raw, settings, problem.domain.dim, len(problem.fields), recommended_model)
+        settings = _in_flag_words(lambda: settings.resolve(problem, model), _SETTINGS_NAMES)
+        out = Path(raw["out"]) if "out" in raw else Path("runs") / problem.name
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out {out} is a file; pass a folder")
+        _check_symbolic(args, problem, model)
+        folder = RunFolder(out, every, metadata={"options": _plain_options(raw)}, formula=args.symbolic)
+
+        def run():
+            return solve(problem, model, settings=settings, progress=not args.no_progress, callbacks=[folder])
+
     start = time.perf_counter()
     try:
-        solution = solve(
-            problem, model, progress=not args.no_progress, callbacks=[last], **_solve_kwargs(opts)
-        )
+        solution = run()
     except KeyboardInterrupt:
-        return on_interrupt(problem, opts, out, last) if comm.is_root else 130
-    seconds = time.perf_counter() - start
-    if not comm.is_root:
-        return 0
-    if args.symbolic:
-        solution.formula()
-    metrics = _write_outputs(solution, opts, seconds, out)
-    rel = metrics.get("relative_l2")
+        return _interrupted(folder, raw) if comm.is_root else EXIT_INTERRUPTED
+    if comm.is_root:
+        _print_summary(problem, solution, folder.path, time.perf_counter() - start)
+    return 0
+
+
+def _check_symbolic(args: argparse.Namespace, problem, model) -> None:
+    """``--symbolic`` needs a KAN on a problem a formula can describe; say so before training."""
+    from .formula import check_problem
+    from .kan import KAN
+
+    if not args.symbolic:
+        return
+    if not isinstance(model, KAN):
+        raise UsageError("--symbolic needs a KAN (its edges are fitted); drop it or pass --model kan")
+    try:
+        check_problem(problem)
+    except ValueError as err:
+        raise UsageError(f"--symbolic: {err}") from err
+
+
+def _resumable(raw: dict):
+    """The checkpoint of ``--resume`` with its problem attached; training options come from it alone."""
+    from .solution import load
+
+    given = sorted(set(raw) & {*_SETTINGS_FLAGS, *_MODEL_FLAGS})
+    if given:
+        flags = ", ".join(f"--{g.replace('_', '-')}" for g in given)
+        raise UsageError(
+            f"--resume continues the run stored in the checkpoint with its own settings; drop {flags}"
+        )
+    solution = load(raw["resume"], problem=raw.get("problem"))
+    if solution.problem is None:
+        raise UsageError(
+            f"the checkpoint {raw['resume']} was not made from a shipped problem; name its problem file: "
+            f"kanpde solve PROBLEM.py --resume {raw['resume']}"
+        )
+    return solution
+
+
+def _plain_options(raw: dict) -> dict:
+    return {k: v if isinstance(v, (int, float, bool, list)) else str(v) for k, v in raw.items()}
+
+
+def _interrupted(folder: RunFolder, raw: dict) -> int:
+    if folder.interrupted is None:
+        print(f"{PROG}: interrupted before training started; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    name = raw.get("problem", "PROBLEM")
+    print(
+        f"{PROG}: interrupted after step {folder.interrupted}; saved a resumable checkpoint to "
+        f"{folder.checkpoint} and the history to {folder.history_csv}; continue with: "
+        f"kanpde solve {name} --resume {folder.checkpoint}",
+        file=sys.stderr,
+    )
+    return EXIT_INTERRUPTED
+
+
+def _print_summary(problem, solution, out: Path, seconds: float) -> None:
+    rel = solution.relative_l2() if problem.has_truth else None
+    truth = "reference" if problem.exact is None else "exact"
     rows = [
         ("problem", problem.name),
-        ("model", metrics["model_repr"]),
-        ("params", str(metrics["params"])),
-        ("relative L2", "n/a (no exact solution)" if rel is None else f"{rel:.3e}"),
+        ("model", repr(solution.model)),
+        ("params", str(solution.model.num_parameters)),
+        ("relative L2", "n/a (no exact solution or reference)" if rel is None else f"{rel:.3e} (vs {truth})"),
+        *[(f"{name}", f"{value:.6g} (unknown)") for name, value in solution.unknowns.items()],
         ("seconds", f"{seconds:.1f}"),
         ("out", str(out)),
     ]
@@ -465,7 +451,6 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
         rows.insert(4, ("formula", str(solution.symbolic_formula)))
     for key, value in rows:
         print(f"{key:<12} {value}")
-    return 0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -481,22 +466,21 @@ def _add_export(sub) -> None:
     )
     p.add_argument("checkpoint", help="a solution.pt written by 'kanpde solve' or Solution.save")
     p.add_argument("--out", default=None, help="the .h5 file or a folder (default: beside the checkpoint)")
-    p.add_argument("--problem", default=None, help="the problem, when the checkpoint's cannot be found")
+    p.add_argument(
+        "--problem",
+        default=None,
+        help="the problem (shipped name or file) for the exact solution and the residual, when the checkpoint "
+        "was not made from a shipped problem",
+    )
     p.add_argument("--resolution", default=None, help="nodes per coordinate (default: the evaluation grid)")
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from .catalog import load_problem
     from .solution import load
 
     checkpoint = Path(args.checkpoint)
-    if not checkpoint.exists():
-        raise FileNotFoundError(f"no checkpoint at {checkpoint}")
-    resolution = _int("resolution", args.resolution, minimum=2) if args.resolution is not None else None
-    problem = load_problem(args.problem) if args.problem else None
-    solution = load(checkpoint, problem=problem)
-    if solution.problem is None:
-        raise UsageError(f"cannot find the problem of {checkpoint}; name it with --problem NAME_OR_FILE.py")
+    resolution = _int("resolution", args.resolution) if args.resolution is not None else None
+    solution = load(checkpoint, problem=args.problem)
     target = Path(args.out) if args.out else checkpoint.with_suffix(".h5")
     if target.is_dir():
         target = target / checkpoint.with_suffix(".h5").name
@@ -526,19 +510,19 @@ def _add_symbolic(sub) -> None:
 
 
 def _run_symbolic(args: argparse.Namespace) -> int:
-    from .catalog import load_problem
-    from .formula import symbolic
+    from .formula import check_symbolic, symbolic
     from .metrics import relative_l2
     from .solution import evaluation_points, load
 
-    problem = load_problem(args.problem) if args.problem else None
-    solution = load(Path(args.checkpoint), problem=problem)
-    if not isinstance(solution.model, KAN):
-        raise UsageError(f"{args.checkpoint} holds a {type(solution.model).__name__}; symbolic needs a KAN")
+    solution = load(Path(args.checkpoint), problem=args.problem)
     if solution.problem is None:
         raise UsageError(
             f"cannot find the problem of {args.checkpoint}; name it with --problem NAME_OR_FILE.py"
         )
+    try:
+        check_symbolic(solution.problem, solution.model)
+    except (TypeError, ValueError) as err:
+        raise UsageError(f"{args.checkpoint}: {err}") from err
     found = symbolic(solution) if args.no_refine else solution.formula()
     print(f"{'formula':<12} {found}")
     if solution.problem.exact is not None:

@@ -8,9 +8,12 @@ accessor to a residual that vanishes when the condition holds (:meth:`Condition.
 * ``Robin(a, b, g)``: ``a u + b ∂u/∂n - g``.
 * ``Periodic("x")``: ``u(x_min, ·) - u(x_max, ·)`` and ``∂_x u(x_min, ·) - ∂_x u(x_max, ·)``.
 * ``Initial(g)``: ``u(·, t0) - g`` on a :class:`~kanpde.SpaceTime` domain.
+* ``Data(points, values)``: ``u(x_m) - values_m`` at given observation points (measurements), e.g. to
+  identify unknown coefficients.
 
 A value ``g`` is a number or a callable of the points ``(N, d)`` returning ``(N,)`` or ``(N, 1)``; it is
-evaluated once, when the points are sampled.
+evaluated once, when the points are sampled. In a problem with several fields every condition names its
+``field=`` (``Periodic`` applies to all fields unless it names one).
 """
 
 from __future__ import annotations
@@ -18,18 +21,20 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from .derivatives import Field
+from .derivatives import Field, Fields
 from .geometry import Box, Domain, SpaceTime
 
-__all__ = ["Condition", "Dirichlet", "Neumann", "Robin", "Periodic", "Initial", "evaluate_value"]
+__all__ = ["Condition", "Dirichlet", "Neumann", "Robin", "Periodic", "Initial", "Data", "evaluate_value"]
 
 Value = float | Callable[[Tensor], Tensor]
-FieldAt = Callable[[Tensor], Field]
+FieldAt = Callable[[Tensor], "Field | Fields"]
 
 
 def _check_value(value: object, what: str) -> None:
@@ -55,32 +60,78 @@ def evaluate_value(value: Value, x: Tensor, what: str) -> Tensor:
     return out.to(dtype=x.dtype)
 
 
+def _check_hard(cond: Dirichlet, domain: Domain) -> None:
+    """A hard condition needs a distance function of its part and a value defined inside the domain."""
+    from .geometry import DistanceFunction
+
+    if callable(cond.on) and not isinstance(cond.on, Domain):
+        raise ValueError(
+            "Dirichlet(hard=True) needs on= as face names or shapes (a mask callable defines no distance "
+            "function); or pass hard=False"
+        )
+    DistanceFunction(domain, cond.on)
+    if callable(cond.value):
+        x = domain.sample_interior(16, sampler="sobol", seed=3, dtype=torch.float64)  # (16, d)
+        try:
+            g = evaluate_value(cond.value, x, "Dirichlet value")
+        except Exception as err:
+            raise ValueError(
+                "Dirichlet(hard=True): the value must be defined on the whole domain (u = g + phi N is "
+                f"evaluated inside), but it raised {type(err).__name__} at interior points: {err}"
+            ) from err
+        if not bool(torch.isfinite(g).all()):
+            raise ValueError(
+                "Dirichlet(hard=True): the value must be defined on the whole domain (u = g + phi N is "
+                "evaluated inside), but it is not finite at some interior points"
+            )
+
+
 def _check_on(on: object) -> None:
-    if on is None or isinstance(on, str) or callable(on):
+    if on is None or isinstance(on, (str, Domain)) or callable(on):
         return
-    if isinstance(on, Sequence) and all(isinstance(n, str) for n in on):
-        return
-    raise TypeError(f"on must be None, a face name, a list of face names or a mask callable, got {on!r}")
+    if isinstance(on, Sequence) and (
+        all(isinstance(n, str) for n in on) or all(isinstance(n, Domain) for n in on)
+    ):
+        return  # face names, or shapes the domain is built from
+    raise TypeError(
+        "on must be None, a face name, a list of face names, a mask callable, a shape or a list of shapes, "
+        f"got {on!r}"
+    )
 
 
 @dataclass(frozen=True)
 class Condition:
-    """Base class: a weighted residual term on points sampled from the domain."""
+    """Base class: a weighted residual term on points sampled from the domain.
 
-    weight: float = field(default=1.0, kw_only=True)
+    ``weight`` multiplies the term's mean square in the loss; ``field`` names the field the condition
+    constrains (required in problems with several fields).
+    """
 
-    #: which point budget of :func:`kanpde.solve` this condition draws on: ``"boundary"`` or ``"initial"``
+    weight: float = dataclass_field(default=1.0, kw_only=True)
+    field: str | None = dataclass_field(default=None, kw_only=True)
+
+    #: which point budget of :func:`kanpde.solve` this condition draws on: ``"boundary"``, ``"initial"``
+    #: or ``None`` (points of its own)
     budget = "boundary"
 
     def __post_init__(self) -> None:
         w = self.weight
         if isinstance(w, bool) or not isinstance(w, numbers.Real) or not (math.isfinite(w) and w >= 0):
             raise ValueError(f"{type(self).__name__}: weight must be a finite number >= 0, got {w!r}")
+        if self.field is not None and (not isinstance(self.field, str) or not self.field):
+            raise TypeError(
+                f"{type(self).__name__}: field must be a field name such as 'u', got {self.field!r}"
+            )
 
     @property
     def label(self) -> str:
-        """Short name used for this term in the loss history."""
-        return type(self).__name__.lower()
+        """Short name used for this term in the loss history (with the field, when one is named)."""
+        base = type(self).__name__.lower()
+        return base if self.field is None else f"{base}_{self.field}"
+
+    def pick(self, u: Field | Fields) -> Field:
+        """The accessor of this condition's field (``u`` itself in a one-field problem)."""
+        return u if self.field is None or isinstance(u, Field) else u[self.field]
 
     def validate(self, domain: Domain) -> None:
         """Raise early if this condition cannot apply to ``domain``."""
@@ -100,8 +151,8 @@ class _BoundaryCondition(Condition):
 
     def validate(self, domain: Domain) -> None:
         _check_on(self.on)
-        if not callable(self.on):
-            domain.resolve_faces(self.on)
+        if isinstance(self.on, Domain) or not callable(self.on):
+            domain.resolve_on(self.on)
 
     def _boundary(self, domain: Domain, n: int, sampler: str, seed: int, dtype, device) -> dict[str, Tensor]:
         x, normals = domain.sample_boundary(
@@ -112,14 +163,29 @@ class _BoundaryCondition(Condition):
 
 @dataclass(frozen=True)
 class Dirichlet(_BoundaryCondition):
-    """``u = value`` on the boundary part ``on`` (``None``: the whole spatial boundary)."""
+    """``u = value`` on the boundary part ``on`` (``None``: the whole spatial boundary).
+
+    With ``hard=True`` the condition is imposed exactly by the ansatz ``u = g + φ N`` (Sukumar & Srivastava
+    2022): ``φ`` a smooth approximate distance function vanishing exactly on the part ``on``
+    (:class:`~kanpde.DistanceFunction`), ``g`` the value (a number, or a callable defined on the whole
+    domain), ``N`` the network. It is then no loss term and has no points. ``on`` takes face names or shapes
+    (not a mask callable); one hard condition per field.
+    """
 
     value: Value = 0.0
     on: object = None
+    hard: bool = dataclass_field(default=False, kw_only=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_value(self.value, "Dirichlet value")
+        if not isinstance(self.hard, bool):
+            raise TypeError(f"Dirichlet: hard must be True or False, got {self.hard!r}")
+
+    def validate(self, domain: Domain) -> None:
+        super().validate(domain)
+        if self.hard:
+            _check_hard(self, domain)
 
     def sample(self, domain, n, sampler, seed, dtype, device):
         pts = self._boundary(domain, n, sampler, seed, dtype, device)
@@ -127,7 +193,7 @@ class Dirichlet(_BoundaryCondition):
         return pts
 
     def residual(self, field_at, points):
-        return (field_at(points["x"]).value - points["target"])[:, None]
+        return (self.pick(field_at(points["x"])).value - points["target"])[:, None]
 
 
 @dataclass(frozen=True)
@@ -147,7 +213,9 @@ class Neumann(_BoundaryCondition):
         return pts
 
     def residual(self, field_at, points):
-        return (field_at(points["x"]).normal_derivative(points["normals"]) - points["target"])[:, None]
+        return (self.pick(field_at(points["x"])).normal_derivative(points["normals"]) - points["target"])[
+            :, None
+        ]
 
 
 @dataclass(frozen=True)
@@ -171,7 +239,7 @@ class Robin(_BoundaryCondition):
         return pts
 
     def residual(self, field_at, points):
-        u = field_at(points["x"])
+        u = self.pick(field_at(points["x"]))
         u.require((), (0,))
         r = points["a"] * u.value + points["b"] * u.normal_derivative(points["normals"]) - points["g"]
         return r[:, None]
@@ -179,7 +247,8 @@ class Robin(_BoundaryCondition):
 
 @dataclass(frozen=True)
 class Periodic(Condition):
-    """``u`` and ``∂u/∂axis`` agree on the ``axis``-min and ``axis``-max faces of a box."""
+    """``u`` and ``∂u/∂axis`` agree on the ``axis``-min and ``axis``-max faces of a box (every field, unless
+    ``field=`` names one)."""
 
     axis: str = "x"
 
@@ -190,7 +259,7 @@ class Periodic(Condition):
 
     @property
     def label(self) -> str:
-        return f"periodic_{self.axis}"
+        return f"periodic_{self.axis}" + ("" if self.field is None else f"_{self.field}")
 
     def validate(self, domain: Domain) -> None:
         space = domain.space if isinstance(domain, SpaceTime) else domain
@@ -212,7 +281,12 @@ class Periodic(Condition):
         lo, hi = field_at(points["lo"]), field_at(points["hi"])
         lo.require((), (0,))
         hi.require((), (0,))
-        return torch.stack([lo.value - hi.value, lo.d(self.axis) - hi.d(self.axis)], dim=1)
+        if isinstance(lo, Fields) and self.field is None:
+            pairs = [(lo[f], hi[f]) for f in lo.fields]
+        else:
+            pairs = [(self.pick(lo), self.pick(hi))]
+        columns = [c for a, b in pairs for c in (a.value - b.value, a.d(self.axis) - b.d(self.axis))]
+        return torch.stack(columns, dim=1)  # (N, 2 per field)
 
 
 @dataclass(frozen=True)
@@ -237,4 +311,57 @@ class Initial(Condition):
         return {"x": x, "target": evaluate_value(self.value, x, "Initial value")}
 
     def residual(self, field_at, points):
-        return (field_at(points["x"]).value - points["target"])[:, None]
+        return (self.pick(field_at(points["x"])).value - points["target"])[:, None]
+
+
+def _as_float_array(value, what: str) -> np.ndarray:
+    if isinstance(value, Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        return np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"Data: {what} must be an array of numbers, got {type(value).__name__}") from err
+
+
+@dataclass(frozen=True, eq=False)
+class Data(Condition):
+    """``u(x_m) = values_m`` at observation points: ``points`` ``(M, d)``, ``values`` ``(M,)`` (arrays or
+    tensors, copied), e.g. measurements that identify unknown coefficients. Its points are its own (no
+    sampling budget); under ``torch.distributed`` they are sharded like the others."""
+
+    points: object = None
+    values: object = None
+    budget = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        x = _as_float_array(self.points, "points")
+        v = _as_float_array(self.values, "values")
+        x = x[:, None] if x.ndim == 1 else x  # (M, 1) for 1-D points
+        v = v[:, 0] if v.ndim == 2 and v.shape[1] == 1 else v
+        if x.ndim != 2 or v.ndim != 1 or x.shape[0] != v.shape[0] or x.shape[0] == 0:
+            raise ValueError(
+                f"Data: points must be (M, d) and values (M,) with the same M > 0, got {x.shape} and {v.shape}"
+            )
+        if not (np.isfinite(x).all() and np.isfinite(v).all()):
+            raise ValueError("Data: points and values must be finite (drop the rows with NaN or inf)")
+        object.__setattr__(self, "points", x)
+        object.__setattr__(self, "values", v)
+
+    def validate(self, domain: Domain) -> None:
+        if self.points.shape[1] != domain.dim:
+            raise ValueError(
+                f"Data: points have {self.points.shape[1]} columns but the domain has {domain.dim} "
+                f"({', '.join(domain.names)})"
+            )
+        inside = domain.contains(torch.as_tensor(self.points), tol=1e-6).numpy()
+        if not inside.all():
+            first = self.points[~inside][0].tolist()
+            raise ValueError(f"Data: {int((~inside).sum())} point(s) lie outside the domain, e.g. {first}")
+
+    def sample(self, domain, n, sampler, seed, dtype, device):
+        x = torch.as_tensor(self.points, dtype=dtype, device=device)
+        return {"x": x, "target": torch.as_tensor(self.values, dtype=dtype, device=device)}
+
+    def residual(self, field_at, points):
+        return (self.pick(field_at(points["x"])).value - points["target"])[:, None]

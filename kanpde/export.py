@@ -29,6 +29,18 @@ X, Y, Z in the order given; a 1-D grid lies on the X axis (``Y = 0``). With a ma
 whose vertices all lie inside the mask are written, and the mask itself is a point attribute
 "mask" (1.0 inside, 0.0 outside). Time series are a ``Temporal`` collection of grids, one per
 step, each with a ``<Time Value=...>``.
+
+Scattered points (non-box domains). :func:`export_points_hdf5` writes fields at points ``(N, 2|3)``
+with a simplex mesh: by default the Delaunay triangulation of the points (``scipy.spatial.Delaunay``)
+without the degenerate simplices and those whose centroid the callable ``inside`` rejects (so a hole
+or a re-entrant corner is not bridged). Layout (root attribute ``kanpde_layout = "points"``; grid
+files carry ``"grid"``, files without the attribute are grids)::
+
+    /points                 (N, d)                  point coordinates; attribute "names" (JSON list)
+    /cells                  (M, d + 1) int64        point indices of each triangle / tetrahedron
+    /fields/<name>          (N,) or (T, N)          stationary or time series
+    /times                  (T,)                    time series only
+    /xdmf/...                                       as for grids, with Triangle or Tetrahedron topology
 """
 
 from __future__ import annotations
@@ -36,17 +48,19 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import h5py
 import numpy as np
+from scipy.spatial import Delaunay, QhullError
 
-from kanpde._atomic import atomic_write
+from ._atomic import atomic_write
+from .grids import grid_nodes
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "export_hdf5", "read_hdf5"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "export_hdf5", "export_points_hdf5", "read_hdf5", "triangulate"]
 
 FORMAT = "kanpde-fields"
 FORMAT_VERSION = 1
@@ -55,9 +69,12 @@ _JSON_ATTRS = "kanpde_json_attrs"
 _RESERVED_ATTR_PREFIX = "kanpde_"
 _TIME_NAME = "t"
 _MASK_NAME = "mask"
+_LAYOUT = "kanpde_layout"
 
 # number of spatial axes → (XDMF topology type, vertices per cell, XDMF geometry type)
 _TOPOLOGY = {1: ("Polyline", 2, "XY"), 2: ("Quadrilateral", 4, "XY"), 3: ("Hexahedron", 8, "XYZ")}
+# number of spatial axes → (XDMF topology type, vertices per cell, XDMF geometry type) for simplices
+_SIMPLEX = {2: ("Triangle", 3, "XY"), 3: ("Tetrahedron", 4, "XYZ")}
 # cell corners as index offsets, VTK order (counter-clockwise bottom face, then top face)
 _CORNERS = {
     1: [(0,), (1,)],
@@ -92,15 +109,7 @@ def export_hdf5(
     Returns:
         ``(h5_path, xdmf_path)``. Open the ``.xdmf`` file in ParaView.
     """
-    h5_path = Path(path)
-    if h5_path.suffix.lower() in (".xdmf", ".xmf"):
-        raise ValueError(
-            f"export path {str(h5_path)!r} ends in {h5_path.suffix!r}, but it names the HDF5 file; "
-            "pass a path ending in '.h5' (the .xdmf file is written beside it)"
-        )
-    if ":" in h5_path.name:
-        raise ValueError(f"export file name {h5_path.name!r} contains ':', which XDMF cannot reference")
-    xdmf_path = h5_path.with_suffix(".xdmf")
+    h5_path, xdmf_path = _check_path(path)
 
     axes_ = _check_axes(axes, time_series=times is not None)
     shape = tuple(len(a) for a in axes_.values())
@@ -114,11 +123,7 @@ def export_hdf5(
 
     with atomic_write(h5_path) as tmp:
         with h5py.File(tmp, "w", track_order=True) as f:
-            f.attrs["kanpde_format"] = FORMAT
-            f.attrs["kanpde_format_version"] = FORMAT_VERSION
-            f.attrs[_JSON_ATTRS] = json.dumps(json_keys)
-            for key, value in stored_attrs.items():
-                f.attrs[key] = value
+            _write_header(f, "grid", stored_attrs, json_keys)
             coords = f.create_group("coordinates", track_order=True)
             coords.attrs["axes"] = json.dumps(list(axes_))
             for name, values in axes_.items():
@@ -138,13 +143,108 @@ def export_hdf5(
     return h5_path, xdmf_path
 
 
+def triangulate(points: np.ndarray, inside: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """Delaunay simplices ``(M, d + 1)`` of ``points`` ``(N, d)``, ``d`` = 2 (triangles) or 3 (tetrahedra).
+
+    Degenerate simplices (volume below 1e-12 of the bounding box's volume) are dropped, and so are those
+    whose centroid ``inside(centroids (M, d)) -> bool (M,)`` rejects (pass the domain's membership test, so
+    that holes and re-entrant corners are not covered).
+    """
+    p = _check_points(points)
+    try:
+        simplices = Delaunay(p).simplices.astype(np.int64)  # (M, d + 1)
+    except QhullError as err:
+        raise ValueError(f"cannot triangulate the {len(p)} points ({err}); are they all on a line?") from err
+    corners = p[simplices]  # (M, d + 1, d)
+    edges = corners[:, 1:, :] - corners[:, :1, :]  # (M, d, d)
+    volume = np.abs(np.linalg.det(edges)) / math.factorial(p.shape[1])  # (M,)
+    box = float(np.prod(p.max(axis=0) - p.min(axis=0)))
+    keep = volume > 1e-12 * box
+    if inside is not None:
+        centroids = corners.mean(axis=1)  # (M, d)
+        flags = np.asarray(inside(centroids))
+        if flags.shape != (len(centroids),) or flags.dtype != np.bool_:
+            raise ValueError(
+                f"inside must return a bool array of shape ({len(centroids)},) for centroids of shape "
+                f"{centroids.shape}, got {flags.dtype} {flags.shape}"
+            )
+        keep &= flags
+    return simplices[keep]
+
+
+def export_points_hdf5(
+    path: str | os.PathLike[str],
+    points: np.ndarray,
+    fields: Mapping[str, np.ndarray],
+    *,
+    names: tuple[str, ...] | None = None,
+    cells: np.ndarray | None = None,
+    inside: Callable[[np.ndarray], np.ndarray] | None = None,
+    times: np.ndarray | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> tuple[Path, Path]:
+    """Write fields at scattered points with a simplex mesh to ``path`` (HDF5) and ``.xdmf`` beside it.
+
+    Args:
+        path: the HDF5 file, e.g. ``"results/holes.h5"``; replaced atomically.
+        points: coordinates ``(N, 2)`` or ``(N, 3)``.
+        fields: name → values ``(N,)``, or ``(len(times), N)`` for a time series.
+        names: coordinate names (default ``("x", "y")`` or ``("x", "y", "z")``).
+        cells: simplices ``(M, d + 1)`` as point indices; default :func:`triangulate` ``(points, inside)``.
+        inside: membership test of the domain for the centroids, used when ``cells`` is not given.
+        times: optional 1-D strictly increasing time instants.
+        attrs: settings and metrics, stored as root attributes.
+
+    Returns:
+        ``(h5_path, xdmf_path)``; the XDMF file has ``Triangle`` (2-D) or ``Tetrahedron`` (3-D) topology.
+    """
+    h5_path, xdmf_path = _check_path(path)
+    p = _check_points(points)
+    d = p.shape[1]
+    names_ = tuple(names) if names is not None else ("x", "y", "z")[:d]
+    if len(names_) != d:
+        raise ValueError(f"names has {len(names_)} entries for points with {d} columns")
+    for name in names_:
+        _check_name(name, "coordinate")
+    cells_ = triangulate(p, inside) if cells is None else _check_cells(cells, len(p), d)
+    times_ = None if times is None else _check_times(times)
+    fields_ = _check_point_fields(fields, len(p), times_)
+    stored_attrs, json_keys = _encode_attrs(attrs or {})
+
+    with atomic_write(h5_path) as tmp:
+        with h5py.File(tmp, "w", track_order=True) as f:
+            _write_header(f, "points", stored_attrs, json_keys)
+            f.create_dataset("points", data=p, **_COMPRESS).attrs["names"] = json.dumps(list(names_))
+            f.create_dataset("cells", data=cells_, **_COMPRESS)
+            group = f.create_group("fields", track_order=True)
+            for name, values in fields_.items():
+                group.create_dataset(name, data=values)
+            if times_ is not None:
+                f.create_dataset("times", data=times_)
+            xdmf = f.create_group("xdmf", track_order=True)
+            xdmf.create_dataset("geometry", data=p, **_COMPRESS)
+            xdmf.create_dataset("topology", data=cells_, **_COMPRESS)
+            items = {
+                "topology": _SIMPLEX[d],
+                "n_points": len(p),
+                "n_cells": len(cells_),
+                "fields": _write_flat_fields(xdmf, fields_, times_, len(p)),
+                "mask": None,
+            }
+    with atomic_write(xdmf_path) as tmp:
+        _xdmf_tree(h5_path.name, items, times_).write(tmp, encoding="utf-8", xml_declaration=True)
+    return h5_path, xdmf_path
+
+
 def read_hdf5(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a file written by :func:`export_hdf5`.
 
     Returns:
-        ``{"axes": {name: (n,)}, "fields": {name: array}, "times": (T,) or None,
+        for a grid, ``{"axes": {name: (n,)}, "fields": {name: array}, "times": (T,) or None,
         "attrs": {...}, "mask": bool array or None}``, arrays as stored (fields NaN outside
-        the mask).
+        the mask); for scattered points (:func:`export_points_hdf5`), ``{"names": [...],
+        "points": (N, d), "cells": (M, d + 1), "fields": {name: (N,) or (T, N)}, "times": (T,) or
+        None, "attrs": {...}}``.
     """
     path = Path(path)
     if not path.exists():
@@ -173,13 +273,67 @@ def read_hdf5(path: str | os.PathLike[str]) -> dict[str, Any]:
                 f"{str(path)!r} has kanpde_format_version {version!r}, newer than this kanpde reads "
                 f"({FORMAT_VERSION}); upgrade kanpde"
             )
+        layout = _as_python(f.attrs.get(_LAYOUT, "grid"))
+        if layout not in _READERS:
+            raise ValueError(
+                f"{str(path)!r} has an unknown layout {layout!r} (known: {', '.join(_READERS)}); upgrade kanpde"
+            )
         try:
-            return _read_layout(f)
+            return _READERS[layout](f)
         except (KeyError, OSError, TypeError, json.JSONDecodeError) as err:
             raise ValueError(f"{str(path)!r} is a damaged kanpde export ({err!r}); export it again") from err
 
 
 # ----------------------------------------------------------------------------- validation
+
+
+def _check_path(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    h5_path = Path(path)
+    if h5_path.suffix.lower() in (".xdmf", ".xmf"):
+        raise ValueError(
+            f"export path {str(h5_path)!r} ends in {h5_path.suffix!r}, but it names the HDF5 file; "
+            "pass a path ending in '.h5' (the .xdmf file is written beside it)"
+        )
+    if ":" in h5_path.name:
+        raise ValueError(f"export file name {h5_path.name!r} contains ':', which XDMF cannot reference")
+    return h5_path, h5_path.with_suffix(".xdmf")
+
+
+def _check_points(points: np.ndarray) -> np.ndarray:
+    p = np.asarray(points, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] not in _SIMPLEX:
+        raise ValueError(f"points must have shape (N, 2) or (N, 3), got {p.shape}")
+    if len(p) < p.shape[1] + 1 or not np.all(np.isfinite(p)):
+        raise ValueError(f"points must be finite and at least {p.shape[1] + 1}, got {len(p)} rows")
+    return p
+
+
+def _check_cells(cells: np.ndarray, n_points: int, d: int) -> np.ndarray:
+    c = np.asarray(cells)
+    if c.ndim != 2 or c.shape[1] != d + 1 or c.dtype.kind not in "iu":
+        raise ValueError(f"cells must be an integer array of shape (M, {d + 1}), got {c.dtype} {c.shape}")
+    if c.size and (c.min() < 0 or c.max() >= n_points):
+        raise ValueError(f"cells index points 0..{n_points - 1}, got indices {c.min()}..{c.max()}")
+    return c.astype(np.int64)
+
+
+def _check_point_fields(
+    fields: Mapping[str, np.ndarray], n_points: int, times: np.ndarray | None
+) -> dict[str, np.ndarray]:
+    if not fields:
+        raise ValueError("fields is empty; pass at least one field, e.g. fields={'u': u}")
+    expected = (n_points,) if times is None else (len(times), n_points)
+    checked = {}
+    for name, values in fields.items():
+        _check_name(name, "field")
+        a = np.asarray(values)
+        if a.dtype.kind not in "biuf":
+            raise ValueError(f"field {name!r} must be real-valued, got dtype {a.dtype}")
+        if a.shape != expected:
+            what = "(N,)" if times is None else "(len(times), N)"
+            raise ValueError(f"field {name!r} has shape {a.shape}; expected {expected} = {what}")
+        checked[name] = np.array(a, dtype=np.float64)
+    return checked
 
 
 def _check_name(name: object, what: str) -> str:
@@ -322,6 +476,15 @@ def _json_default(value: Any) -> Any:
 # ----------------------------------------------------------------------------- XDMF
 
 
+def _write_header(f: h5py.File, layout: str, stored_attrs: dict[str, Any], json_keys: list[str]) -> None:
+    f.attrs["kanpde_format"] = FORMAT
+    f.attrs["kanpde_format_version"] = FORMAT_VERSION
+    f.attrs[_LAYOUT] = layout
+    f.attrs[_JSON_ATTRS] = json.dumps(json_keys)
+    for key, value in stored_attrs.items():
+        f.attrs[key] = value
+
+
 def _grid_cells(shape: tuple[int, ...]) -> np.ndarray:
     """Cells of the tensor-product grid as point indices, VTK vertex order; (M, 2**d)."""
     index = np.arange(math.prod(shape), dtype=np.int64).reshape(shape)  # (n_0, ..., n_{d-1})
@@ -334,11 +497,10 @@ def _grid_cells(shape: tuple[int, ...]) -> np.ndarray:
 
 def _grid_points(axes: dict[str, np.ndarray]) -> np.ndarray:
     """Point coordinates in C order of the grid index; (N, 2) in 1-D and 2-D, (N, 3) in 3-D."""
-    mesh = np.meshgrid(*axes.values(), indexing="ij")  # d arrays of shape (n_0, ..., n_{d-1})
-    columns = [m.reshape(-1) for m in mesh]
-    if len(columns) == 1:
-        columns.append(np.zeros_like(columns[0]))  # a 1-D grid lies on the X axis
-    return np.stack(columns, axis=1)  # (N, 2|3)
+    nodes = grid_nodes(list(axes.values()))  # (N, d)
+    if nodes.shape[1] == 1:
+        nodes = np.concatenate([nodes, np.zeros_like(nodes)], axis=1)  # a 1-D grid lies on the X axis
+    return nodes  # (N, 2|3)
 
 
 def _write_xdmf_datasets(
@@ -357,6 +519,23 @@ def _write_xdmf_datasets(
     group = f.create_group("xdmf", track_order=True)
     group.create_dataset("geometry", data=_grid_points(axes), **_COMPRESS)
     group.create_dataset("topology", data=cells, **_COMPRESS)
+    items: dict[str, Any] = {
+        "topology": _TOPOLOGY[len(shape)],
+        "n_points": n_points,
+        "n_cells": len(cells),
+        "fields": _write_flat_fields(group, fields, times, n_points),
+        "mask": None,
+    }
+    if mask is not None:
+        group.create_dataset(_MASK_NAME, data=mask.reshape(n_points).astype(np.float64))
+        items["mask"] = f"/xdmf/{_MASK_NAME}"
+    return items
+
+
+def _write_flat_fields(
+    group: h5py.Group, fields: dict[str, np.ndarray], times: np.ndarray | None, n_points: int
+) -> dict[str, Any]:
+    """Write each field as flat ``(N,)`` datasets under ``/xdmf/fields``; return name → dataset path(s)."""
     fields_group = group.create_group("fields", track_order=True)
     steps: dict[str, Any] = {}  # name → dataset path, or one path per time step
     for name, values in fields.items():
@@ -369,17 +548,7 @@ def _write_xdmf_datasets(
             for k, snapshot in enumerate(values):
                 per_step.create_dataset(f"{k:06d}", data=snapshot.reshape(n_points))  # (N,)
                 steps[name].append(f"/xdmf/fields/{name}/{k:06d}")
-    items: dict[str, Any] = {
-        "ndim": len(shape),
-        "n_points": n_points,
-        "n_cells": len(cells),
-        "fields": steps,
-        "mask": None,
-    }
-    if mask is not None:
-        group.create_dataset(_MASK_NAME, data=mask.reshape(n_points).astype(np.float64))
-        items["mask"] = f"/xdmf/{_MASK_NAME}"
-    return items
+    return steps
 
 
 def _data_item(parent: ET.Element, h5_name: str, dataset: str, dims: tuple[int, ...], number: str) -> None:
@@ -395,7 +564,7 @@ def _data_item(parent: ET.Element, h5_name: str, dataset: str, dims: tuple[int, 
 
 
 def _uniform_grid(parent: ET.Element, name: str, h5_name: str, items: dict[str, Any]) -> ET.Element:
-    topology_type, corners, geometry_type = _TOPOLOGY[items["ndim"]]
+    topology_type, corners, geometry_type = items["topology"]
     grid = ET.SubElement(parent, "Grid", Name=name, GridType="Uniform")
     topology = ET.SubElement(
         grid,
@@ -452,6 +621,10 @@ def _read_layout(f: h5py.File) -> dict[str, Any]:
     times = coords[time_name][()] if time_name else None
     fields = {name: dataset[()] for name, dataset in f["fields"].items()}
     mask = f[_MASK_NAME][()].astype(bool) if _MASK_NAME in f else None
+    return {"axes": axes, "fields": fields, "times": times, "attrs": _read_attrs(f), "mask": mask}
+
+
+def _read_attrs(f: h5py.File) -> dict[str, Any]:
     json_keys = set(json.loads(_as_python(f.attrs.get(_JSON_ATTRS, "[]"))))
     attrs = {}
     for key, value in f.attrs.items():
@@ -459,7 +632,18 @@ def _read_layout(f: h5py.File) -> dict[str, Any]:
             continue
         value = _as_python(value)
         attrs[key] = json.loads(value) if key in json_keys else value
-    return {"axes": axes, "fields": fields, "times": times, "attrs": attrs, "mask": mask}
+    return attrs
+
+
+def _read_points(f: h5py.File) -> dict[str, Any]:
+    return {
+        "names": json.loads(_as_python(f["points"].attrs["names"])),
+        "points": f["points"][()],
+        "cells": f["cells"][()],
+        "fields": {name: dataset[()] for name, dataset in f["fields"].items()},
+        "times": f["times"][()] if "times" in f else None,
+        "attrs": _read_attrs(f),
+    }
 
 
 def _as_python(value: Any) -> Any:
@@ -469,3 +653,7 @@ def _as_python(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+# layout attribute → reader
+_READERS: dict[str, Callable[[h5py.File], dict[str, Any]]] = {"grid": _read_layout, "points": _read_points}

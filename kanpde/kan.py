@@ -27,9 +27,10 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_dtype
+from ._checks import check_dtype, check_positive_int, check_positive_real
 from .jet import Jet, JetSpec, diagonal_curvature, diagonal_curvature_adjoint, pair_products, split, stack
-from .network import Network, check_positive_int, check_width
+from .knots import equidistributed_knots, grid_sizes, inserted_knots, pad_rows, quantile_row
+from .network import Network, check_width
 from .spline import basis, basis_stacked, cubic_uniform_local, fit_coefficients, piece_table, uniform_knots
 
 __all__ = ["KAN", "KANLayer", "GridReport"]
@@ -56,13 +57,20 @@ def _silu_derivatives(v: Tensor, orders: int = 3) -> tuple[Tensor, ...]:
 
 
 class KANLayer(nn.Module):
-    """One KAN layer on a knot grid of ``grid`` intervals per input over ``grid_range``."""
+    """One KAN layer on a knot grid of ``grid`` intervals per input over ``grid_range``.
+
+    ``grid`` may give one size per input (``G_i``, :mod:`kanpde.knots`): the knot rows are then padded to the
+    longest and the coefficients of all inputs are stored back to back, ``coef`` of shape
+    ``(sum_i (G_i + k), n_out)`` (input ``i`` owns rows ``offsets[i] ... offsets[i] + G_i + k - 1``); with one
+    size for all inputs ``coef`` is ``(n_in, G + k, n_out)``. Either way :meth:`table` gives the padded
+    ``(n_in, max M_i, n_out)`` view with zero rows past each input's own bases.
+    """
 
     def __init__(
         self,
         n_in: int,
         n_out: int,
-        grid: int,
+        grid: int | Sequence[int],
         k: int,
         grid_range: tuple[float, float],
         generator: torch.Generator,
@@ -72,34 +80,88 @@ class KANLayer(nn.Module):
         super().__init__()
         self.n_in, self.n_out, self.k = n_in, n_out, k
         self.uniform = True
+        sizes = (grid,) * n_in if isinstance(grid, int) else tuple(grid)
         lo = torch.full((n_in,), float(grid_range[0]), dtype=dtype, device=device)
         hi = torch.full((n_in,), float(grid_range[1]), dtype=dtype, device=device)
         self.register_buffer("knots", uniform_knots(lo, hi, grid, k))  # (n_in, G+2k+1)
         # constant, so not saved; moves with the layer, so no host copy per evaluation on CUDA
         self.register_buffer("pieces", piece_table(dtype, device), persistent=False)  # (3, 4, 4)
-        m = grid + k
+        self._set_sizes(sizes, torch.device(device) if device is not None else None)
 
         def draw(*shape: int) -> Tensor:
             return torch.rand(*shape, generator=generator, dtype=dtype).to(device) * 2 - 1
 
         self.base_weight = nn.Parameter(draw(n_in, n_out) / n_in**0.5)
         self.spline_scale = nn.Parameter(torch.ones(n_in, n_out, dtype=dtype, device=device) / n_in**0.5)
-        self.coef = nn.Parameter(0.1 * draw(n_in, m, n_out))
+        self.coef = nn.Parameter(0.1 * draw(*self._coef_shape()))
         self.bias = nn.Parameter(torch.zeros(n_out, dtype=dtype, device=device))
 
+    def _set_sizes(self, sizes: tuple[int, ...], device=None) -> None:
+        """Record the per-input grid sizes and the index buffers derived from them (not saved: the sizes
+        are in the extra state and the model's config)."""
+        self.sizes = tuple(int(g) for g in sizes)
+        m = [g + self.k for g in self.sizes]
+        widest = max(m)
+        device = device if device is not None else self.knots.device
+        starts = [sum(m[:i]) for i in range(self.n_in)]
+        as_long = {"dtype": torch.long, "device": device}
+        self.register_buffer("offsets", torch.tensor(starts, **as_long), persistent=False)  # (n_in,)
+        self.register_buffer("n_basis", torch.tensor(m, **as_long), persistent=False)  # (n_in,)
+        # padded position i * max M + m of every stored row, and the input each stored row belongs to
+        rows = [i * widest + j for i in range(self.n_in) for j in range(m[i])]
+        owner = [i for i in range(self.n_in) for _ in range(m[i])]
+        self.register_buffer("padded_rows", torch.tensor(rows, **as_long), persistent=False)  # (sum M_i,)
+        self.register_buffer("row_input", torch.tensor(owner, **as_long), persistent=False)  # (sum M_i,)
+
     @property
-    def grid(self) -> int:
-        """Number of grid intervals ``G``."""
-        return self.knots.shape[1] - 2 * self.k - 1
+    def equal_sizes(self) -> bool:
+        """Whether every input has the same grid size (``coef`` is then ``(n_in, M, n_out)``)."""
+        return len(set(self.sizes)) == 1
+
+    def _coef_shape(self) -> tuple[int, ...]:
+        if self.equal_sizes:
+            return (self.n_in, self.sizes[0] + self.k, self.n_out)
+        return (sum(self.sizes) + self.n_in * self.k, self.n_out)
+
+    @property
+    def grid(self) -> int | tuple[int, ...]:
+        """Number of grid intervals ``G`` (a tuple ``(G_1, ..., G_n_in)`` when the inputs' sizes differ)."""
+        return self.sizes[0] if self.equal_sizes else self.sizes
 
     @property
     def grid_range(self) -> tuple[Tensor, Tensor]:
         """Per-input span ``[a_i, b_i]`` of the grid, each of shape ``(n_in,)``."""
-        return self.knots[:, self.k], self.knots[:, -self.k - 1]
+        if self.equal_sizes:
+            return self.knots[:, self.k], self.knots[:, -self.k - 1]
+        return self.knots[:, self.k], self.knots.gather(1, self.n_basis[:, None])[:, 0]
+
+    def knot_row(self, i: int) -> Tensor:
+        """The knots of input ``i`` without padding: ``(G_i + 2k + 1,)``."""
+        return self.knots[i, : self.sizes[i] + 2 * self.k + 1]
+
+    def table(self, coef: Tensor | None = None) -> Tensor:
+        """``coef`` (default: the layer's) as the padded ``(n_in, max M_i, n_out)`` table, zero past each
+        input's own bases (a view when all inputs have one size)."""
+        coef = self.coef if coef is None else coef
+        if coef.ndim == 3:
+            return coef
+        widest = self.knots.shape[1] - self.k - 1
+        padded = coef.new_zeros(self.n_in * widest, self.n_out).index_copy(0, self.padded_rows, coef)
+        return padded.view(self.n_in, widest, self.n_out)  # (n_in, max M_i, n_out)
+
+    def _flat(self, coef: Tensor) -> Tensor:
+        """A stored coefficient tensor as rows ``(sum M_i, n_out)`` (a view)."""
+        return coef.reshape(-1, self.n_out)  # (sum M_i, n_out)
+
+    def _scaled_rows(self) -> Tensor:
+        """``w^s_ji c_jim`` as stored rows ``(sum M_i, n_out)``."""
+        if self.coef.ndim == 3:
+            return self._flat(self.spline_scale[:, None, :] * self.coef)
+        return self.spline_scale[self.row_input] * self.coef
 
     def weight(self) -> Tensor:
-        """The stacked matrix ``W`` of shape ``(n_in * (1 + M), n_out)``."""
-        w = torch.cat([self.base_weight[:, None, :], self.spline_scale[:, None, :] * self.coef], dim=1)
+        """The stacked matrix ``W`` of shape ``(n_in * (1 + M), n_out)`` (``M = max M_i``)."""
+        w = torch.cat([self.base_weight[:, None, :], self.spline_scale[:, None, :] * self.table()], dim=1)
         return w.reshape(-1, self.n_out)  # (n_in*(1+M), n_out)
 
     def features(self, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -133,20 +195,19 @@ class KANLayer(nn.Module):
                 return (feats * w[..., 0]).sum(-1, keepdim=True), ("dense", feats)  # (S, N, n_in, 1)
             return torch.einsum("snik,ikj->snij", feats, w), ("dense", feats)  # (S, N, n_in, n_out)
         # local pieces (S, N, n_in, 4) and their basis indices (N, n_in, 4)
-        local, index = cubic_uniform_local(v, self.knots, orders, self.pieces)
+        n_basis = None if self.equal_sizes else self.n_basis
+        local, index = cubic_uniform_local(v, self.knots, orders, self.pieces, n_basis)
         silu = torch.stack(_silu_derivatives(v, orders))  # (S, N, n_in)
-        rows = self._rows(self.spline_scale[:, None, :] * self.coef, index)  # (N, n_in, 4, n_out)
+        rows = self._rows(self._scaled_rows(), index)  # (N, n_in, 4, n_out)
         if self.n_out == 1:
             spline = (local * rows[..., 0]).sum(-1, keepdim=True)  # (S, N, n_in, 1)
         else:
             spline = torch.einsum("snio,nioj->snij", local, rows)  # (S, N, n_in, n_out)
         return silu[..., None] * self.base_weight + spline, ("local", silu, local, index)
 
-    def _rows(self, table: Tensor, index: Tensor) -> Tensor:
-        """``table[i, index[n, i, o], :]`` for a per-input table ``(n_in, M, n_out)``: ``(N, n_in, 4, n_out)``."""
-        m = table.shape[1]
-        offset = torch.arange(self.n_in, device=index.device)[:, None] * m  # (n_in, 1)
-        flat = torch.index_select(table.reshape(-1, self.n_out), 0, (index + offset).reshape(-1))
+    def _rows(self, rows: Tensor, index: Tensor) -> Tensor:
+        """Row ``offsets[i] + index[n, i, o]`` of stored rows ``(sum M_i, n_out)``: ``(N, n_in, 4, n_out)``."""
+        flat = torch.index_select(rows, 0, (index + self.offsets[:, None]).reshape(-1))
         return flat.view(*index.shape, self.n_out)  # (N, n_in, 4, n_out)
 
     def forward_jet(self, jet: Tensor, spec: JetSpec, records: list | None = None) -> Tensor:
@@ -216,58 +277,87 @@ class KANLayer(nn.Module):
         kind, *data = feats
         if kind == "dense":
             silu, bases = data[0][..., 0], data[0][..., 1:]  # (S, N, n_in), (S, N, n_in, M)
+            table = self.table()  # (n_in, M, n_out)
             if self.n_out == 1:
-                q = (bases * self.coef[..., 0]).sum(-1, keepdim=True)  # (S, N, n_in, 1)
+                q = (bases * table[..., 0]).sum(-1, keepdim=True)  # (S, N, n_in, 1)
             else:
-                q = torch.einsum("snim,imj->snij", bases, self.coef)  # (S, N, n_in, n_out)
+                q = torch.einsum("snim,imj->snij", bases, table)  # (S, N, n_in, n_out)
             coef = torch.einsum("snim,snij->nimj", bases, amp * self.spline_scale)  # (N, n_in, M, n_out)
-            views[2] += coef.reshape(n, -1)  # (N, n_in*M*n_out)
+            if self.coef.ndim == 3:
+                views[2] += coef.reshape(n, -1)  # (N, n_in*M*n_out)
+            else:  # keep each input's own bases: (N, sum M_i * n_out)
+                views[2] += coef.reshape(n, -1, self.n_out)[:, self.padded_rows].reshape(n, -1)
         else:
             silu, local, index = data
-            rows = self._rows(self.coef, index)  # (N, n_in, 4, n_out)
+            rows = self._rows(self._flat(self.coef), index)  # (N, n_in, 4, n_out)
             q = torch.einsum("snio,nioj->snij", local, rows)  # (S, N, n_in, n_out)
             pieces = torch.einsum("snio,snij->nioj", local, amp * self.spline_scale)  # (N, n_in, 4, n_out)
-            coef_view = views[2].view(n, self.n_in, self.coef.shape[1], self.n_out)  # (N, n_in, M, n_out)
-            coef_view.scatter_add_(2, index[..., None].expand_as(pieces), pieces)
+            target = (index + self.offsets[:, None]).reshape(n, -1, 1)  # (N, n_in*4, 1) stored rows
+            coef_view = views[2].view(n, -1, self.n_out)  # (N, sum M_i, n_out)
+            coef_view.scatter_add_(1, target.expand(-1, -1, self.n_out), pieces.reshape(n, -1, self.n_out))
         views[0] += (silu[..., None] * amp).sum(0).reshape(n, -1)  # (N, n_in*n_out)
         views[1] += (q * amp).sum(0).reshape(n, -1)  # (N, n_in*n_out)
         views[3] += g0
 
     def edge_functions(self, v: Tensor) -> Tensor:
         """``phi_ji(v_i)`` for inputs ``v`` of shape ``(S, n_in)``; returns ``(S, n_in, n_out)``."""
-        f0 = self.features(v)[0]  # (S, n_in, 1+M)
+        f0 = self.features(v)[0]  # (S, n_in, 1+M), M = max M_i
         w = self.weight().reshape(self.n_in, -1, self.n_out)  # (n_in, 1+M, n_out)
         return torch.einsum("sik,iko->sio", f0, w)
 
     def spline_part(self, v: Tensor) -> Tensor:
         """``sum_m c_jim B_m(v_i)`` for ``v`` of shape ``(S, n_in)``; returns ``(S, n_in, n_out)``."""
         b0 = basis(v, self.knots, self.k, self.uniform)[0]  # (S, n_in, M)
-        return torch.einsum("sim,imo->sio", b0, self.coef)
+        return torch.einsum("sim,imo->sio", b0, self.table())
 
     @torch.no_grad()
-    def refit(self, knots: Tensor, uniform: bool, samples: Tensor | None = None) -> float:
-        """Move to new ``knots``, refitting the coefficients by least squares to the current spline part.
+    def refit(
+        self, knots: Tensor, uniform: bool, samples: Tensor | None = None, sizes: Sequence[int] | None = None
+    ) -> float:
+        """Move to new ``knots`` (rows padded as :mod:`kanpde.knots` describes when ``sizes`` differ; default
+        sizes: the current ones), refitting the coefficients by least squares to the current spline part.
 
-        The fit uses a dense uniform sampling of the new span plus the optional ``samples`` ``(S, n_in)``.
-        Returns the largest absolute fit residual.
+        The fit uses a dense uniform sampling of the new span plus the optional ``samples`` ``(S, n_in)``;
+        inputs of one size are fitted together. Returns the largest absolute fit residual.
         """
-        lo, hi = knots[:, self.k], knots[:, -self.k - 1]
+        sizes = self.sizes if sizes is None else tuple(int(g) for g in sizes)
+        lo = knots[:, self.k]
+        ends = torch.tensor([g + self.k for g in sizes], device=knots.device)  # (n_in,)
+        hi = knots.gather(1, ends[:, None])[:, 0]
         n_fit = 8 * (knots.shape[1] + self.k) + 64
         steps = torch.linspace(0, 1, n_fit, dtype=knots.dtype, device=knots.device)
         x = lo + steps[:, None] * (hi - lo)  # (n_fit, n_in)
         if samples is not None:
             x = torch.cat([x, samples.clamp(lo, hi)])
-        coef, residual = fit_coefficients(x, self.spline_part(x), knots, self.k, uniform)
+        target = self.spline_part(x)  # (S, n_in, n_out)
+        parts, residual = [None] * self.n_in, 0.0
+        for g in sorted(set(sizes)):
+            idx = [i for i, s in enumerate(sizes) if s == g]
+            cols = torch.tensor(idx, device=knots.device)
+            coef, res = fit_coefficients(
+                x[:, cols], target[:, cols], knots[cols, : g + 2 * self.k + 1], self.k, uniform
+            )  # (n_group, g+k, n_out)
+            for j, i in enumerate(idx):
+                parts[i] = coef[j]
+            residual = max(residual, float(res))
         self.knots = knots.clone()
         self.uniform = uniform
-        self.coef = nn.Parameter(coef)
-        return float(residual)
+        self._set_sizes(sizes)
+        stacked = torch.stack(parts) if self.equal_sizes else torch.cat(parts)  # (n_in, M, n_out) or rows
+        self.coef = nn.Parameter(stacked.contiguous())
+        return residual
 
     def get_extra_state(self) -> dict:
-        return {"uniform": self.uniform}
+        return {"uniform": self.uniform, "sizes": list(self.sizes)}
 
     def set_extra_state(self, state: dict) -> None:
         self.uniform = bool(state["uniform"])
+        sizes = tuple(state.get("sizes", self.sizes))
+        if sizes != self.sizes:
+            raise ValueError(
+                f"the stored layer has grid sizes {list(sizes)} but this one {list(self.sizes)}; rebuild the "
+                "model from the checkpoint's config"
+            )
 
 
 class KAN(Network):
@@ -275,7 +365,11 @@ class KAN(Network):
 
     Args:
         width: layer sizes as in the KAN paper; ``[2, 10, 1]`` has 2 inputs, 10 hidden nodes, 1 output.
-        grid: number of grid intervals ``G`` per edge.
+        grid: number of grid intervals ``G`` per edge: one integer for every input of every layer, or one
+            entry per layer, each an integer or a tuple of one size per input of that layer
+            (:func:`kanpde.knots.grid_sizes`): ``grid=[(5, 20), 5]`` for width ``[2, 10, 1]`` is fine in the
+            second input (``y``), coarse in the first and in the output layer. A flat sequence of integers is
+            per layer.
         k: spline order (degree); second-order PDEs need ``k >= 3`` for continuous second derivatives.
         grid_range: span of every layer's initial grid.
         input_bounds: physical box ``(lo, hi)`` mapped affinely onto the first layer's grid range
@@ -288,7 +382,7 @@ class KAN(Network):
     def __init__(
         self,
         width: Sequence[int],
-        grid: int = 5,
+        grid: int | Sequence[int | Sequence[int]] = 5,
         k: int = 3,
         *,
         grid_range: tuple[float, float] = (-1.0, 1.0),
@@ -300,7 +394,7 @@ class KAN(Network):
         super().__init__()
         self.width = check_width(width)
         self.k = check_positive_int("k", k)
-        check_positive_int("grid", grid)
+        sizes = grid_sizes(grid, self.width)
         check_dtype(dtype)
         if not grid_range[0] < grid_range[1]:
             raise ValueError(f"grid_range must be (a, b) with a < b, got {grid_range}")
@@ -309,22 +403,37 @@ class KAN(Network):
         self._init_input_map(input_bounds, self._target, dtype, device)
         gen = torch.Generator().manual_seed(seed)
         self.layers = nn.ModuleList(
-            KANLayer(a, b, grid, k, self._target, gen, dtype, device)
-            for a, b in zip(self.width[:-1], self.width[1:], strict=False)
+            KANLayer(a, b, g[0] if len(set(g)) == 1 else g, k, self._target, gen, dtype, device)
+            for a, b, g in zip(self.width[:-1], self.width[1:], sizes, strict=False)
         )
         self.grid_report: GridReport | None = None
 
     @property
     def grid(self) -> int:
-        """Current number of grid intervals (the same on every layer)."""
-        return self.layers[0].grid
+        """The smallest grid size over all layers and inputs (the one size when they are all equal): the
+        grid that :meth:`extend_grid` scales and the solver's grid stages count."""
+        return min(min(layer.sizes) for layer in self.layers)
+
+    @property
+    def grid_sizes(self) -> list[tuple[int, ...]]:
+        """Per layer, the grid size of every input."""
+        return [layer.sizes for layer in self.layers]
+
+    @property
+    def grid_spec(self) -> int | list:
+        """The ``grid`` argument that builds this model's sizes: an integer when all are equal, else one entry
+        per layer (an integer, or a list of per-input sizes)."""
+        sizes = self.grid_sizes
+        if len({g for s in sizes for g in s}) == 1:
+            return sizes[0][0]
+        return [s[0] if len(set(s)) == 1 else list(s) for s in sizes]
 
     def config(self) -> dict:
         """Constructor arguments that rebuild a model of this shape (load the state dict on top)."""
         lo, hi = self.input_bounds
         return {
             "width": list(self.width),
-            "grid": self.grid,
+            "grid": self.grid_spec,
             "k": self.k,
             "grid_range": self._target,
             "input_bounds": (lo, hi),
@@ -332,7 +441,7 @@ class KAN(Network):
         }
 
     def __repr__(self) -> str:
-        return f"KAN(width={self.width}, grid={self.grid}, k={self.k}, params={self.num_parameters})"
+        return f"KAN(width={self.width}, grid={self.grid_spec}, k={self.k}, params={self.num_parameters})"
 
     @torch.no_grad()
     def activations(self, x: Tensor) -> list[Tensor]:
@@ -355,41 +464,80 @@ class KAN(Network):
             worst = max(worst, float(excess.max()))
         return worst
 
+    def _target_sizes(self, grid) -> list[tuple[int, ...]]:
+        """New sizes from ``extend_grid``'s ``grid``: an integer scales every size by ``grid / self.grid``
+        (each input refined by its own factor), anything else is a full ``grid`` argument."""
+        if isinstance(grid, (str, bytes)) or not isinstance(grid, Sequence):
+            check_positive_int("grid", grid)
+            return [tuple(max(1, round(g * grid / self.grid)) for g in s) for s in self.grid_sizes]
+        return grid_sizes(grid, self.width)
+
     @torch.no_grad()
-    def _regrid(self, grid: int, samples: Tensor | None, grid_eps: float, margin: float) -> KAN:
+    def _regrid(
+        self, sizes: list[tuple[int, ...]], samples: Tensor | None, margin: float, placement: _Placement
+    ) -> KAN:
         new = copy.deepcopy(self)
         acts = self.activations(samples) if samples is not None else [None] * len(self.layers)
         residual = 0.0
-        for index, (layer, v) in enumerate(zip(new.layers, acts, strict=True)):
+        for index, (layer, v, g) in enumerate(zip(new.layers, acts, sizes, strict=True)):
             lo, hi = layer.grid_range
             if v is not None and index > 0:
                 span = (v.max(0).values - v.min(0).values).clamp(min=1e-3)
                 lo = torch.minimum(lo, v.min(0).values - margin * span)
                 hi = torch.maximum(hi, v.max(0).values + margin * span)
-            knots = uniform_knots(lo, hi, grid, layer.k)
-            uniform = True
-            if v is not None and grid_eps < 1.0:
-                knots = _adaptive_knots(v, lo, hi, grid, layer.k, grid_eps) if index > 0 else knots
-                uniform = index == 0
-            residual = max(residual, layer.refit(knots, uniform, v))
+            knots, uniform = placement.knots(index, layer, v, lo, hi, g)
+            residual = max(residual, layer.refit(knots, uniform, v, g))
         change = float("nan")
         if samples is not None:
             change = float((new(samples) - self(samples)).abs().max())
         new.grid_report = GridReport(residual, change)
         return new
 
-    def extend_grid(self, grid: int, *, samples: Tensor | None = None, margin: float = 0.1) -> KAN:
+    def extend_grid(
+        self,
+        grid: int | Sequence[int | Sequence[int]],
+        *,
+        samples: Tensor | None = None,
+        margin: float = 0.1,
+        weights: Tensor | None = None,
+        floor: float = 1.0,
+        layers: str = "first",
+    ) -> KAN:
         """A new KAN on ``grid`` intervals with the same function; this model is left unchanged.
 
-        Without ``samples`` every layer keeps its span: on nested uniform grids (``grid`` a multiple of the
-        current one) the old splines lie in the new space and the output is unchanged to round-off; otherwise
-        ``grid_report.fit_residual`` gives the least-squares error. With ``samples`` ``(S, d)`` a hidden
-        layer's span also grows where needed to cover the activations at those points, widened by ``margin``
-        of their spread on each side (a span that already covers them is kept, so nested extension stays
-        exact), and ``grid_report.output_change`` measures the change of the output there.
+        ``grid`` is an integer - every size is scaled by ``grid / self.grid``, so each input is refined by
+        its own factor and per-input sizes keep their ratios - or a full ``grid`` argument of the constructor.
+
+        Without ``samples`` every layer keeps its span: on nested uniform grids (each new size a multiple of
+        the current one) the old splines lie in the new space and the output is unchanged to round-off;
+        otherwise ``grid_report.fit_residual`` gives the least-squares error. With ``samples`` ``(S, d)`` a
+        hidden layer's span also grows where needed to cover the activations at those points, widened by
+        ``margin`` of their spread on each side (a span that already covers them is kept, so nested
+        extension stays exact), and ``grid_report.output_change`` measures the change of the output there.
+
+        **Residual-driven knots.** With ``weights`` ``(S,)`` (``>= 0``, e.g. the PDE residual ``|r|`` at the
+        samples) the knots of the ``layers`` (``"first"``: the layer of the physical inputs; ``"all"``) follow
+        the density of :mod:`kanpde.knots` - the samples' values on each input weighted by ``weights``, mixed
+        with ``floor`` times the uniform density. A row whose span stays and whose size does not shrink keeps
+        its knots and gets the new ones inserted where that density has the most mass (nested: the function
+        is preserved to round-off); any other row is equidistributed (``grid_report.fit_residual`` says how
+        well the function was kept). Such layers are no longer uniform, so they evaluate through the dense
+        Cox-de Boor bases instead of the four-piece closed form.
         """
-        check_positive_int("grid", grid)
-        return self._regrid(grid, samples, 1.0, margin)
+        sizes = self._target_sizes(grid)
+        if weights is None:
+            return self._regrid(sizes, samples, margin, _Placement("uniform"))
+        if samples is None:
+            raise ValueError("weights go with the samples they weight; pass samples= as well")
+        check_positive_real("floor", floor)
+        if layers not in _KNOT_LAYERS:
+            raise ValueError(
+                f"unknown layers {layers!r} for knot placement; valid ones: {', '.join(_KNOT_LAYERS)}"
+            )
+        w = _check_weights(weights, samples)
+        return self._regrid(
+            sizes, samples, margin, _Placement("density", weights=w, floor=floor, layers=layers)
+        )
 
     def update_grid(self, samples: Tensor, *, grid_eps: float = 0.02, margin: float = 0.1) -> KAN:
         """A new KAN whose hidden-layer knots follow the activations at ``samples``.
@@ -400,7 +548,8 @@ class KAN(Network):
         """
         if not 0.0 <= grid_eps <= 1.0:
             raise ValueError(f"grid_eps must lie in [0, 1], got {grid_eps}")
-        return self._regrid(self.grid, samples, grid_eps, margin)
+        placement = _Placement("uniform" if grid_eps >= 1.0 else "quantile", grid_eps=grid_eps)
+        return self._regrid(self.grid_sizes, samples, margin, placement)
 
     @torch.no_grad()
     def edge_scores(self, x: Tensor) -> list[Tensor]:
@@ -454,8 +603,9 @@ class KAN(Network):
             keep.append(kept if kept.numel() else importance.argmax()[None])
         keep.append(torch.arange(self.width[-1], device=x.device))
         p = next(self.parameters())
+        sizes = [[layer.sizes[int(i)] for i in k] for layer, k in zip(self.layers, keep, strict=False)]
         new = KAN(
-            [len(k) for k in keep], self.grid, self.k, grid_range=self._target, input_bounds=self.input_bounds,
+            [len(k) for k in keep], sizes, self.k, grid_range=self._target, input_bounds=self.input_bounds,
             seed=self.seed, dtype=p.dtype, device=p.device,
         )  # fmt: skip
         for l, (old, fresh) in enumerate(zip(self.layers, new.layers, strict=True)):
@@ -473,30 +623,69 @@ def _copy_pruned(
     old: KANLayer, new: KANLayer, rows: Tensor, cols: Tensor, low: Tensor, means: Tensor
 ) -> None:
     """Fill ``new`` with the kept inputs ``rows`` and outputs ``cols`` of ``old``; edges flagged in ``low``
-    ``(n_in, n_out)`` and edges from dropped inputs become their ``means`` ``(n_in, n_out)`` in the bias."""
+    ``(n_in, n_out)`` and edges from dropped inputs become their ``means`` ``(n_in, n_out)`` in the bias.
+    ``new`` was built with the kept inputs' grid sizes."""
     dropped = torch.ones(old.n_in, dtype=torch.bool, device=rows.device)
     dropped[rows] = False
     low = low[rows][:, cols]  # (n_in', n_out')
-    new.knots = old.knots[rows].clone()
+    new.knots = pad_rows([old.knot_row(int(i)) for i in rows])  # (n_in', max G_i + 2k + 1)
     new.uniform = old.uniform
     new.base_weight = nn.Parameter(torch.where(low, 0.0, old.base_weight[rows][:, cols]))
     new.spline_scale = nn.Parameter(old.spline_scale[rows][:, cols].clone())
-    new.coef = nn.Parameter(
-        torch.where(low[:, None, :], 0.0, old.coef[rows][:, :, cols])
-    )  # (n_in', M, n_out')
+    widest = new.knots.shape[1] - new.k - 1  # max M_i of the kept inputs; the padded rows past it are 0
+    table = torch.where(low[:, None, :], 0.0, old.table()[rows][:, :widest][:, :, cols])  # (n_in', M, n_out')
+    coef = table if new.equal_sizes else table.reshape(-1, new.n_out)[new.padded_rows]  # stored layout
+    new.coef = nn.Parameter(coef.contiguous())
     removed = means[dropped][:, cols].sum(0) + torch.where(low, means[rows][:, cols], 0.0).sum(0)  # (n_out',)
     new.bias = nn.Parameter(old.bias[cols] + removed)
 
 
-def _adaptive_knots(v: Tensor, lo: Tensor, hi: Tensor, grid: int, k: int, grid_eps: float) -> Tensor:
-    """Knots mixing quantiles of ``v`` ``(S, n_in)`` with the uniform grid over ``[lo, hi]``."""
-    q = torch.linspace(0, 1, grid + 1, dtype=v.dtype, device=v.device)
-    adaptive = torch.quantile(v, q, dim=0).T  # (n_in, G+1)
-    adaptive[:, 0], adaptive[:, -1] = lo, hi
-    uniform = lo[:, None] + q[None, :] * (hi - lo)[:, None]  # (n_in, G+1)
-    inner = grid_eps * uniform + (1 - grid_eps) * adaptive
-    h = ((hi - lo) / grid)[:, None]  # (n_in, 1)
-    steps = torch.arange(1, k + 1, dtype=v.dtype, device=v.device)
-    left = lo[:, None] - steps.flip(0) * h  # (n_in, k)
-    right = hi[:, None] + steps * h  # (n_in, k)
-    return torch.cat([left, inner, right], dim=1)
+_KNOT_LAYERS = ("first", "all")
+"""Which layers residual-driven knot placement moves: the first (physical inputs) or all."""
+
+
+def _check_weights(weights: Tensor, samples: Tensor) -> Tensor:
+    if not isinstance(weights, Tensor) or weights.shape != (samples.shape[0],):
+        shape = tuple(weights.shape) if isinstance(weights, Tensor) else type(weights).__name__
+        raise ValueError(
+            f"weights must be a tensor of shape ({samples.shape[0]},), one per sample, got {shape}"
+        )
+    if not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
+        raise ValueError("weights must be finite and >= 0 (e.g. the absolute residual at the samples)")
+    return weights.to(samples.dtype)
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """How :meth:`KAN._regrid` places a layer's knots: ``"uniform"``, ``"quantile"`` (hidden layers at the
+    activations' quantiles, :meth:`KAN.update_grid`) or ``"density"`` (residual-driven, :mod:`kanpde.knots`)."""
+
+    kind: str
+    grid_eps: float = 1.0
+    weights: Tensor | None = None
+    floor: float = 1.0
+    layers: str = "first"
+
+    def knots(
+        self, index: int, layer: KANLayer, v: Tensor | None, lo: Tensor, hi: Tensor, sizes: tuple[int, ...]
+    ) -> tuple[Tensor, bool]:
+        """The padded knot rows ``(n_in, max G_i + 2k + 1)`` of layer ``index`` and whether they are uniform."""
+        k = layer.k
+        moved = v is not None and (
+            (self.kind == "quantile" and index > 0)
+            or (self.kind == "density" and (index == 0 or self.layers == "all"))
+        )
+        if not moved:
+            return uniform_knots(lo, hi, sizes[0] if len(set(sizes)) == 1 else sizes, k), True
+        rows = []
+        for i, g in enumerate(sizes):
+            if self.kind == "quantile":
+                rows.append(quantile_row(v[:, i], lo[i], hi[i], g, k, self.grid_eps))
+                continue
+            old = layer.knot_row(i)
+            same_span = bool(old[k] == lo[i]) and bool(old[-k - 1] == hi[i])
+            if same_span and g >= layer.sizes[i]:
+                rows.append(inserted_knots(old, v[:, i], self.weights, k, g, self.floor))
+            else:
+                rows.append(equidistributed_knots(v[:, i], self.weights, lo[i], hi[i], g, k, self.floor))
+        return pad_rows(rows), False

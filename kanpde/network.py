@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from .jet import Jet, JetSpec, seed_jet, stack
 
-__all__ = ["Network", "check_width", "check_positive_int"]
+__all__ = ["Network", "check_width", "layer_outputs", "layer_gradients"]
 
 
 def check_width(width: Sequence[int]) -> list[int]:
@@ -23,14 +23,6 @@ def check_width(width: Sequence[int]) -> list[int]:
         if isinstance(w, bool) or not isinstance(w, int) or w < 1:
             raise ValueError(f"every entry of width must be a positive integer, got {list(width)}")
     return list(width)
-
-
-def check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}; pass e.g. {name}=5")
-    return value
 
 
 class Network(nn.Module):
@@ -143,13 +135,23 @@ class Network(nn.Module):
         ``residual[n]`` must depend on point ``n`` only: then one backward pass of ``residual.sum()`` to the
         recorded layer outputs gives every point's own derivative.
         """
-        outs = [t for _, _, rec in records for t in rec if t is not None]
+        outs = layer_outputs(records)
         found = torch.autograd.grad(residual.sum(), outs, retain_graph=retain_graph, allow_unused=True)
-        found = iter(found)
-        grads = []
-        for _, _, rec in records:
-            parts = [next(found) if t is not None else None for t in rec]
-            parts[0] = parts[0] if parts[0] is not None else torch.zeros_like(rec[0])
-            grads.append(tuple(parts))
         with torch.no_grad():  # the rows are data for the optimiser, not part of a graph
-            return self.param_jacobian(records, grads, out)
+            return self.param_jacobian(records, layer_gradients(records, iter(found)), out)
+
+
+def layer_outputs(records: list) -> list[Tensor]:
+    """The recorded layer output parts that exist, in order (the targets of the backward pass)."""
+    return [t for _, _, rec in records for t in rec if t is not None]
+
+
+def layer_gradients(records: list, found) -> list[tuple]:
+    """Per record, the derivatives ``found`` (an iterator over :func:`layer_outputs`' order) regrouped into
+    the record's parts; a value part the residual does not use gets zeros, other unused parts ``None``."""
+    grads = []
+    for _, _, rec in records:
+        parts = [next(found) if t is not None else None for t in rec]
+        parts[0] = parts[0] if parts[0] is not None else torch.zeros_like(rec[0])
+        grads.append(tuple(parts))
+    return grads

@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ._atomic import atomic_write
+from .grids import grid_nodes
 
 __all__ = [
     "plot_edges",
@@ -143,13 +144,49 @@ def plot_edges(model, path: str | Path, n_points: int = 200) -> Path:
 # --------------------------------------------------------------------------------------------------
 
 
-def _values(solution, nodes: np.ndarray) -> dict[str, np.ndarray]:
-    """``u`` and, where the problem has one, ``exact`` and ``error`` at ``nodes`` ``(M, d)``."""
-    out = {"u": np.asarray(solution(nodes), dtype=float)}
-    exact = solution.problem.exact
-    if exact is not None:
-        with torch.no_grad():
-            out["exact"] = exact(torch.as_tensor(nodes)).reshape(-1).cpu().numpy().astype(float)
+class _View:
+    """One field of a solution: its values and, where known, its truth (exact, or the reference
+    interpolated linearly) at nodes ``(M, d)``."""
+
+    def __init__(self, solution, field: str | None) -> None:
+        fields = tuple(getattr(solution, "fields", ("u",)))
+        if field is None and len(fields) > 1:
+            raise ValueError(f"this solution has the fields {', '.join(fields)}; pass field= to plot one")
+        field = fields[0] if field is None else field
+        if field not in fields:
+            raise ValueError(f"unknown field {field!r}; this solution's fields are {', '.join(fields)}")
+        self.solution, self.domain, self.name, self.index = (
+            solution,
+            solution.domain,
+            field,
+            fields.index(field),
+        )
+        self.several = len(fields) > 1
+
+    def values(self, nodes: np.ndarray) -> np.ndarray:
+        out = np.asarray(self.solution(nodes), dtype=float)
+        return out[:, self.index] if out.ndim == 2 else out
+
+    def truth(self, nodes: np.ndarray) -> np.ndarray | None:
+        problem = getattr(self.solution, "problem", None)
+        if problem is None:
+            return None
+        if problem.exact is not None:
+            with torch.no_grad():
+                return problem.exact_values(torch.as_tensor(nodes)).cpu().numpy()[:, self.index].astype(float)
+        if problem.reference is not None and nodes.shape[1] <= 3:
+            from .solution import interpolate_reference
+
+            return interpolate_reference(problem.reference, nodes)[:, self.index]
+        return None
+
+
+def _values(view: _View, nodes: np.ndarray) -> dict[str, np.ndarray]:
+    """``u`` and, where the truth is known, ``exact`` and ``error`` at ``nodes`` ``(M, d)``."""
+    out = {"u": view.values(nodes)}
+    truth = view.truth(nodes)
+    if truth is not None:
+        out["exact"] = truth
         out["error"] = out["u"] - out["exact"]
     return out
 
@@ -163,8 +200,7 @@ def _plane(domain, n: int, fixed: Sequence[int]) -> tuple[np.ndarray, np.ndarray
     sizes = [n, n] + [3] * (domain.dim - 2)
     axes, mask = domain.evaluation_grid(sizes)
     pick = (slice(None), slice(None), *fixed)
-    mesh = np.meshgrid(*axes, indexing="ij")
-    nodes = np.stack([c[pick].ravel() for c in mesh], axis=1)  # (n*n, d)
+    nodes = grid_nodes(axes).reshape(*sizes, domain.dim)[pick].reshape(-1, domain.dim)  # (n*n, d)
     return axes[0], axes[1], nodes, mask[pick]
 
 
@@ -191,7 +227,8 @@ def _fields(values: dict[str, np.ndarray], mask: np.ndarray) -> list[tuple[str, 
     return out
 
 
-_TITLES = {"u": "u (model)", "exact": "exact", "error": "|u − exact|"}
+def _title(key: str, view: _View) -> str:
+    return {"u": f"{view.name} (model)", "exact": "exact", "error": f"|{view.name} − exact|"}[key]
 
 
 def _limits(pairs: Sequence[tuple[str, np.ndarray]]) -> dict[str, tuple[float | None, float | None]]:
@@ -213,38 +250,38 @@ def _limits(pairs: Sequence[tuple[str, np.ndarray]]) -> dict[str, tuple[float | 
     return out
 
 
-def _line_figure(solution) -> Figure:
-    domain = solution.problem.domain
+def _line_figure(solution: _View) -> Figure:
+    domain = solution.domain
     (x,), mask = domain.evaluation_grid([1001])
     x = x[mask]
     values = _values(solution, x[:, None])
     has_exact = "exact" in values
     fig = _figure(9.0 if has_exact else 5.0, 3.6)
     ax = fig.add_subplot(1, 2 if has_exact else 1, 1)
-    ax.plot(x, values["u"], label="u (model)", color="C0")
+    ax.plot(x, values["u"], label=_title("u", solution), color="C0")
     if has_exact:
         ax.plot(x, values["exact"], "--", label="exact", color="k", linewidth=1)
         err = fig.add_subplot(1, 2, 2)
         err.plot(x, values["error"], color="C3")
         err.axhline(0, color="0.7", linewidth=0.6)
-        err.set_title("error u − exact", fontsize=9)
+        err.set_title(f"error {solution.name} − exact", fontsize=9)
         err.set_xlabel(domain.names[0])
-    ax.set_title("solution", fontsize=9)
+    ax.set_title(solution.name if solution.several else "solution", fontsize=9)
     ax.set_xlabel(domain.names[0])
     ax.legend(fontsize=8)
     return fig
 
 
-def _plane_figure(solution, n: int = 101) -> Figure:
+def _plane_figure(solution: _View, n: int = 101) -> Figure:
     """2-D domains, 1-D space-time (x across, t up), and a middle slice of higher dimensions."""
-    domain = solution.problem.domain
+    domain = solution.domain
     a0, a1, nodes, mask = _plane(domain, n, [1] * (domain.dim - 2))
     fields = _fields(_values(solution, nodes), mask)
     limits = _limits(fields)
     fig = _figure(4.3 * len(fields), 3.8)
     for p, (key, field) in enumerate(fields):
         ax = fig.add_subplot(1, len(fields), p + 1)
-        _heat_map(fig, ax, a0, a1, field, _TITLES[key], domain.names, *limits[key])
+        _heat_map(fig, ax, a0, a1, field, _title(key, solution), domain.names, *limits[key])
     if domain.dim > 2:
         lo, hi = domain.bounds()
         where = ", ".join(
@@ -254,9 +291,9 @@ def _plane_figure(solution, n: int = 101) -> Figure:
     return fig
 
 
-def _times_figure(solution, n: int = 81) -> Figure:
+def _times_figure(solution: _View, n: int = 81) -> Figure:
     """Space-time over 2-D (or a middle slice of higher) space: the fields at the first, middle, last time."""
-    domain = solution.problem.domain
+    domain = solution.domain
     middle = [1] * (domain.dim - 3)
     t0, t1 = domain.bounds()[0][-1], domain.bounds()[1][-1]
     columns = []
@@ -271,7 +308,7 @@ def _times_figure(solution, n: int = 81) -> Figure:
             key, field = columns[k][r]
             t = t0 + k * (t1 - t0) / 2
             ax = fig.add_subplot(rows, 3, r * 3 + k + 1)
-            title = f"{_TITLES[key]} at t = {t:.3g}"
+            title = f"{_title(key, solution)} at t = {t:.3g}"
             _heat_map(fig, ax, a0, a1, field, title, domain.names, *limits[key])
     if domain.space_dim > 2:
         lo, hi = domain.bounds()
@@ -281,31 +318,33 @@ def _times_figure(solution, n: int = 81) -> Figure:
     return fig
 
 
-def solution_figure(solution) -> Figure:
+def solution_figure(solution, field: str | None = None) -> Figure:
     """The figure of :func:`plot_solution`."""
-    problem = getattr(solution, "problem", None)
-    if problem is None:
+    domain = getattr(solution, "domain", None)
+    if domain is None:
         raise ValueError(
-            "plotting a solution needs its problem; load the checkpoint with kp.load(path, problem=...)"
+            "plotting a solution needs its domain, which this checkpoint does not store (kanpde 0.1); load "
+            "it with kp.load(path, problem=NAME_OR_FILE.py)"
         )
-    domain = problem.domain
+    view = _View(solution, field)
     if domain.dim == 1:
-        return _line_figure(solution)
+        return _line_figure(view)
     if domain.is_time_dependent and domain.space_dim >= 2:
-        return _times_figure(solution)
-    return _plane_figure(solution)
+        return _times_figure(view)
+    return _plane_figure(view)
 
 
-def plot_solution(solution, path: str | Path) -> Path:
-    """Draw a :class:`~kanpde.Solution` into one PNG; returns ``path``.
+def plot_solution(solution, path: str | Path, field: str | None = None) -> Path:
+    """Draw one field of a :class:`~kanpde.Solution` (``field``: required when it has several) into one PNG;
+    returns ``path``.
 
     1-D: ``u`` and the exact solution against ``x``, and the error beside. 2-D: heat maps of ``u``, the
     exact solution and ``|u - exact|`` on the evaluation grid (blank outside the domain); 3-D and beyond:
     the same on the slice through the middle of the other coordinates. Space-time over 1-D space: ``x``–``t``
     heat maps; over 2-D space: the fields at the first, middle and last time. Without an exact solution
-    only ``u`` is drawn.
+    the truth is the problem's reference (interpolated linearly); without either only ``u`` is drawn.
     """
-    return _save(solution_figure(solution), path)
+    return _save(solution_figure(solution, field), path)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -313,6 +352,7 @@ def plot_solution(solution, path: str | Path) -> Path:
 # --------------------------------------------------------------------------------------------------
 
 _NOT_LOSS_TERMS = {"step", "stage", "grid", "loss", "seconds", "evaluations", "relative_l2", "stopped"}
+"""Record keys that are not loss parts (nor are the unknowns' ``unknown_<name>``)."""
 
 
 def _series(history: Sequence[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -354,7 +394,13 @@ def history_figure(history: Sequence[dict]) -> Figure:
         raise ValueError(
             "history records must be dicts with at least 'step' and 'loss', as solve writes them"
         )
-    terms = [k for k in history[0] if k not in _NOT_LOSS_TERMS and isinstance(history[0][k], (int, float))]
+    terms = [
+        k
+        for k in history[0]
+        if k not in _NOT_LOSS_TERMS
+        and not k.startswith("unknown_")
+        and isinstance(history[0][k], (int, float))
+    ]
     has_error = any("relative_l2" in r for r in history)
     fig = _figure(11.0 if has_error else 6.0, 4.0)
     panels = [fig.add_subplot(1, 2 if has_error else 1, 1)]

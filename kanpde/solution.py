@@ -1,16 +1,18 @@
 """The result of a solve: evaluate, measure, save, load, export, plot.
 
-**Evaluation set.** Metrics use a fixed regular grid over the domain's bounding box, end points included,
-keeping the nodes inside the domain: 1001 nodes in 1-D, 101² in 2-D, 31³ in 3-D, 15 per column beyond
-(space-time counts ``t`` as a column; a 2-D space-time grid is 41² × 21). The relative H1 error uses the
-spatial gradient.
+**Evaluation set.** With an exact solution, metrics use a fixed regular grid over the domain's bounding box,
+end points included, keeping the nodes inside the domain: 1001 nodes in 1-D, 101² in 2-D, 31³ in 3-D, 15 per
+column beyond (space-time counts ``t`` as a column; a 2-D space-time grid is 41² × 21). The relative H1 error
+uses the spatial gradient. Without an exact solution, a problem's :class:`~kanpde.Reference` gives the points
+and the true values (relative L2 and max abs only: a reference has no gradients).
+
+**Several fields.** ``sol(x)`` is ``(N,)`` for one field and ``(N, n_fields)`` for several; errors are over
+all fields together (the norms of the stacked values) unless ``field=`` names one; :meth:`Solution.metrics`
+gives both.
 """
 
 from __future__ import annotations
 
-import math
-import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +20,25 @@ import torch
 from torch import Tensor, nn
 
 from . import metrics as _metrics
-from ._atomic import atomic_write
-from .derivatives import Field, resolve_mode
-from .problem import Problem
+from ._atomic import plain
+from ._checks import check_positive_int
+from .ansatz import Ansatz
+from .checkpoint import (
+    domain_from_dict,
+    domain_to_dict,
+    float_dtype,
+    problem_info,
+    read_checkpoint,
+    read_problem,
+    write_checkpoint,
+)
+from .derivatives import Evaluation, Field, accessor, resolve_mode
+from .geometry import Box, Domain
+from .grids import grid_nodes
+from .models import rebuild_model
+from .problem import Problem, Unknown
 
-__all__ = ["Solution", "load", "evaluation_points", "CHECKPOINT_FORMAT"]
-
-CHECKPOINT_FORMAT = "kanpde-checkpoint"
-_CHECKPOINT_VERSION = 1
+__all__ = ["Solution", "load", "evaluation_points"]
 
 
 def _grid_sizes(domain) -> list[int]:
@@ -40,26 +53,19 @@ def evaluation_points(
 ) -> tuple[Tensor, list[np.ndarray], np.ndarray]:
     """The documented evaluation set: points ``(M, d)`` inside the domain, the axes and the inside mask."""
     axes, mask = domain.evaluation_grid(_grid_sizes(domain))
-    mesh = np.meshgrid(*axes, indexing="ij")
-    nodes = np.stack([c.ravel() for c in mesh], axis=1)[mask.ravel()]  # (M, d)
+    nodes = grid_nodes(axes)[mask.ravel()]  # (M, d)
     return torch.as_tensor(nodes, dtype=dtype, device=device), axes, mask
-
-
-def _build_model(kind: str, config: dict) -> nn.Module:
-    from .kan import KAN
-    from .mlp import MLP
-
-    classes = {"KAN": KAN, "MLP": MLP}
-    if kind not in classes:
-        raise ValueError(f"checkpoint names an unknown model class {kind!r}; kanpde saves KAN or MLP models")
-    return classes[kind](**config)
 
 
 class Solution:
     """A trained model with its problem, history and settings.
 
     Call it on points: ``sol(x)`` takes ``(N, d)`` (tensor in, tensor out; NumPy in, NumPy out) and returns
-    ``(N,)``.
+    ``(N,)`` for one field, ``(N, n_fields)`` for several. ``sol.model`` is the network (a
+    :class:`~kanpde.KAN` or :class:`~kanpde.MLP`), ``sol.unknowns`` the identified coefficients.
+
+    ``problem`` may be ``None`` (a checkpoint loaded without its problem): the solution then evaluates,
+    exports and plots on ``domain``, and metrics that need the truth say how to pass the problem.
     """
 
     def __init__(
@@ -69,98 +75,176 @@ class Solution:
         history: list[dict],
         settings: dict,
         trainer_state: dict | None = None,
+        *,
+        domain: Domain | None = None,
+        fields: tuple[str, ...] | None = None,
+        unknowns: tuple[Unknown, ...] | None = None,
     ) -> None:
-        self.model, self.problem, self.history, self.settings = model, problem, list(history), dict(settings)
+        if not isinstance(model, Ansatz) and problem is not None:
+            model = Ansatz.for_problem(model, problem)
+        elif not isinstance(model, Ansatz):
+            model = Ansatz(model, fields or ("u",), unknowns or ())
+        self.ansatz, self.problem, self.history = model, problem, list(history)
+        self.settings = dict(settings)
         self.trainer_state = trainer_state  # where training stands, for kanpde.resume
-        self.symbolic_formula = None  # the Formula of formula(), exported with the solution once computed
+        self.domain = problem.domain if problem is not None else domain
+        self.symbolic_formula = None  # the Formula of formula(), saved and exported once computed
 
     def __repr__(self) -> str:
         name = self.problem.name if self.problem is not None else "?"
         return f"Solution(problem={name!r}, model={self.model!r}, steps={len(self.history)} records)"
 
+    @property
+    def model(self) -> nn.Module:
+        """The trained network (:class:`~kanpde.KAN` or :class:`~kanpde.MLP`)."""
+        return self.ansatz.net
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.ansatz.fields
+
+    @property
+    def unknowns(self) -> dict[str, float]:
+        """The unknown coefficients' values, ``{name: value}``."""
+        return self.ansatz.unknown_values()
+
     # -- evaluation -------------------------------------------------------------------------------------
     @property
     def _param(self) -> Tensor:
-        return (
-            next(self.model.buffers()) if not list(self.model.parameters()) else next(self.model.parameters())
-        )
+        net = self.model
+        return next(net.buffers()) if not list(net.parameters()) else next(net.parameters())
+
+    def _shape(self, values: Tensor) -> Tensor:
+        return values[:, 0] if len(self.fields) == 1 else values
 
     def __call__(self, x) -> Tensor | np.ndarray:
         p = self._param
         if isinstance(x, np.ndarray):
             with torch.no_grad():
-                return self.model(torch.as_tensor(x, dtype=p.dtype, device=p.device))[:, 0].cpu().numpy()
+                return (
+                    self._shape(self.ansatz(torch.as_tensor(x, dtype=p.dtype, device=p.device))).cpu().numpy()
+                )
         if not isinstance(x, Tensor):
             raise TypeError(
                 f"a Solution takes a tensor or NumPy array of shape (N, d), got {type(x).__name__}"
             )
         with torch.no_grad():
-            return self.model(x.to(dtype=p.dtype, device=p.device))[:, 0].to(x.device)
+            return self._shape(self.ansatz(x.to(dtype=p.dtype, device=p.device))).to(x.device)
 
     def _need_problem(self, what: str) -> Problem:
         if self.problem is None:
             raise ValueError(
-                f"{what} needs the problem, which this solution does not have; "
-                "load the checkpoint with kp.load(path, problem=...)"
+                f"{what} needs the problem, which this solution does not have (a checkpoint never runs the "
+                "problem file it was made from); load it with kp.load(path, problem=NAME_OR_FILE.py) or "
+                "problem=a kp.Problem"
             )
         return self.problem
 
-    def _need_exact(self, what: str) -> Problem:
-        problem = self._need_problem(what)
-        if problem.exact is None:
-            raise ValueError(
-                f"{what} needs an exact solution, and problem {problem.name!r} has none (exact=None)"
-            )
-        return problem
+    def _need_domain(self, what: str) -> Domain:
+        if self.domain is None:
+            return self._need_problem(what).domain
+        return self.domain
 
-    def relative_l2(self) -> float:
-        """``||u - u*|| / ||u*||`` on the evaluation set."""
-        problem = self._need_exact("relative_l2")
+    def _truth(self, what: str) -> tuple[Tensor, Tensor]:
+        problem = self._need_problem(what)
         p = self._param
-        x = evaluation_points(problem.domain, p.dtype, p.device)[0]
+        truth = problem.truth(p.dtype, p.device)
+        if truth is None:
+            raise ValueError(
+                f"{what} needs the truth, and problem {problem.name!r} has neither an exact solution nor a "
+                "reference (pass exact= or reference=kp.Reference(...) to the problem)"
+            )
+        return truth
+
+    def _columns(self, field: str | None) -> list[int]:
+        if field is None:
+            return list(range(len(self.fields)))
+        if field not in self.fields:
+            raise ValueError(f"unknown field {field!r}; this solution's fields are {', '.join(self.fields)}")
+        return [self.fields.index(field)]
+
+    def relative_l2(self, field: str | None = None) -> float:
+        """``||u - u*|| / ||u*||`` on the evaluation set (or the reference's points), over all fields
+        together, or of the one ``field``."""
+        x, true = self._truth("relative_l2")
+        columns = self._columns(field)
         with torch.no_grad():
-            return _metrics.relative_l2(self.model(x)[:, 0], problem.exact(x).reshape(-1))
+            return _metrics.relative_l2(self._evaluate(x)[:, columns], true[:, columns])
+
+    def _evaluate(self, x: Tensor, batch: int = 20000) -> Tensor:
+        with torch.no_grad():
+            return torch.cat([self.ansatz(chunk) for chunk in x.split(batch)])  # (M, n_fields)
 
     def metrics(self) -> dict:
-        """Relative L2, max abs and relative H1 errors on the evaluation set, plus its size."""
-        problem = self._need_exact("metrics")
-        p = self._param
-        x = evaluation_points(problem.domain, p.dtype, p.device)[0]
-        d = problem.domain.space_dim
-        u, grad_u = self._value_and_grad(x, d)
-        xe = x.clone().requires_grad_(True)
-        exact = problem.exact(xe).reshape(-1)
-        grad_exact = torch.autograd.grad(exact.sum(), xe)[0][:, :d]
-        exact = exact.detach()
-        return {
-            "relative_l2": _metrics.relative_l2(u, exact),
-            "max_abs": _metrics.max_abs(u, exact),
-            "relative_h1": _metrics.relative_h1(u, grad_u, exact, grad_exact),
-            "n_points": int(x.shape[0]),
-        }
+        """Errors against the truth: relative L2, max abs and (with an exact solution) relative H1, over all
+        fields together; with several fields the same per field under ``"fields"``; the number of points,
+        ``"truth"`` (``"exact"`` or ``"reference"``) and the unknowns (with their relative errors where the
+        problem knows their exact values)."""
+        problem = self._need_problem("metrics")
+        x, true = self._truth("metrics")
+        exact = problem.exact is not None
+        u, grad_u = self._values_and_gradients(x, problem.domain, exact)
+        grad_true = self._exact_gradients(problem, x) if exact else None
+        columns = {name: [i] for i, name in enumerate(self.fields)}
+        out = _errors(u, true, grad_u, grad_true, list(range(len(self.fields))))
+        out["n_points"] = int(x.shape[0])
+        out["truth"] = "exact" if exact else "reference"
+        if len(self.fields) > 1:
+            out["fields"] = {n: _errors(u, true, grad_u, grad_true, c) for n, c in columns.items()}
+        if self.ansatz.specs:
+            out["unknowns"] = self.unknowns
+            errors = {
+                n: abs(v - spec.exact) / abs(spec.exact)
+                for n, v in out["unknowns"].items()
+                if (spec := self.ansatz.specs[n]).exact not in (None, 0.0)
+            }
+            if errors:
+                out["unknown_relative_errors"] = errors
+        return out
 
-    def _value_and_grad(self, x: Tensor, d: int, batch: int = 20000) -> tuple[Tensor, Tensor]:
+    def _values_and_gradients(self, x: Tensor, domain: Domain, gradients: bool, batch: int = 20000):
+        if not gradients:
+            return self._evaluate(x), None
+        d, mode = domain.space_dim, resolve_mode("auto", self.ansatz)
         values, grads = [], []
         for chunk in x.split(batch):
-            f = Field(self.model, chunk, self.problem.domain.names, d, resolve_mode("auto", self.model))
-            values.append(f.value.detach())
-            grads.append(f.grad().detach())
+            ev = Evaluation(self.ansatz, chunk, domain.names, d, mode)
+            each = [Field.of(ev, i, f) for i, f in enumerate(self.fields)]
+            values.append(torch.stack([f.value.detach() for f in each], dim=1))  # (n, F)
+            grads.append(torch.stack([f.grad().detach() for f in each], dim=2))  # (n, d, F)
         return torch.cat(values), torch.cat(grads)
 
-    def residual(self, x: Tensor, batch: int = 20000) -> Tensor:
-        """The PDE residual ``R[u](x)`` ``(N,)`` of the trained model."""
+    @staticmethod
+    def _exact_gradients(problem: Problem, x: Tensor) -> Tensor:
+        """``∇u*`` over the space columns, ``(M, d_space, n_fields)``."""
+        xe = x.clone().requires_grad_(True)
+        values = problem.exact_values(xe)  # (M, F)
+        d = problem.domain.space_dim
+        grads = [
+            torch.autograd.grad(values[:, i].sum(), xe, retain_graph=True)[0][:, :d]
+            for i in range(values.shape[1])
+        ]
+        return torch.stack(grads, dim=2).detach()  # (M, d, F)
+
+    def residuals(self, x: Tensor, batch: int = 20000) -> dict[str, Tensor]:
+        """The PDE's residuals at ``x``: ``{equation: (N,)}`` (one entry, ``"residual"``, for a residual
+        function returning one tensor)."""
+        from .loss import equations
+
         problem = self._need_problem("residual")
-        out = []
+        mode = resolve_mode("auto", self.ansatz)
+        names, chunks = None, []
         for chunk in x.split(batch):
-            f = Field(
-                self.model,
-                chunk,
-                problem.domain.names,
-                problem.domain.space_dim,
-                resolve_mode("auto", self.model),
-            )
-            out.append(problem.residual(chunk, f).reshape(-1).detach())
-        return torch.cat(out)
+            ev = Evaluation(self.ansatz, chunk, problem.domain.names, problem.domain.space_dim, mode)
+            r, names = equations(problem.residual(chunk, accessor(ev, self.fields)), chunk.shape[0])
+            chunks.append(r.detach())
+        values = torch.cat(chunks)  # (N, C)
+        return {name: values[:, i] for i, name in enumerate(names)}
+
+    def residual(self, x: Tensor, batch: int = 20000) -> Tensor:
+        """The PDE residual ``R[u](x)``: ``(N,)`` for one equation, ``(N, C)`` for several."""
+        values = list(self.residuals(x, batch).values())
+        return values[0] if len(values) == 1 else torch.stack(values, dim=1)
 
     def formula(self, *, library=None, threshold: float = 0.0, **refine_options):
         """The closed form of this solution: ``kp.symbolic(self).refine(self.problem)`` (see
@@ -185,58 +269,86 @@ class Solution:
 
     # -- files ------------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write a checkpoint (model config, knot grids, weights, history, settings, problem name/file)."""
-        path = Path(path)
-        problem = self.problem
+        """Write a checkpoint (:mod:`kanpde.checkpoint`): model config, knot grids, weights, the fields and
+        unknowns, history, settings, the trainer's position, the domain and the problem's name (never code)."""
+        net = self.model
         payload = {
-            "format": CHECKPOINT_FORMAT,
-            "version": _CHECKPOINT_VERSION,
-            "model_class": type(self.model).__name__,
-            "model_config": _plain(self.model.config()),
+            "model_class": type(net).__name__,
+            "model_config": plain(net.config()),
             "state_dict": {
-                k: v.detach().cpu() if isinstance(v, Tensor) else v
-                for k, v in self.model.state_dict().items()
+                k: v.detach().cpu() if isinstance(v, Tensor) else v for k, v in net.state_dict().items()
             },
+            "fields": list(self.fields),
+            "unknowns": [
+                {**spec.as_dict(), "raw": float(self.ansatz.raw[name].detach())}
+                for name, spec in self.ansatz.specs.items()
+            ],
+            "hard": self._hard_info(),
             "history": self.history,
-            "settings": _plain(self.settings),
+            "settings": plain(self.settings),
             "trainer_state": self.trainer_state,
-            "problem": {
-                "name": problem.name if problem else None,
-                "source": getattr(problem, "source", None) if problem else None,
-            },
+            "problem": problem_info(self.problem),
+            "domain": domain_to_dict(self.domain) if self.domain is not None else None,
             "formula": self.symbolic_formula.as_dict() if self.symbolic_formula is not None else None,
         }
-        with atomic_write(path) as tmp:
-            torch.save(payload, tmp)
-        return path
+        return write_checkpoint(path, payload)
+
+    def _hard_info(self) -> list[dict]:
+        """The exactly imposed Dirichlet conditions as plain data (a callable value as ``None``: only the
+        problem can give it back)."""
+        from .checkpoint import encode_on
+
+        if self.problem is None:
+            return list(getattr(self.ansatz, "hard_info", []))
+        return [
+            {
+                "field": c.field or self.fields[0],
+                "value": None if callable(c.value) else float(c.value),
+                "on": encode_on(c.on),
+            }
+            for c in self.problem.hard_conditions
+        ]
 
     def export(self, path: str | Path, resolution: int | None = None) -> tuple[Path, Path]:
         """Write the fields on a regular grid to HDF5 with an XDMF file beside it (for ParaView).
 
-        Fields: ``u``, and where available ``exact``, ``error`` (``u - exact``) and ``residual``; a
-        space-time problem gives a time series. Settings and metrics are stored as attributes.
+        A box (and space-time over a box) is written as its grid; another domain in 2-D or 3-D as its
+        evaluation nodes inside plus points on its boundary, triangulated with the cells outside removed
+        (XDMF ``Triangle``/``Tetrahedron`` topology; :func:`kanpde.export.export_points_hdf5`).
+
+        Datasets: one per field (``u``, or the field names), and where the problem is attached the
+        residual (``residual``, or ``residual_<equation>`` per equation), and against the truth ``exact``
+        and ``error`` (``u - exact``; ``exact_<field>``, ``error_<field>`` with several fields). Without an
+        exact solution the truth is the reference, interpolated linearly onto the grid (NaN outside its
+        points' hull). A space-time problem gives a time series. Settings and metrics are attributes.
         """
         from .export import export_hdf5
 
-        problem = self._need_problem("export")
-        domain = problem.domain
+        domain = self._need_domain("export")
+        if resolution is not None and (check_positive_int("resolution", resolution) < 2):
+            raise ValueError(f"resolution must be an integer >= 2 (nodes per coordinate), got {resolution}")
         sizes = _grid_sizes(domain) if resolution is None else [resolution] * domain.dim
+        problem = self.problem
+        attrs = {
+            "problem": problem.name if problem is not None else "",
+            "model": repr(self.model),
+            "fields": list(self.fields),
+            "settings": plain(self.settings),
+        }
+        if problem is not None and problem.has_truth:
+            attrs["metrics"] = plain(self.metrics())
+        if self.ansatz.specs:
+            attrs["unknowns"] = self.unknowns
+        attrs.update(self.formula_attributes())
+        space = domain.space if domain.is_time_dependent else domain
+        if not isinstance(space, Box) and space.dim in (2, 3):
+            return self._export_mesh(path, domain, sizes, attrs)
         axes, mask = domain.evaluation_grid(sizes)
-        mesh = np.meshgrid(*axes, indexing="ij")
         p = self._param
-        nodes = torch.as_tensor(np.stack([c.ravel() for c in mesh], axis=1), dtype=p.dtype, device=p.device)
-        fields = {"u": self(nodes).cpu().numpy()}
-        if problem.exact is not None:
-            with torch.no_grad():
-                fields["exact"] = problem.exact(nodes).reshape(-1).cpu().numpy()
-            fields["error"] = fields["u"] - fields["exact"]
-        fields["residual"] = self.residual(nodes).cpu().numpy()
+        nodes = torch.as_tensor(grid_nodes(axes), dtype=p.dtype, device=p.device)  # (M, d)
+        fields = self._export_fields(nodes)
         shape = [len(a) for a in axes]
         fields = {k: v.reshape(shape) for k, v in fields.items()}  # (n_1, ..., n_d)
-        attrs = {"problem": problem.name, "model": repr(self.model), "settings": _plain(self.settings)}
-        if problem.exact is not None:
-            attrs["metrics"] = self.metrics()
-        attrs.update(self.formula_attributes())
         names = domain.names
         if domain.is_time_dependent:
             # move t (last column) to the front: (n_t, n_1, ..., n_d)
@@ -254,133 +366,178 @@ class Solution:
             path, dict(zip(names, axes, strict=True)), fields, attrs=attrs, mask=None if mask.all() else mask
         )
 
-    def plot(self, path: str | Path) -> Path:
-        """Draw the solution, and the error where an exact solution exists, into one PNG."""
+    def _export_mesh(self, path, domain: Domain, sizes: list[int], attrs: dict) -> tuple[Path, Path]:
+        """A domain that is not a box: its evaluation nodes inside plus boundary points, triangulated
+        (tetrahedra in 3-D) with the cells outside removed (:func:`kanpde.export.export_points_hdf5`)."""
+        from .export import export_points_hdf5
+
+        timed = domain.is_time_dependent
+        space = domain.space if timed else domain
+        axes, mask = space.evaluation_grid(sizes[: space.dim])
+        boundary = space.sample_boundary(4 * max(sizes[: space.dim]), sampler="grid", dtype=torch.float64)[0]
+        points = np.concatenate([grid_nodes(axes)[mask.ravel()], boundary.numpy()])  # (N, d_space)
+        times = domain.evaluation_grid(sizes)[0][-1] if timed else None
+        if timed:  # every point at every time: (T * N, d_space + 1), time outermost
+            stacked = np.concatenate(
+                [np.repeat(times, len(points))[:, None], np.tile(points, (len(times), 1))], axis=1
+            )
+            stacked = np.roll(stacked, -1, axis=1)  # columns x, y, (z,) t
+        else:
+            stacked = points
+        p = self._param
+        fields = self._export_fields(torch.as_tensor(stacked, dtype=p.dtype, device=p.device))
+        if timed:
+            fields = {k: v.reshape(len(times), len(points)) for k, v in fields.items()}  # (T, N)
+
+        def inside(c: np.ndarray) -> np.ndarray:
+            return space.contains(torch.as_tensor(c)).numpy()
+
+        names = tuple(space.names)
+        return export_points_hdf5(path, points, fields, names=names, inside=inside, times=times, attrs=attrs)
+
+    def _export_fields(self, nodes: Tensor) -> dict[str, np.ndarray]:
+        values = self._evaluate(nodes).cpu().numpy()  # (M, F)
+        one = len(self.fields) == 1
+        out = {("u" if one else f): values[:, i] for i, f in enumerate(self.fields)}
+        problem = self.problem
+        if problem is None:
+            return out
+        true = None
+        if problem.exact is not None:
+            with torch.no_grad():
+                true = problem.exact_values(nodes).cpu().numpy()  # (M, F)
+        elif problem.reference is not None:
+            true = interpolate_reference(problem.reference, nodes.cpu().numpy())
+        if true is not None:
+            for i, f in enumerate(self.fields):
+                out["exact" if one else f"exact_{f}"] = true[:, i]
+                out["error" if one else f"error_{f}"] = values[:, i] - true[:, i]
+        for name, r in self.residuals(nodes).items():
+            out[name if name.startswith("residual") else f"residual_{name}"] = r.cpu().numpy()
+        return out
+
+    def plot(self, path: str | Path, field: str | None = None) -> Path | list[Path]:
+        """Draw the solution, and the error where the truth is known, into one PNG; with several fields and
+        no ``field``, one PNG per field (``<stem>_<field>.png``) and the list of their paths."""
         from .plotting import plot_solution
 
-        return plot_solution(self, path)
+        if field is None and len(self.fields) > 1:
+            path = Path(path)
+            return [
+                plot_solution(self, path.with_name(f"{path.stem}_{f}{path.suffix}"), f) for f in self.fields
+            ]
+        return plot_solution(self, path, field)
 
 
-def _plain(obj):
-    """Tensors, tuples and dtypes to plain Python values (for checkpoints and attributes)."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, Tensor):
-        return obj.tolist()
-    if isinstance(obj, torch.dtype):
-        return str(obj).removeprefix("torch.")
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    return obj
+def _errors(u: Tensor, true: Tensor, grad_u, grad_true, columns: list[int]) -> dict:
+    out = {
+        "relative_l2": _metrics.relative_l2(u[:, columns], true[:, columns]),
+        "max_abs": _metrics.max_abs(u[:, columns], true[:, columns]),
+    }
+    if grad_u is not None:
+        out["relative_h1"] = _metrics.relative_h1(
+            u[:, columns], grad_u[..., columns], true[:, columns], grad_true[..., columns]
+        )
+    return out
 
 
-def load(path: str | Path, problem: Problem | None = None, device: str | None = None) -> Solution:
-    """Open a checkpoint written by :meth:`Solution.save`.
+def interpolate_reference(reference, nodes: np.ndarray) -> np.ndarray | None:
+    """The reference's values linearly interpolated at ``nodes`` ``(M, d)`` (NaN outside the hull of its
+    points); ``None`` beyond 3 columns."""
+    d = nodes.shape[1]
+    if d == 1:
+        order = np.argsort(reference.points[:, 0])
+        xs = reference.points[order, 0]
+        return np.stack(
+            [
+                np.interp(nodes[:, 0], xs, reference.values[order, i], left=np.nan, right=np.nan)
+                for i in range(reference.values.shape[1])
+            ],
+            axis=1,
+        )
+    if d > 3:
+        return None
+    from scipy.interpolate import LinearNDInterpolator
 
-    The problem is rebuilt from the stored problem file or shipped problem name unless ``problem`` is given;
-    when neither works the solution still evaluates, but metrics need ``problem=``.
+    return LinearNDInterpolator(reference.points, reference.values)(nodes)  # (M, F)
+
+
+def load(
+    path: str | Path, problem: Problem | str | Path | None = None, device: str | None = None
+) -> Solution:
+    """Open a checkpoint written by :meth:`Solution.save` (or ``kanpde solve``).
+
+    Loading never runs a file named inside the checkpoint (:mod:`kanpde.checkpoint`). The problem is
+    ``problem`` when given (a :class:`~kanpde.Problem`, a shipped name or a path to a problem file you
+    trust), else the shipped problem the checkpoint was made from; otherwise the solution has none and
+    still evaluates, exports and plots on the stored domain.
     """
     path = Path(path)
-    payload = _read_checkpoint(path, device)
-    kind = payload["model_class"]
-    if kind not in ("KAN", "MLP"):
-        raise ValueError(f"{path} names an unknown model class {kind!r}; kanpde saves KAN or MLP models")
+    payload = read_checkpoint(path, device)
+    attached = read_problem(payload["problem"], problem)
+    domain = domain_from_dict(payload["domain"]) if payload.get("domain") else None
     try:
         state = payload["state_dict"]
-        dtype = next(
-            (v.dtype for v in state.values() if isinstance(v, Tensor) and v.is_floating_point()),
-            torch.float64,
-        )
-        model = _build_model(kind, {**payload["model_config"], "dtype": dtype})
+        model = rebuild_model(payload["model_class"], payload["model_config"], float_dtype(state))
         model.load_state_dict(state)
-    except (AttributeError, TypeError, ValueError, RuntimeError) as err:
+        specs = [
+            (Unknown(**{k: v for k, v in u.items() if k != "raw"}), u["raw"])
+            for u in payload.get("unknowns", [])
+        ]
+        if attached is not None:
+            ansatz = Ansatz.for_problem(model, attached)
+        else:
+            fields = tuple(payload.get("fields", ("u",)))
+            ansatz = Ansatz(model, fields, tuple(s for s, _ in specs), _stored_hard(payload, fields, domain))
+            ansatz.hard_info = payload.get("hard", [])
+        with torch.no_grad():
+            for spec, raw in specs:
+                ansatz.raw[spec.name].fill_(raw)
+    except (AttributeError, TypeError, ValueError, RuntimeError, KeyError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(
             f"{path} is a damaged kanpde checkpoint: its model does not rebuild ({first}); save it again"
         ) from err
     if device is not None:
-        model = model.to(device)
-    if problem is None:
-        problem = _find_problem(payload["problem"])
-    solution = Solution(model, problem, payload["history"], payload["settings"], payload.get("trainer_state"))
+        ansatz = ansatz.to(device)
+    solution = Solution(
+        ansatz, attached, payload["history"], payload["settings"], payload.get("trainer_state"), domain=domain
+    )
     solution.symbolic_formula = _read_formula(path, payload.get("formula"))
     return solution
 
 
 def _read_formula(path: Path, data: dict | None):
-    """The formula stored with a checkpoint; one using functions outside the default library is skipped with a
-    warning (compute it again with the library)."""
+    """The formula stored with a checkpoint (plain data, nothing evaluated); one that does not read back
+    (functions outside the default library, damaged data) is skipped with a warning: compute it again."""
     if data is None:
         return None
+    import warnings
+
     from .formula import Formula
 
     try:
         return Formula.from_dict(data)
-    except ValueError as err:
-        import warnings
-
+    except (ValueError, TypeError, KeyError, IndexError) as err:
         warnings.warn(f"{path}: the stored formula was not read ({err})", RuntimeWarning, stacklevel=3)
         return None
 
 
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_CHECKPOINT_KEYS = ("model_class", "model_config", "state_dict", "history", "settings", "problem")
+def _stored_hard(payload: dict, fields: tuple[str, ...], domain: Domain | None) -> list:
+    """The exactly imposed Dirichlet conditions rebuilt from a checkpoint without its problem (numbers
+    only: a callable value needs the problem)."""
+    from .ansatz import Hard
+    from .checkpoint import decode_on
+    from .geometry import DistanceFunction
 
-
-def _read_checkpoint(path: Path, device: str | None) -> dict:
-    """The payload of a checkpoint file; every way a file can fail to be one is a clear error."""
-    hint = "pass a .pt checkpoint written by Solution.save or 'kanpde solve'"
-    if path.is_dir():
-        raise FileNotFoundError(
-            f"no checkpoint at {path}: it is a folder; {hint}, e.g. {path / 'solution.pt'}"
+    out = []
+    for info in payload.get("hard", []):
+        if info["value"] is None or domain is None:
+            raise ValueError(
+                f"field {info['field']!r} imposes its Dirichlet values exactly with a function of the points; "
+                "load the checkpoint with kp.load(path, problem=NAME_OR_FILE.py) to evaluate it"
+            )
+        out.append(
+            Hard(fields.index(info["field"]), DistanceFunction(domain, decode_on(info["on"])), info["value"])
         )
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}; {hint}")
-    with path.open("rb") as f:
-        head = f.read(len(_HDF5_SIGNATURE))
-    if head == _HDF5_SIGNATURE:
-        raise ValueError(
-            f"{path} is an HDF5 file (a field export?), not a kanpde checkpoint; {hint} "
-            "(read exports with kanpde.export.read_hdf5)"
-        )
-    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; a cut one has no central directory
-        raise ValueError(
-            f"{path} is not a kanpde checkpoint: it is truncated or not written by torch.save; {hint}"
-        )
-    try:
-        payload = torch.load(path, map_location=device or "cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise ValueError(
-            f"{path} holds Python objects other than tensors and plain data, which kanpde does not load "
-            f"(unpickling them could run code); it is not a kanpde checkpoint; {hint}"
-        ) from err
-    except Exception as err:  # torch raises several types for damaged archives
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise ValueError(f"{path} is a damaged checkpoint ({type(err).__name__}: {first}); {hint}") from err
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a kanpde checkpoint (no '{CHECKPOINT_FORMAT}' format tag); {hint}")
-    version = payload.get("version", 0)
-    if not isinstance(version, int) or version > _CHECKPOINT_VERSION:
-        raise ValueError(
-            f"{path} was written by a newer kanpde (checkpoint version {version!r}); upgrade kanpde"
-        )
-    missing = [key for key in _CHECKPOINT_KEYS if key not in payload]
-    if missing:
-        raise ValueError(
-            f"{path} is a damaged kanpde checkpoint: it lacks {', '.join(missing)}; save it again"
-        )
-    return payload
-
-
-def _find_problem(info: dict) -> Problem | None:
-    from .catalog import load_problem
-
-    for ref in (info.get("source"), info.get("name")):
-        if ref:
-            try:
-                return load_problem(ref)
-            except (ValueError, FileNotFoundError):
-                continue
-    return None
+    return out

@@ -23,6 +23,7 @@ Both return a tuple ``(B, dB, d2B)`` of tensors of shape ``(N, n_in, M)`` for in
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -39,13 +40,17 @@ __all__ = [
 ]
 
 
-def uniform_knots(lo: Tensor, hi: Tensor, grid: int, k: int) -> Tensor:
+def uniform_knots(lo: Tensor, hi: Tensor, grid: int | Sequence[int], k: int) -> Tensor:
     """Uniform knots of ``grid`` intervals over ``[lo_i, hi_i]`` extended by ``k`` on each side.
 
-    ``lo`` and ``hi`` have shape ``(n_in,)``; the result has shape ``(n_in, grid + 2k + 1)``.
+    ``lo`` and ``hi`` have shape ``(n_in,)``; the result has shape ``(n_in, G + 2k + 1)``. ``grid`` may give
+    one size per input (``G_i``); then ``G = max G_i`` and row ``i`` holds its ``G_i + 2k + 1`` knots
+    followed by more of the same spacing ``(hi_i - lo_i) / G_i`` (padding that no basis of the row uses).
     """
-    h = (hi - lo) / grid  # (n_in,)
-    steps = torch.arange(-k, grid + k + 1, dtype=lo.dtype, device=lo.device)  # (G+2k+1,)
+    sizes = torch.as_tensor(grid, dtype=lo.dtype, device=lo.device).expand(lo.shape)  # (n_in,)
+    h = (hi - lo) / sizes  # (n_in,)
+    widest = grid if isinstance(grid, int) else max(grid)
+    steps = torch.arange(-k, widest + k + 1, dtype=lo.dtype, device=lo.device)  # (G+2k+1,)
     return lo[:, None] + steps[None, :] * h[:, None]
 
 
@@ -126,7 +131,7 @@ def piece_table(dtype: torch.dtype, device=None) -> Tensor:
 
 
 def cubic_uniform_local(
-    v: Tensor, knots: Tensor, orders: int = 3, table: Tensor | None = None
+    v: Tensor, knots: Tensor, orders: int = 3, table: Tensor | None = None, n_basis: Tensor | None = None
 ) -> tuple[Tensor, Tensor]:
     """The four cubic B-splines that can be non-zero at each ``v``, in closed form on uniform knots.
 
@@ -136,9 +141,12 @@ def cubic_uniform_local(
     covers points outside the knot span) carry a zero weight at a clamped index, so gathering or
     scatter-adding needs no padding. Order ``r`` is the product of the powers ``[1, s, s^2, s^3]`` with the
     differentiated piece coefficients (:func:`_piece_derivatives`; ``table`` is :func:`piece_table`, built
-    here when not given), scaled by ``h^-r``.
+    here when not given), scaled by ``h^-r``. ``n_basis`` ``(n_in,)`` gives each input's own number of bases
+    ``M_i`` when the rows of ``knots`` are padded (per-input grid sizes, :func:`uniform_knots`); by default
+    every row has ``K - 4`` of them.
     """
-    n_basis = knots.shape[1] - 4
+    if n_basis is None:
+        n_basis = knots.shape[1] - 4
     t0, t1 = knots[:, :2].unbind(1)  # (n_in,) each
     inv_h = 1 / (t1 - t0)  # (n_in,)
     u = (v - t0) * inv_h  # (N, n_in)
@@ -153,7 +161,11 @@ def cubic_uniform_local(
         local = local * scale[:, None, :, None]
     # Basis m = c - 3 + o takes local piece o of a point in cell c; m outside 0..M-1 means a zero basis.
     index = cell.long()[..., None] - 3 + torch.arange(4, device=v.device)  # (N, n_in, 4)
-    clamped = index.clamp(0, n_basis - 1)
+    clamped = (
+        index.clamp(0, n_basis - 1)
+        if isinstance(n_basis, int)
+        else index.clamp(0).minimum(n_basis[:, None] - 1)
+    )
     return local * (clamped == index).to(v.dtype), clamped  # (orders, N, n_in, 4), (N, n_in, 4)
 
 

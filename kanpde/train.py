@@ -21,228 +21,53 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_dtype
+from ._checks import check_positive_int
+from .ansatz import Ansatz
 from .derivatives import resolve_mode
 from .distributed import current
 from .kan import KAN
-from .loss import PINNLoss, sample_collocation
+from .knots import KNOT_PLACEMENTS
+from .loss import Collocation, PINNLoss, sample_collocation
 from .metrics import relative_l2
-from .optim import OPTIMIZERS, Objective, StageStop, make_optimizer
+from .observers import Observer, as_observers
+from .optim import OPTIMIZERS, LevenbergMarquardt, Objective, StageStop, make_optimizer
 from .problem import Problem
-from .solution import Solution, evaluation_points
+from .settings import SolveSettings, Stage
+from .solution import Solution
 from .sparsity import SparseLoss, check_sparsity, sparsity_penalty
 
-__all__ = ["solve", "resume", "fit", "Stage", "DEFAULT_STEPS", "SolveSettings"]
+__all__ = ["solve", "resume", "fit"]
 
 Callback = Callable[[dict, nn.Module], None]
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One optimiser run: ``optimizer`` (a name in :data:`kanpde.optim.OPTIMIZERS`) for ``steps`` steps."""
-
-    optimizer: str
-    steps: int
-
-    def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; valid ones: {', '.join(OPTIMIZERS)}")
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
-            raise ValueError(f"steps of stage {self.optimizer!r} must be an integer >= 0, got {self.steps!r}")
-
-
-DEFAULT_STEPS = 450
-"""Levenberg-Marquardt steps of the default schedule, split evenly over the grid stages."""
-
-DEFAULT_GRID_FACTORS = (1, 2, 4)
-"""A KAN on grid ``G`` is trained by default on grids ``G, 2G, 4G`` (nested, so extension is exact)."""
-
-SAMPLER_NAMES = ("sobol", "random", "grid")
-
-
-@dataclass(frozen=True)
-class SolveSettings:
-    """Everything that defines a run, as plain values (stored with checkpoints and exports)."""
-
-    n_interior: int
-    n_boundary: int
-    n_initial: int
-    sampler: str
-    schedule: tuple[Stage, ...]
-    grids: tuple[int, ...] | None
-    lr: float
-    seed: int
-    dtype: str
-    device: str
-    derivatives: str
-    log_every: int
-    compile: str | None = None
-    sparsity: float = 0.0  # weight of the L1 + entropy penalty on edge magnitudes (kanpde/sparsity.py)
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d["schedule"] = [[s.optimizer, s.steps] for s in self.schedule]
-        d["grids"] = list(self.grids) if self.grids is not None else None
-        return d
-
-
-_DEFAULT_POINTS = {1: (1000, 2, 0), 2: (2500, 400, 0), 3: (4000, 1200, 600), 4: (6000, 2000, 1000)}
-
-
-def _count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return value
-
-
-def _schedule(optimizer, steps, n_grids: int) -> tuple[Stage, ...]:
-    if optimizer is None or isinstance(optimizer, str):
-        default = max(1, DEFAULT_STEPS // n_grids)
-        return (Stage(optimizer or "lm", default if steps is None else steps),)
-    if steps is not None:
-        raise ValueError("pass steps inside the schedule, e.g. optimizer=[('adam', 500), ('lbfgs', 500)]")
-    try:
-        stages = tuple(Stage(*item) if not isinstance(item, Stage) else item for item in optimizer)
-    except TypeError as err:
-        raise TypeError(
-            f"optimizer must be a name or a sequence of (name, steps) pairs, got {optimizer!r}"
-        ) from err
-    if not stages:
-        raise ValueError("the optimizer schedule is empty; pass e.g. [('adam', 500), ('lbfgs', 500)]")
-    return stages
-
-
-def _device(device) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"unknown device {device!r}; pass 'auto', 'cpu' or 'cuda'") from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but CUDA is not available; pass device='cpu' or 'auto'")
-    return dev
-
-
-def _grids(grids, model) -> tuple[int, ...] | None:
-    if grids is None:
-        return tuple(f * model.grid for f in DEFAULT_GRID_FACTORS) if isinstance(model, KAN) else None
-    if not isinstance(model, KAN):
-        raise ValueError(f"grids applies to KAN models only; got {type(model).__name__}. Drop grids=")
-    if isinstance(grids, int):
-        grids = (grids,)
-    out = tuple(grids)
-    if not out or any(isinstance(g, bool) or not isinstance(g, int) or g < 1 for g in out):
-        raise ValueError(f"grids must be a sequence of positive integers such as (5, 10, 20), got {grids!r}")
-    return out
-
-
-def make_settings(problem: Problem, model: nn.Module, **options) -> SolveSettings:
-    """Validate ``solve`` keyword options and fill in defaults."""
-    known = {
-        "n_interior",
-        "n_boundary",
-        "n_initial",
-        "sampler",
-        "optimizer",
-        "steps",
-        "grids",
-        "lr",
-        "seed",
-        "dtype",
-        "device",
-        "derivatives",
-        "log_every",
-        "compile",
-        "sparsity",
-    }
-    unknown = set(options) - known
-    if unknown:
-        raise TypeError(
-            f"unknown solve option(s) {', '.join(sorted(unknown))}; valid ones: {', '.join(sorted(known))}"
-        )
-    dim = min(problem.domain.dim, 4)
-    defaults = _DEFAULT_POINTS[dim]
-    dtype = check_dtype(options.get("dtype", torch.float64))
-    sampler = options.get("sampler", "sobol")
-    if sampler not in SAMPLER_NAMES:
-        raise ValueError(f"unknown sampler {sampler!r}; valid ones: {', '.join(SAMPLER_NAMES)}")
-    lr = options.get("lr", 1e-2)
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    seed = options.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
-    derivatives = options.get("derivatives", "auto")
-    resolve_mode(derivatives, model)
-    grids = _grids(options.get("grids"), model)
-    sparsity = check_sparsity(options.get("sparsity", 0.0))
-    if sparsity > 0 and not isinstance(model, KAN):
-        raise ValueError(f"sparsity applies to KAN models (edge magnitudes), got {type(model).__name__}")
-    return SolveSettings(
-        n_interior=_count("n_interior", options.get("n_interior", defaults[0])),
-        n_boundary=_count("n_boundary", options.get("n_boundary", defaults[1])),
-        n_initial=_count("n_initial", options.get("n_initial", defaults[2] or 400)),
-        sampler=sampler,
-        schedule=_schedule(options.get("optimizer"), options.get("steps"), len(grids or (None,))),
-        grids=grids,
-        lr=float(lr),
-        seed=seed,
-        dtype=str(dtype).removeprefix("torch."),
-        device=str(_device(options.get("device", "auto"))),
-        derivatives=derivatives,
-        log_every=_count("log_every", options.get("log_every", 10)),
-        compile=_compile_backend(options.get("compile", False)),
-        sparsity=sparsity,
-    )
-
-
-def _compile_backend(value) -> str | None:
-    """``compile=True`` means torch.compile's default backend ("inductor"); a string names a backend."""
-    if value is False or value is None:
-        return None
-    if value is True:
-        return "inductor"
-    if isinstance(value, str) and value:
-        return value
-    raise TypeError(
-        f"compile must be True, False or a torch.compile backend name such as 'inductor', got {value!r}"
-    )
 
 
 class _Logger:
     """Builds history records; evaluates the error on a fixed evaluation set when an exact solution exists."""
 
-    def __init__(self, loss: PINNLoss, problem: Problem, model: nn.Module, callbacks, bar) -> None:
-        self.names, self.history, self.callbacks, self.bar = loss.names, [], list(callbacks), bar
+    def __init__(self, loss: PINNLoss, problem: Problem, model: nn.Module, bar) -> None:
+        self.loss, self.history, self.bar = loss, [], bar
         self.start = time.perf_counter()
-        self.eval_x = self.exact = None
-        if problem.exact is not None:
-            p = next(model.parameters())
-            self.eval_x = evaluation_points(problem.domain, p.dtype, p.device)[0]
-            self.exact = problem.exact(self.eval_x).reshape(-1)
+        p = next(model.parameters())
+        self.truth = problem.truth(p.dtype, p.device)  # points and values, or None
 
-    def log(
+    def record(
         self, model, step: int, stage: str, grid, loss: Tensor, parts: Tensor, evaluations: int, **extra
     ) -> dict:
         record = {"step": step, "stage": stage, "grid": grid, "loss": float(loss)}
-        record.update({name: float(v) for name, v in zip(self.names, parts, strict=True)})
+        record.update({name: float(v) for name, v in zip(self.loss.names, parts, strict=True)})
         record["seconds"] = time.perf_counter() - self.start
         record["evaluations"] = evaluations
-        if self.exact is not None:
+        if self.truth is not None:
             with torch.no_grad():
-                record["relative_l2"] = relative_l2(model(self.eval_x)[:, 0], self.exact)
+                record["relative_l2"] = relative_l2(model(self.truth[0]), self.truth[1])
+        record.update({f"unknown_{name}": value for name, value in model.unknown_values().items()})
         record.update(extra)
         self.history.append(record)
         if self.bar is not None:
@@ -250,9 +75,23 @@ class _Logger:
             if "relative_l2" in record:
                 shown["rel_l2"] = f"{record['relative_l2']:.2e}"
             self.bar.set_postfix(shown, refresh=False)
-        for cb in self.callbacks:
-            cb(record, model)
         return record
+
+
+def _start_position(n_stages: int) -> dict:
+    return {
+        "grid_index": 0,
+        "stage_index": 0,
+        "stage_step": 0,
+        "step": 0,
+        "evaluations": 0,
+        "extended": False,
+        "optimizer": None,
+        "best": math.inf,
+        "best_params": None,
+        "finished": False,
+        "carry": [0] * n_stages,
+    }
 
 
 class _Trainer:
@@ -262,11 +101,14 @@ class _Trainer:
     optimiser's state and the best parameters of the current stage, so a run paused after ``N`` steps and
     resumed continues bit for bit as if uninterrupted (the collocation points are re-drawn from the seed;
     no state of a random generator is needed because points are not resampled during training).
+
+    Every step starts by marking where it starts (parameters, optimiser state, position, history length);
+    a ``KeyboardInterrupt`` anywhere in the step or its logging rolls back to that mark, so an interrupted
+    run is always at a step boundary. Changes of the position between stages are single dict updates.
     """
 
-    def __init__(self, problem, model, settings: SolveSettings, callbacks, bar, history=(), position=None):
+    def __init__(self, problem, model, settings: SolveSettings, observers, bar, history=(), position=None):
         self.problem, self.model, self.settings = problem, model, settings
-        dtype, device = getattr(torch, settings.dtype), torch.device(settings.device)
         self.points = sample_collocation(
             problem,
             settings.n_interior,
@@ -274,126 +116,289 @@ class _Trainer:
             settings.n_initial,
             settings.sampler,
             settings.seed,
-            dtype,
-            device,
+            settings.torch_dtype,
+            torch.device(settings.device),
         )
         self.comm = current()
-        self.loss = PINNLoss(problem, self.points, resolve_mode(settings.derivatives, model), self.comm)
-        if settings.sparsity > 0:  # the penalty on edge magnitudes, on rank 0 over all interior points
-            self.loss = SparseLoss(self.loss, self.points.interior, settings.sparsity, self.comm.is_root)
-        self.logger = _Logger(self.loss, problem, model, callbacks, bar)
+        if settings.point_weights == "rba" and self.comm.world > 1:
+            raise ValueError(
+                "point_weights='rba' does not run under torch.distributed yet; use causal or none"
+            )
+        self.mode = resolve_mode(settings.derivatives, model)
+        self.pos = dict(position) if position is not None else _start_position(len(settings.schedule))
+        if self.pos.get("interior") is not None:  # resampled points (RAD) travel with the position
+            self.points = Collocation(self.pos["interior"].to(self.points.interior), self.points.conditions)
+        self.loss = self._make_loss()
+        if self.pos.get("scale") is not None:
+            self.loss.set_scale(self.pos["scale"].to(self.points.interior))
+        self.observers = observers
+        self.logger = _Logger(self.loss, problem, model, bar)
         self.logger.history.extend(history)
         if history:
             self.logger.start -= history[-1]["seconds"]
-        self.pos = (
-            dict(position)
-            if position is not None
-            else {
-                "grid_index": 0,
-                "stage_index": 0,
-                "stage_step": 0,
-                "step": 0,
-                "evaluations": 0,
-                "extended": False,
-                "optimizer": None,
-                "best": math.inf,
-                "best_params": None,
-                "finished": False,
-            }
-        )
         # Steps each stage hands to the next grid (also for positions saved before they were tracked).
         self.pos.setdefault("carry", [0] * len(settings.schedule))
+        self._opt = self._objective = self._mark = None
 
-    def run(self, stop_after: int | None = None) -> None:
+    @property
+    def history(self) -> list[dict]:
+        return self.logger.history
+
+    def _make_loss(self) -> PINNLoss | SparseLoss:
+        """The loss on the current points, with the sparsity penalty on the edges when asked for (computed on
+        rank 0 over all interior points, :mod:`kanpde.sparsity`)."""
+        s = self.settings
+        loss = PINNLoss(self.problem, self.points, self.mode, self.comm, s.chunk_size)
+        if s.sparsity > 0:
+            loss = SparseLoss(loss, self.points.interior, s.sparsity, self.comm.is_root)
+        return loss
+
+    def run(self, stop_after: int | None = None) -> Solution:
         """Train to the end of the schedule, or pause once ``stop_after`` steps have been taken in total."""
+        for obs in self.observers:
+            obs.on_start(self)
+        try:
+            self._run(stop_after)
+        except KeyboardInterrupt:
+            self._roll_back()
+            paused = self.snapshot()
+            for obs in self.observers:
+                obs.on_interrupt(paused)
+            raise
+        solution = self.solution()
+        for obs in self.observers:
+            obs.on_end(solution)
+        return solution
+
+    def _run(self, stop_after: int | None) -> None:
         pos, grids = self.pos, self.settings.grids or (None,)
         while pos["grid_index"] < len(grids):
             grid = grids[pos["grid_index"]]
             if grid is not None and not pos["extended"]:
-                self.model = self.model.extend_grid(grid, samples=self.points.interior)
+                self.model = self._extend(grid)
             pos["extended"] = True
             while pos["stage_index"] < len(self.settings.schedule):
                 if not self._run_stage(self.settings.schedule[pos["stage_index"]], grid, stop_after):
                     return
-                pos.update(stage_index=pos["stage_index"] + 1, stage_step=0, optimizer=None)
-                pos.update(best=math.inf, best_params=None)
             pos.update(grid_index=pos["grid_index"] + 1, stage_index=0, extended=False)
         pos["finished"] = True
 
+    def _extend(self, grid: int) -> nn.Module:
+        """The model on the stage's grid: uniform nested extension, or (``knots`` a rule, after the first
+        stage) new knots where the residual of the model trained so far is large (:mod:`kanpde.knots`)."""
+        x = self.points.interior
+        rule = KNOT_PLACEMENTS[self.settings.knots]
+        if rule is None or self.pos["grid_index"] == 0:
+            return self.model.extend_grid(grid, samples=x)
+        weights = rule.weights(self.loss.pde_residual(self.model, x))
+        return self.model.extend_grid(grid, samples=x, weights=weights, floor=rule.floor, layers=rule.layers)
+
     def _run_stage(self, stage: Stage, grid, stop_after: int | None) -> bool:
-        """Run (the rest of) one stage; ``False`` when paused at ``stop_after``."""
-        pos, model, logger = self.pos, self.model, self.logger
-        compiled = self.settings.compile if stage.optimizer != "lm" else None
+        """Run (the rest of) one stage and move on to the next; ``False`` when paused at ``stop_after``."""
+        pos, model = self.pos, self.model
+        gauss_newton = issubclass(OPTIMIZERS[stage.optimizer], LevenbergMarquardt)
+        compiled = self.settings.compile if not gauss_newton else None
         objective = Objective(model, self.loss, compiled)
         options = {"lr": self.settings.lr} if stage.optimizer == "adam" else {}
-        if stage.optimizer == "lm" and pos["grid_index"] == len(self.settings.grids or (None,)) - 1:
+        if gauss_newton and pos["grid_index"] == len(self.settings.grids or (None,)) - 1:
             options["stall_tol"] = 0.0  # no finer grid to move on to: slow progress is still progress
         opt = make_optimizer(stage.optimizer, objective, **options)
         if pos["optimizer"] is not None:
             opt.load_state_dict(pos["optimizer"])
         if pos["best_params"] is None:
             pos["best_params"] = objective.flat()
-        done = lambda: pos["evaluations"] + objective.evaluations  # noqa: E731
+        self._opt, self._objective = opt, objective
         index = pos["stage_index"]
         limit = stage.steps + pos["carry"][index]
-
-        def hand_on() -> None:  # steps left by an early end go to this stage on the next grid
-            pos["carry"][index] = limit - pos["stage_step"]
-
-        while pos["stage_step"] < limit:
+        while pos["stage_step"] < limit and not opt.converged:
             if stop_after is not None and pos["step"] >= stop_after:
-                pos["evaluations"] = done()
-                pos["optimizer"] = opt.state_dict()
+                pos.update(evaluations=self._evaluations(), optimizer=opt.state_dict())
+                self._opt = self._objective = None
                 return False
-            before = objective.flat()
+            if self._resample_due():
+                objective, opt = self._resample(stage, opt, compiled, options)
+            self._mark = (
+                objective.flat(),
+                opt.state_dict(),
+                dict(pos),
+                len(self.history),
+                objective.evaluations,
+            )
             try:
                 result = opt.step()
             except StageStop as err:
                 self._stop(objective, stage, grid, str(err))
-                hand_on()
-                return True
-            pos["step"] += 1
-            pos["stage_step"] += 1
-            value = float(result.loss)  # the loss at the parameters the step started from
-            if value < pos["best"]:
-                pos["best"], pos["best_params"] = value, before
-            if logger.bar is not None:
-                logger.bar.update(1)
-            last = pos["stage_step"] == limit
-            if opt.converged or pos["stage_step"] % self.settings.log_every == 0 or last:
-                extra = {"stopped": "converged"} if opt.converged else {}
-                logger.log(
-                    model, pos["step"], stage.optimizer, grid, result.loss, result.parts, done(), **extra
-                )
-            if opt.converged:
                 break
-        hand_on()
-        pos["evaluations"] = done()
+            self._after_step(opt, stage, grid, result, limit)
+        self._mark = None
+        carry = list(pos["carry"])
+        carry[index] = (
+            limit - pos["stage_step"]
+        )  # steps left by an early end go to this stage on the next grid
+        pos.update(
+            carry=carry,
+            evaluations=self._evaluations(),
+            stage_index=index + 1,
+            stage_step=0,
+            optimizer=None,
+            best=math.inf,
+            best_params=None,
+        )
+        self._opt = self._objective = None
         return True
 
+    # -- adaptivity (kanpde.adaptive) ----------------------------------------------------------------------
+    def _resample_due(self) -> bool:
+        every, step = self.settings.resample_every, self.pos["step"]
+        return every is not None and step > 0 and step % every == 0 and self.pos.get("resampled_at") != step
+
+    def _residual_rows(self, x: Tensor, batch: int = 20000) -> Tensor:
+        """The PDE's residual rows ``(M, C)`` of the current model at any points (no graph)."""
+        from .derivatives import Evaluation, accessor
+        from .loss import equations
+
+        d, out = self.problem.domain, []
+        with torch.no_grad() if self.mode == "forward" else torch.enable_grad():
+            for chunk in x.split(batch):
+                ev = Evaluation(self.model, chunk, d.names, d.space_dim, self.mode)
+                rows, _ = equations(
+                    self.problem.residual(chunk, accessor(ev, self.problem.fields)), len(chunk)
+                )
+                out.append(rows.detach())
+        return torch.cat(out)
+
+    def _resample(self, stage: Stage, opt, compiled, options):
+        """New interior points from the residual (RAD), a new loss on them, and the optimiser carried over
+        (L-BFGS forgets its cached gradient, which belonged to the old points)."""
+        import numpy as np
+
+        from .adaptive import rad_points
+
+        s, count = self.settings, self.pos.get("resamples", 0) + 1
+        seed = int(np.random.SeedSequence([s.seed, 0x4AD, count]).generate_state(1)[0])
+        interior = self.points.interior
+        new = rad_points(
+            self.problem.domain,
+            self._residual_rows,
+            len(interior),
+            s.resample_k,
+            s.resample_c,
+            seed,
+            interior.dtype,
+            interior.device,
+        )
+        weights = None if self.pos.get("weights") is None else torch.ones_like(self.pos["weights"])
+        scale = None if weights is None else torch.ones_like(weights)
+        state = opt.state_dict()
+        evaluations = self.pos["evaluations"] + self._objective.evaluations
+        self.pos.update(
+            interior=new,
+            resamples=count,
+            resampled_at=self.pos["step"],
+            weights=weights,
+            scale=scale,
+            evaluations=evaluations,
+        )
+        self.points = Collocation(new, self.points.conditions)
+        self.loss = self._make_loss()
+        self.loss.set_scale(scale)
+        self.logger.loss = self.loss
+        objective = Objective(self.model, self.loss, compiled)
+        opt = make_optimizer(stage.optimizer, objective, **options)
+        opt.load_state_dict({**state, "current": None} if "current" in state else state)
+        self._opt, self._objective = opt, objective
+        return objective, opt
+
+    def _weights_after(self) -> dict:
+        """The point weights and row factors after a step, from the latest residual rows (RBA, causal)."""
+        s, rows = self.settings, self.loss.last_residual
+        if (s.point_weights is None and s.causal is None) or rows is None:
+            return {}
+        from .adaptive import causal_scale, rba_update
+
+        scale = torch.ones(rows.shape[0], dtype=rows.dtype, device=rows.device)
+        out = {}
+        if s.point_weights == "rba":
+            weights = self.pos.get("weights")
+            weights = rba_update(torch.ones_like(scale) if weights is None else weights, rows)
+            out["weights"] = weights
+            scale = scale * weights / weights.mean()
+        if s.causal is not None:
+            t = self.loss.points.interior[:, -1]
+            lo, hi = self.problem.domain.bounds()
+            scale = scale * causal_scale(t, rows, s.causal, s.causal_slices, lo[-1], hi[-1])
+        out["scale"] = scale
+        return out
+
+    def _after_step(self, opt, stage: Stage, grid, result, limit: int) -> None:
+        pos = self.pos
+        value = float(result.loss)  # the loss at the parameters the step started from
+        best = (value, self._mark[0]) if value < pos["best"] else (pos["best"], pos["best_params"])
+        adapt = self._weights_after()
+        pos.update(
+            step=pos["step"] + 1, stage_step=pos["stage_step"] + 1, best=best[0], best_params=best[1], **adapt
+        )
+        if "scale" in adapt:
+            self.loss.set_scale(adapt["scale"])
+        if self.logger.bar is not None:
+            self.logger.bar.update(1)
+        if opt.converged or pos["stage_step"] % self.settings.log_every == 0 or pos["stage_step"] == limit:
+            extra = {"stopped": "converged"} if opt.converged else {}
+            self._record(stage, grid, result.loss, result.parts, **extra)
+
+    def _evaluations(self) -> int:
+        return self.pos["evaluations"] + (self._objective.evaluations if self._objective is not None else 0)
+
+    def _record(self, stage: Stage, grid, loss: Tensor, parts: Tensor, **extra) -> None:
+        record = self.logger.record(
+            self.model, self.pos["step"], stage.optimizer, grid, loss, parts, self._evaluations(), **extra
+        )
+        for obs in self.observers:
+            obs.on_record(record, self)
+
     def _stop(self, objective: Objective, stage: Stage, grid, why: str) -> None:
-        objective.assign(self.pos["best_params"])
-        self.pos["evaluations"] += objective.evaluations
+        """End the stage on a failed step: keep the parameters the step started from when their loss is
+        finite and the lowest seen (an L-BFGS line search that found no lower loss starts from the best
+        point), else restore the best ones of the stage."""
+        objective.assign(self._mark[0])
+        total, parts = self._summed_loss()
+        if not (bool(torch.isfinite(total)) and float(total) < self.pos["best"]):
+            objective.assign(self.pos["best_params"])
+            total, parts = self._summed_loss()
         message = (
             f"stage {stage.optimizer!r} stopped at step {self.pos['step']}: {why}; best parameters restored"
         )
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
-        total, parts = self.loss(self.model)
-        self.logger.log(
-            self.model,
-            self.pos["step"],
-            stage.optimizer,
-            grid,
-            total.detach(),
-            parts.detach(),
-            self.pos["evaluations"],
-            stopped=why,
-        )
+        warnings.warn(message, RuntimeWarning, stacklevel=5)
+        self._record(stage, grid, total, parts, stopped=why)
+
+    def _summed_loss(self) -> tuple[Tensor, Tensor]:
+        """The loss and its parts at the current parameters, summed over ranks (no gradient)."""
+        with torch.no_grad() if self.mode == "forward" else torch.enable_grad():
+            total, parts = self.loss(self.model)
+        return self.comm.sum(total.detach()), self.comm.sum(parts.detach())
+
+    def _roll_back(self) -> None:
+        """Undo a step that a ``KeyboardInterrupt`` cut short (see the class docstring)."""
+        if self._mark is None:
+            return
+        flat, opt_state, pos, n_records, evaluations = self._mark
+        self._objective.assign(flat)
+        self.pos.clear()
+        self.pos.update(pos, optimizer=opt_state, evaluations=pos["evaluations"] + evaluations)
+        del self.history[n_records:]
+        self._opt = self._objective = self._mark = None
+
+    def snapshot(self) -> Solution:
+        """The run as a resumable :class:`~kanpde.Solution` now (between steps), independent of the training
+        that goes on: the model is copied."""
+        pos = dict(self.pos, carry=list(self.pos["carry"]))
+        if self._opt is not None:
+            pos.update(optimizer=self._opt.state_dict(), evaluations=self._evaluations())
+        model = copy.deepcopy(self.model)
+        return Solution(model, self.problem, [dict(r) for r in self.history], self.settings.as_dict(), pos)
 
     def solution(self) -> Solution:
-        return Solution(
-            self.model, self.problem, self.logger.history, self.settings.as_dict(), dict(self.pos)
-        )
+        return Solution(self.model, self.problem, self.history, self.settings.as_dict(), dict(self.pos))
 
 
 def _progress_bar(enabled: bool, settings: SolveSettings, name: str, done: int = 0):
@@ -415,29 +420,41 @@ def _close_bar(bar, finished: bool) -> None:
     bar.close()
 
 
+def _train(problem, model, settings, observers, progress, stop_after, history=(), position=None) -> Solution:
+    done = position["step"] if position is not None else 0
+    bar = _progress_bar(progress and current().is_root, settings, problem.name, done)
+    trainer = _Trainer(problem, model, settings, observers, bar, history, position)
+    try:
+        return trainer.run(stop_after)
+    finally:
+        _close_bar(bar, trainer.pos["finished"])
+
+
 def solve(
     problem: Problem,
     model: nn.Module,
     *,
+    settings: SolveSettings | None = None,
     progress: bool = False,
-    callbacks: Sequence[Callback] = (),
+    callbacks: Sequence[Observer | Callback] = (),
     stop_after: int | None = None,
     **options,
 ) -> Solution:
     """Train ``model`` on ``problem`` and return the :class:`~kanpde.Solution`.
 
-    Keyword options: ``n_interior``, ``n_boundary``, ``n_initial`` (point counts; defaults by dimension),
-    ``sampler`` (``"sobol"``, ``"random"``, ``"grid"``), ``optimizer`` (a name or a sequence of
-    ``(name, steps)`` stages; default Levenberg-Marquardt, :data:`DEFAULT_STEPS` steps split over the grid
-    stages), ``steps`` (with a single name), ``grids`` (KAN grid sizes, the schedule runs at each; default
-    ``G, 2G, 4G``), ``lr`` (Adam), ``seed``, ``dtype`` (float64),
-    ``device`` (``"auto"``: CUDA when available), ``derivatives`` (``"auto"``, ``"forward"``,
-    ``"autograd"``), ``log_every``, ``sparsity`` (weight of the KAN paper's L1 + entropy penalty on edge
-    magnitudes, :mod:`kanpde.sparsity`; default 0, off), ``compile`` (opt-in ``torch.compile`` of the loss for Adam and L-BFGS
-    stages, worth it on CUDA and on the CPU for small point sets, where per-op dispatch dominates; ``True`` or
-    a backend name). ``progress`` shows a tqdm bar; each callback gets every history record and the model. ``stop_after`` pauses after that many optimiser steps in total; save the solution
-    and continue later with :func:`resume`. The ``model`` passed in is not modified; the trained one is
-    ``solution.model``.
+    The options are the fields of :class:`~kanpde.SolveSettings` (with their defaults there): ``n_interior``,
+    ``n_boundary``, ``n_initial``, ``sampler``, ``optimizer`` (a name or ``(name, steps)`` stages), ``steps``,
+    ``grids``, ``lr``, ``seed``, ``dtype``, ``device``, ``derivatives``, ``log_every``, ``compile``,
+    ``chunk_size``, ``sparsity`` (the KAN paper's L1 + entropy penalty on edge magnitudes,
+    :mod:`kanpde.sparsity`) and the adaptive options. Pass them as keywords, as a ``settings`` object, or both (the keywords override the
+    object's fields).
+
+    ``progress`` shows a tqdm bar; ``callbacks`` are observers (:class:`~kanpde.RunFolder`, any
+    :class:`kanpde.observers.Observer`) or functions ``callback(record, model)`` called at every history
+    record. ``stop_after`` pauses after that many optimiser steps in total; save the solution and continue
+    later with :func:`resume`. On ``KeyboardInterrupt`` the observers get the run as of its last completed
+    step (a :class:`~kanpde.RunFolder` saves it, resumable) and the interrupt propagates. The ``model``
+    passed in is not modified; the trained one is ``solution.model``.
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"solve takes a kanpde.Problem first, got {type(problem).__name__}")
@@ -445,66 +462,65 @@ def solve(
         raise TypeError(
             f"model must be a torch.nn.Module such as kanpde.KAN([2, 10, 1]), got {type(model).__name__}"
         )
-    width = getattr(model, "width", None)
-    if width is not None and (width[0] != problem.domain.dim or width[-1] != 1):
+    if settings is not None and not isinstance(settings, SolveSettings):
+        raise TypeError(f"settings must be a kanpde.SolveSettings, got {type(settings).__name__}")
+    width, dim, k = getattr(model, "width", None), problem.domain.dim, len(problem.fields)
+    if width is not None and (width[0] != dim or width[-1] != k):
         raise ValueError(
-            f"model width {width} does not fit the problem: it needs {problem.domain.dim} inputs "
-            f"({', '.join(problem.domain.names)}) and 1 output, e.g. [{problem.domain.dim}, 10, 1]"
+            f"model width {width} does not fit the problem: it needs {dim} input{'s' if dim > 1 else ''} "
+            f"({', '.join(problem.domain.names)}) and {k} output{'s' if k > 1 else ''}"
+            f"{' (' + ', '.join(problem.fields) + ')' if k > 1 else ''}, e.g. [{dim}, 10, {k}]"
         )
     if stop_after is not None:
-        _count("stop_after", stop_after)
-    settings = make_settings(problem, model, **options)
-    dtype, device = getattr(torch, settings.dtype), torch.device(settings.device)
-    model = copy.deepcopy(model).to(device=device, dtype=dtype)
+        check_positive_int("stop_after", stop_after)
+    settings = (settings or SolveSettings()).replace(**options).resolve(problem, model)
+    observers = as_observers(callbacks)
+    model = copy.deepcopy(model).to(device=torch.device(settings.device), dtype=settings.torch_dtype)
     if hasattr(model, "set_input_bounds"):
         model.set_input_bounds(*problem.domain.bounds())
-    bar = _progress_bar(progress and current().is_root, settings, problem.name)
-    trainer = _Trainer(problem, model, settings, callbacks, bar)
-    try:
-        trainer.run(stop_after)
-    finally:
-        _close_bar(bar, trainer.pos["finished"])
-    return trainer.solution()
+    ansatz = Ansatz.for_problem(model, problem)
+    return _train(problem, ansatz, settings, observers, progress, stop_after)
 
 
 def resume(
     solution: Solution,
     *,
     progress: bool = False,
-    callbacks: Sequence[Callback] = (),
+    callbacks: Sequence[Observer | Callback] = (),
     stop_after: int | None = None,
 ) -> Solution:
-    """Continue a run paused with ``stop_after`` (also after :meth:`Solution.save` and :func:`kanpde.load`).
+    """Continue a run paused with ``stop_after`` or interrupted (also after :meth:`Solution.save` and
+    :func:`kanpde.load`).
 
     The continuation is bit-identical to an uninterrupted run on the same machine in float64: the
     optimiser state, the grid stage and the position in the schedule travel with the solution.
     """
     state = solution.trainer_state
-    if state is None or solution.problem is None:
+    if state is None:
         raise ValueError(
-            "this solution holds no resumable training state (or no problem); solve again instead"
+            "this solution holds no resumable training state (it was not saved by a solve); solve again instead"
+        )
+    if solution.problem is None:
+        raise ValueError(
+            "resuming needs the problem, which this solution does not have; load the checkpoint with "
+            "kp.load(path, problem=NAME_OR_FILE.py) first"
         )
     if state["finished"]:
         raise ValueError("this run already finished its schedule; start a new solve to train further")
-    settings = settings_from_dict(solution.settings)
-    bar = _progress_bar(progress and current().is_root, settings, solution.problem.name, state["step"])
-    model = copy.deepcopy(solution.model)
-    trainer = _Trainer(
-        solution.problem, model, settings, callbacks, bar, solution.history, copy.deepcopy(state)
+    if stop_after is not None:
+        check_positive_int("stop_after", stop_after)
+    settings = SolveSettings.from_dict(solution.settings)
+    model = copy.deepcopy(solution.ansatz)
+    return _train(
+        solution.problem,
+        model,
+        settings,
+        as_observers(callbacks),
+        progress,
+        stop_after,
+        solution.history,
+        copy.deepcopy(state),
     )
-    try:
-        trainer.run(stop_after)
-    finally:
-        _close_bar(bar, trainer.pos["finished"])
-    return trainer.solution()
-
-
-def settings_from_dict(d: dict) -> SolveSettings:
-    """Inverse of :meth:`SolveSettings.as_dict`."""
-    d = dict(d)
-    d["schedule"] = tuple(Stage(name, steps) for name, steps in d["schedule"])
-    d["grids"] = tuple(d["grids"]) if d["grids"] is not None else None
-    return SolveSettings(**d)
 
 
 def fit(
@@ -554,7 +570,7 @@ def fit(
     opt = make_optimizer(optimizer, objective, **({"lr": lr} if optimizer == "adam" else {}))
     history = []
     start = time.perf_counter()
-    for i in range(_count("steps", steps)):
+    for i in range(check_positive_int("steps", steps)):
         result = opt.step()
         history.append({"step": i + 1, "loss": float(result.loss), "seconds": time.perf_counter() - start})
     return history

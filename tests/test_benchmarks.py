@@ -1,11 +1,15 @@
-"""The accuracy benchmark's command-line contract: one problem, a checkpoint, a JSON last line."""
+"""The benchmark scripts' contracts: accuracy (one problem, a checkpoint, a JSON last line), device speed,
+and the peers comparison (its PDEs, its time-to-accuracy reading, a quick run without the peers)."""
 
+import dataclasses
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import kanpde as kp
 
@@ -67,3 +71,133 @@ def test_device_speed_script_writes_its_table(tmp_path):
         assert r["points_steps_per_second"] == pytest.approx(r["points"] / r["seconds_per_step"], rel=1e-12)
         assert len(r["step_seconds"]) == 2 and r["params"] == 311
     assert "| 3e+02 | LM | no | 311 |" in (tmp_path / "device_speed_cpu.md").read_text()
+
+
+# -- benchmarks/peers.py (issue 12) ---------------------------------------------------------------------
+@pytest.fixture
+def peers(monkeypatch):
+    """The peers benchmark as a module (benchmarks/ on sys.path for its own imports, as when run)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import importlib
+
+    return importlib.import_module("peers")
+
+
+@pytest.mark.parametrize("name", ["poisson2d", "heat1d"])
+def test_peer_residuals_vanish_on_the_exact_solutions(peers, name):
+    """The PDE each peer trains on, written in derivatives d(i), d(i, j), is the shipped problem's: its
+    residual at the exact solution (derivatives by autograd) is zero to round-off, far below the source."""
+    spec = peers.peer_problem(name)
+    gen = torch.Generator().manual_seed(0)
+    lo, hi = torch.tensor(spec.lo), torch.tensor(spec.hi)
+    x = (lo + (hi - lo) * torch.rand(200, 2, generator=gen, dtype=torch.float64)).requires_grad_(True)
+    d1 = torch.autograd.grad(spec.exact(x).sum(), x, create_graph=True)[0]  # (N, 2)
+    d2 = torch.stack([torch.autograd.grad(d1[:, i].sum(), x, retain_graph=True)[0] for i in range(2)], 1)
+
+    def d(*i):
+        return d1[:, i[0]] if len(i) == 1 else d2[:, i[0], i[1]]
+
+    r = spec.residual(x, d).detach()
+    scale = spec.source(x).detach().abs().max()
+    assert scale > 1.0 and r.abs().max() < 1e-12 * scale
+    zero_u = spec.residual(x, lambda *i: torch.zeros(200, dtype=torch.float64)).detach()
+    torch.testing.assert_close(zero_u, -spec.source(x).detach(), rtol=1e-14, atol=0)  # r = L[u] - f
+    assert spec.weights == ([0.01, 1.0] if name == "poisson2d" else [1.0, 1.0, 1.0])
+
+
+def test_peer_mesh_points_cover_the_faces(peers):
+    """pykan's tutorial points: an n x n mesh with its edges; boundary terms on the faces of the box, whose
+    exact values are the boundary (0) and initial (sin(pi x)) data."""
+    interior, (faces,) = peers.mesh_points(peers.peer_problem("poisson2d"), 5)
+    assert interior.shape == (25, 2) and faces.shape == (20, 2)
+    assert bool(((faces.abs() == 1).any(1)).all()) and interior.abs().max() == 1
+    heat = peers.peer_problem("heat1d")
+    interior, (sides, start) = peers.mesh_points(heat, 5)
+    assert interior.shape == (25, 2) and sides.shape == (10, 2) and start.shape == (5, 2)
+    assert set(sides[:, 0].tolist()) == {0.0, 1.0} and bool((start[:, 1] == 0).all())
+    assert heat.exact(sides).abs().max() < 1e-15
+    torch.testing.assert_close(heat.exact(start), torch.sin(math.pi * start[:, 0]))
+
+
+def test_peer_time_to_accuracy(peers):
+    """Times are read at the first record at or below an error; the ratio peer / kanpde is taken at the
+    peer's final error (its whole run) and at the finest half-decade level it reaches (first times)."""
+    trace = [(1.0, 0.5), (2.0, 0.1), (3.0, 0.2), (4.0, 0.01)]
+    assert peers.time_to(trace, 0.1) == 2.0 and peers.time_to(trace, 0.05) == 4.0
+    assert peers.time_to(trace, 0.001) is None
+    assert peers.best([(1.0, 0.3), (2.0, 0.02), (3.0, 0.02), (4.0, 0.05)]) == (2.0, 0.02)
+    peer = {
+        "seconds": 40.0,
+        "relative_l2": 0.025,
+        "trace": [(10.0, 0.5), (20.0, 0.05), (30.0, 0.02), (40.0, 0.025)],
+    }
+    kan = {"a": {"trace": [(1.0, 0.2), (2.0, 0.04), (3.0, 0.009)]}, "b": {"trace": [(1.0, 0.2)]}}
+    got = peers.compare(peer, kan)
+    assert got["a"]["at_final"] == {
+        "error": 0.025,
+        "peer_seconds": 40.0,
+        "kanpde_seconds": 3.0,
+        "ratio": 40 / 3,
+    }
+    assert got["a"]["at_level"] == {"level": 3e-2, "peer_seconds": 30.0, "kanpde_seconds": 3.0, "ratio": 10.0}
+    assert got["b"]["at_final"]["ratio"] is None and got["b"]["at_level"]["ratio"] is None
+
+
+def test_peer_missing_lines(peers, monkeypatch, tmp_path):
+    """A peer whose module is not found, or whose import fails in its worker, is reported in one line that
+    says why and how to install it; the worker exits with its 'missing' code and writes the reason."""
+    absent = dataclasses.replace(peers.PEERS["pykan"], modules=("kan_not_installed_here",))
+    monkeypatch.setitem(peers.PEERS, "pykan", absent)
+    assert peers.not_installed("pykan") == "no module kan_not_installed_here"
+    assert peers.not_installed("deepxde") in (None, "no module deepxde")
+    assert peers.missing_line("pykan", "no module kan") == (
+        "pykan: not available (no module kan); its rows are skipped. "
+        "Install: pip install 'kanpde[peers]' (or pip install pykan==0.2.8 pandas scikit-learn)"
+    )
+    args = peers.parse_args(
+        ["--worker", "pykan", "--problem", "heat1d", "--result", str(tmp_path / "r.json")]
+    )
+    assert peers.worker(args) == peers.MISSING_EXIT
+    reason = json.loads((tmp_path / "r.json").read_text())["missing"]
+    assert reason.startswith("import kan_not_installed_here failed: ModuleNotFoundError")
+
+
+def test_peers_script_quick_without_the_peers(tmp_path):
+    """A tiny run without the peers: one line each says what is missing and how to install it, and
+    kanpde's rows, traces and time-to-accuracy tables are written."""
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--quick", "--without", "pykan", "deepxde"]
+        + ["--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"OMP_NUM_THREADS": "1", "PATH": "", "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    install = "Install: pip install 'kanpde[peers]' (or "
+    lines = done.stdout.splitlines()
+    for name, pip in [("pykan", "pykan==0.2.8 pandas scikit-learn"), ("deepxde", "deepxde==1.15.0")]:
+        line = f"{name}: not available (treated as not installed: --without); its rows are skipped. "
+        assert line + install + f"pip install {pip})" in lines
+    result = json.loads((out / "peers.json").read_text())
+    assert result["quick"] and result["threads"] == 1 and result["versions"]["pykan"] is None
+    assert set(result["skipped"]) == {"pykan", "deepxde"}
+    assert {p: set(e["kanpde"]) for p, e in result["problems"].items()} == {
+        "poisson2d": {"default", "target"},
+        "heat1d": {"default"},
+    }
+    for entry in result["problems"].values():
+        assert entry["peers"] == {}
+        for run in entry["kanpde"].values():
+            seconds, errors = zip(*run["trace"], strict=True)
+            assert len(seconds) == run["steps"]  # log_every=1: a record after every step
+            assert (
+                all(a <= b for a, b in zip(seconds, seconds[1:], strict=False))
+                and seconds[-1] <= run["seconds"]
+            )
+            assert errors[-1] == pytest.approx(run["relative_l2"], rel=1e-3) and run["relative_l2"] < 0.1
+    md = (out / "peers.md").read_text()
+    assert "Quick smoke run" in md and "## poisson2d" in md and "## heat1d" in md
+    assert "- pykan: not available (treated as not installed: --without)" in md
+    assert "| rel. L2 ≤ | kanpde default | kanpde target |" in md

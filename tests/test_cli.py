@@ -64,7 +64,7 @@ def test_solve_metrics(run_dir):
     assert metrics["width"] == [1, 3, 1] and metrics["params"] > 0
     assert metrics["train_seconds"] > 0 and metrics["steps"] == 5
     assert metrics["settings"]["n_interior"] == 64
-    assert metrics["settings"]["schedule"] == [["adam", 5]]
+    assert metrics["settings"]["optimizer"] == [["adam", 5]]
 
 
 def test_solve_history_csv(run_dir):
@@ -133,12 +133,12 @@ def test_interrupt_returns_130(tmp_path, monkeypatch, capsys):
         (["solve", "no_such_problem"], "unknown problem"),
         (["solve", "poisson1d", "--width", "2,x,1"], "--width"),
         (["solve", "poisson1d", "--width", "2,10,1"], "1 input"),
-        (["solve", "poisson1d", "--optimizer", "sgd"], "unknown optimizer 'sgd'"),
+        (["solve", "poisson1d", "--optimizer", "sgd"], "unknown --optimizer 'sgd'"),
         (["solve", "poisson1d", "--optimizer", "adam:ten"], "--optimizer"),
-        (["solve", "poisson1d", "--model", "transformer"], "unknown --model"),
+        (["solve", "poisson1d", "--model", "transformer"], "unknown --model 'transformer'"),
         (["solve", "poisson1d", "--model", "mlp", "--grid", "5"], "KAN models only"),
-        (["solve", "poisson1d", "--steps", "5"], "single --optimizer"),
-        (["solve", "poisson1d", "--dtype", "float16"], "--dtype"),
+        (["solve", "poisson1d", "--optimizer", "adam:5", "--steps", "5"], "single --optimizer"),
+        (["solve", "poisson1d", "--dtype", "float16"], "unknown --dtype 'float16'"),
         (["solve", "poisson1d", "--bogus"], "unrecognized arguments"),
         (["solve", "poisson1d", "--config", "missing.toml"], "no config file"),
         (["solve"], "name a problem"),

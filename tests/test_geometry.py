@@ -453,17 +453,17 @@ def test_error_bad_construction(make: Callable[[], object], exc: type[Exception]
 
 def test_error_bad_point_counts() -> None:
     rect = Rectangle((0, 0), (1, 1))
-    with pytest.raises(ValueError, match="n must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="n must be a positive integer, got 0"):
         rect.sample_interior(0)
     with pytest.raises(ValueError, match="got -5"):
         rect.sample_boundary(-5)
-    with pytest.raises(TypeError, match="n must be a positive int, got 2.5 of type float"):
+    with pytest.raises(TypeError, match="n must be a positive integer, got 2.5"):
         rect.sample_interior(2.5)
     with pytest.raises(TypeError, match="got 10.0"):
         rect.sample_boundary(10.0)
     with pytest.raises(ValueError, match="cannot split n=3 points over 4 faces"):
         rect.sample_boundary(3)
-    with pytest.raises(TypeError, match="seed must be a non-negative int"):
+    with pytest.raises(TypeError, match="seed must be a non-negative integer"):
         rect.sample_interior(4, seed=1.5)
     with pytest.raises(TypeError, match="floating torch.dtype"):
         rect.sample_interior(4, dtype=torch.int64)

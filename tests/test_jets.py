@@ -40,12 +40,17 @@ def _points(n: int, d: int, seed: int) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(n, d, generator=_gen(seed), dtype=F64)
 
 
-def _kan(width, grid=5, k=3, seed=0, update=False):
+def _kan(width, grid=5, k=3, seed=0, update=False, residual_knots=False):
     d = width[0]
     model = _perturb(KAN(width, grid=grid, k=k, input_bounds=_box(d), seed=seed), 0.3, seed + 100)
     if update:
         model = model.update_grid(_points(300, d, seed + 200))
         assert not model.layers[1].uniform
+    if residual_knots:  # knots inserted where a made-up residual peaks (x_0 = 0.2), in every layer
+        x = _points(300, d, seed + 300)
+        weights = torch.exp(-(((x[:, 0] - 0.2) / 0.1) ** 2))
+        model = model.extend_grid(2 * model.grid, samples=x, weights=weights, layers="all")
+        assert not any(layer.uniform for layer in model.layers)
     return model
 
 
@@ -64,6 +69,12 @@ MODELS = {
     "kan_d3_updated": lambda: _kan([3, 3, 1], seed=5, update=True),
     "kan_d2_k2": lambda: _kan([2, 4, 1], k=2, seed=6),
     "kan_d1_k2_updated": lambda: _kan([1, 3, 3, 1], k=2, seed=7, update=True),
+    "kan_d2_per_input": lambda: _kan([2, 4, 3, 1], grid=[(3, 7), 4, (2, 5, 3)], seed=8),
+    "kan_d3_per_input_out2": lambda: _kan([3, 3, 2], grid=[(2, 6, 4), 3], seed=9),
+    "kan_d2_per_input_residual_knots": lambda: _kan(
+        [2, 4, 1], grid=[(3, 6), 4], seed=10, residual_knots=True
+    ),
+    "kan_d2_per_input_k2": lambda: _kan([2, 3, 1], grid=[(4, 2), 5], k=2, seed=11),
     "mlp_tanh_d1": lambda: _mlp([1, 8, 8, 1], "tanh"),
     "mlp_tanh_d2": lambda: _mlp([2, 8, 8, 1], "tanh", seed=1),
     "mlp_sin_d2": lambda: _mlp([2, 6, 2], "sin", seed=2),
@@ -249,6 +260,10 @@ def _jacobian_from_records(model, r: torch.Tensor, records: list) -> torch.Tenso
 
 
 JACOBIAN_MODELS = [
+    "kan_d2_per_input",
+    "kan_d3_per_input_out2",
+    "kan_d2_per_input_residual_knots",
+    "kan_d2_per_input_k2",
     "kan_d1",
     "kan_d2",
     "kan_d3_deep",

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import kanpde as kp
+from kanpde.ansatz import Ansatz
 from kanpde.loss import PINNLoss, sample_collocation
 
 
@@ -18,11 +19,11 @@ def _loss_and_grad(loss: PINNLoss, model) -> tuple[torch.Tensor, torch.Tensor, t
 
 def _setup(name: str, family: str = "kan"):
     problem = kp.load_problem(name)
-    d = problem.domain.dim
-    model = kp.KAN([d, 4, 1], grid=5, seed=3) if family == "kan" else kp.MLP([d, 8, 8, 1], seed=3)
-    model.set_input_bounds(*problem.domain.bounds())
+    d, k = problem.domain.dim, len(problem.fields)
+    net = kp.KAN([d, 4, k], grid=5, seed=3) if family == "kan" else kp.MLP([d, 8, 8, k], seed=3)
+    net.set_input_bounds(*problem.domain.bounds())
     points = sample_collocation(problem, 200, 60, 40, "sobol", 0, torch.float64, "cpu")
-    return problem, model, points
+    return problem, Ansatz(net, problem.fields, problem.unknowns), points
 
 
 @pytest.mark.parametrize("family", ["kan", "mlp"])

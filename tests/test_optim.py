@@ -61,6 +61,19 @@ def test_lm_reaches_the_least_squares_solution():
     assert float((obj.theta - exact).abs().max()) < 1e-10
 
 
+def test_matrix_free_lm_reaches_the_least_squares_solution():
+    """CG on the damped system of a linear least squares: the first step's damping 1e-12 leaves an error of
+    about 6e-13, after which no trial lowers the loss any more (a decrease below round-off)."""
+    obj = _Linear(80, 12)
+    lm = LevenbergMarquardt(obj, damping=1e-12, solver="cg", cg_tol=1e-14, cg_max_iter=100)
+    lm.step()
+    assert lm.solver == "cg" and 12 <= lm.cg_iterations <= 20  # P = 12: CG converges in about P steps
+    for _ in range(3):
+        lm.step()
+    exact = torch.linalg.lstsq(obj.a, obj.b[:, None]).solution[:, 0]
+    assert float((obj.theta - exact).abs().max()) < 1e-11 and lm.converged
+
+
 def test_lm_declares_a_stall_and_keeps_it_in_its_state():
     obj = _Linear(40, 5)
     lm = LevenbergMarquardt(obj, stall_window=3, stall_tol=1e-3)

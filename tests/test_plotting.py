@@ -118,9 +118,13 @@ def test_plot_solution_masks_outside_the_domain():
     assert values.mask.any() and not values.mask.all()  # corners of the bounding box are outside the disk
 
 
-def test_plot_solution_without_problem(tmp_path):
-    solution = untrained("poisson1d")
-    solution.problem = None
+def test_plot_solution_without_problem_draws_u_on_the_stored_domain(tmp_path):
+    solution = untrained("poisson2d")
+    solution.problem = None  # a checkpoint loaded without its problem keeps the domain
+    fig = plotting.solution_figure(solution)
+    maps = [ax for ax in fig.axes if ax.collections and ax.get_label() != "<colorbar>"]
+    assert len(maps) == 1  # u only: no exact solution, no error panel
+    solution.domain = None  # a kanpde 0.1 checkpoint stored no domain
     with pytest.raises(ValueError, match="problem="):
         plotting.plot_solution(solution, tmp_path / "s.png")
 

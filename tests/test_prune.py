@@ -194,3 +194,89 @@ def test_prune_bad_input():
         model.edge_scores(_points(1, 2, 0))
     with pytest.raises(ValueError, match=r"input must have shape \(N, 2\)"):
         model.prune(_points(10, 3, 0))
+
+
+def _gauss_newton_sums(loss, model):
+    """``|r|²``, the parts, ``Jᵀr`` and ``JᵀJ`` summed over the loss's chunks, as the optimisers sum them."""
+    sums = None
+    for chunk in loss.chunks:
+        r, jac, parts = chunk.residual_and_jacobian(model)
+        found = (r @ r, parts, jac.T @ r, jac.T @ jac)
+        sums = found if sums is None else tuple(a + b for a, b in zip(sums, found, strict=True))
+    return sums
+
+
+def test_the_penalty_of_a_chunked_loss_is_the_unchunked_one():
+    problem = kp.load_problem("poisson2d")
+    model = kp.KAN([2, 3, 1], grid=4, seed=2)
+    model.set_input_bounds(*problem.domain.bounds())
+    points = sample_collocation(problem, 60, 20, 1, "sobol", 0, F64, "cpu")
+    whole = SparseLoss(PINNLoss(problem, points, "forward"), points.interior, 1e-2)
+    split = SparseLoss(PINNLoss(problem, points, "forward", chunk_size=25), points.interior, 1e-2)
+    assert len(whole.chunks) == 1 and len(split.chunks) == 5  # 4 point chunks and the penalty's
+    total, parts = whole(model)
+    total_c, parts_c = split(model)
+    assert float(total_c.detach()) == pytest.approx(float(total.detach()), rel=1e-13)
+    assert torch.allclose(parts_c, parts, rtol=1e-13, atol=0)
+    for a, b in zip(_gauss_newton_sums(split, model), _gauss_newton_sums(whole, model), strict=True):
+        assert torch.allclose(a, b, rtol=1e-11, atol=1e-15)
+    assert split.names == ["residual", *whole.names[1:]] and whole.names[-1] == "sparsity"
+
+
+@pytest.mark.parametrize("optimizer", ["lm", "lm-cg", "adam"])
+def test_a_chunked_sparse_solve_follows_the_unchunked_one(optimizer):
+    problem = kp.load_problem("poisson1d")
+    options = dict(optimizer=optimizer, steps=4, grids=(4,), n_interior=30, sparsity=1e-2, log_every=1)
+    a = kp.solve(problem, kp.KAN([1, 3, 1], grid=4, seed=0), **options)
+    b = kp.solve(problem, kp.KAN([1, 3, 1], grid=4, seed=0), chunk_size=8, **options)
+    for ra, rb in zip(a.history, b.history, strict=True):
+        assert rb["loss"] == pytest.approx(ra["loss"], rel=1e-8)
+        assert rb["sparsity"] == pytest.approx(ra["sparsity"], rel=1e-8)
+
+
+def test_resampled_points_keep_the_penalty():
+    problem = kp.load_problem("poisson1d")
+    sol = kp.solve(
+        problem,
+        kp.KAN([1, 3, 1], grid=4, seed=0),
+        optimizer="adam",
+        steps=4,
+        grids=(4,),
+        n_interior=30,
+        sparsity=1e-2,
+        resample_every=2,
+        log_every=1,
+    )
+    assert sol.trainer_state["resamples"] == 1
+    assert all(r["sparsity"] > 0 for r in sol.history)
+    x = sol.trainer_state["interior"]  # the points the last steps' penalty was on
+    record = sol.history[-1]  # the loss at the parameters the last step started from: not the final ones
+    assert record["loss"] == pytest.approx(
+        sum(record[k] for k in ("residual", "dirichlet", "sparsity")), rel=1e-12
+    )
+    with torch.no_grad():
+        assert 1e-2 * float(sparsity_penalty(sol.model, x)) == pytest.approx(record["sparsity"], rel=0.2)
+
+
+def test_prune_keeps_per_input_grid_sizes():
+    model = kp.KAN([2, 4, 1], grid=[(3, 6), (4, 5, 6, 7)], seed=1)
+    with torch.no_grad():  # hidden node 2 gets nothing and passes a constant on
+        model.layers[0].coef[:, 2] = 0
+        model.layers[0].base_weight[:, 2] = 0
+    x = _points(300, 2, 2)
+    small = model.prune(x, threshold=1e-9)
+    assert small.width == [2, 3, 1] and small.grid_sizes == [(3, 6), (4, 5, 7)]
+    with torch.no_grad():
+        assert float((small(x) - model(x)).abs().max()) < 1e-14
+        x_new = _points(100, 2, 5)
+        assert float((small(x_new) - model(x_new)).abs().max()) < 1e-14
+
+
+def test_solution_model_prunes():
+    problem = kp.load_problem("poisson1d")
+    sol = kp.solve(problem, kp.KAN([1, 4, 1], grid=4, seed=1), steps=5, grids=(4,), n_interior=50)
+    x = problem.domain.sample_interior(200, sampler="sobol", seed=1)
+    small = sol.model.prune(x, threshold=0.0)  # nothing below 0: the same network
+    assert small.width == [1, 4, 1]
+    with torch.no_grad():
+        assert float((small(x) - sol.model(x)).abs().max()) < 1e-14

@@ -18,17 +18,19 @@ def _initial_error(problem, model):
     return sol.relative_l2()
 
 
+# Bounds are about 10x the error measured on a 2-core CPU (torch 2.13, float64), the measured value beside
+# them; the KAN's stays at 1e-2 (5.5x), which was already tighter than 10x.
 @pytest.mark.parametrize(
-    "model",
-    [kp.KAN([1, 5, 1], grid=5), kp.MLP([1, 16, 16, 1])],
+    ("model", "bound"),
+    [(kp.KAN([1, 5, 1], grid=5), 1e-2), (kp.MLP([1, 16, 16, 1]), 2e-3)],  # measured 1.82e-3, 1.86e-4
     ids=["kan", "mlp"],
 )
-def test_short_solve_cuts_the_error(model):
+def test_short_solve_cuts_the_error(model, bound):
     problem = _poisson1d()
     grids = {"grids": (5,)} if isinstance(model, kp.KAN) else {}
     sol = kp.solve(problem, model, optimizer=[("adam", 20), ("lm", 30)], n_interior=64, seed=0, **grids)
     start = sol.history[0]["relative_l2"]
-    assert sol.relative_l2() < 1e-2
+    assert sol.relative_l2() < bound
     assert sol.relative_l2() < start / 20
 
 
@@ -57,6 +59,7 @@ def test_grid_extension_stages_and_errors():
     sol = kp.solve(problem, kp.KAN([1, 4, 1], grid=3), grids=(3, 6), optimizer="lm", steps=10, n_interior=64)
     assert [r["grid"] for r in sol.history] == [3, 6]
     assert sol.model.grid == 6
+    assert sol.relative_l2() < 3e-2  # measured 3.14e-3
     with pytest.raises(ValueError, match="grids applies to KAN models only"):
         kp.solve(problem, kp.MLP([1, 8, 1]), grids=(5, 10))
 
@@ -104,7 +107,7 @@ def test_save_load_gives_identical_predictions(tmp_path):
 def test_metrics_without_exact_solution_raise():
     problem = kp.Problem(kp.Interval(0.0, 1.0), lambda x, u: u.d("x", "x") + 1.0, [kp.Dirichlet(0.0)])
     sol = kp.solve(problem, kp.KAN([1, 3, 1]), optimizer="adam", steps=2, n_interior=16)
-    with pytest.raises(ValueError, match="needs an exact solution"):
+    with pytest.raises(ValueError, match="needs the truth.*neither an exact solution nor a reference"):
         sol.metrics()
     assert "relative_l2" not in sol.history[-1]
 
@@ -113,10 +116,10 @@ def test_metrics_are_consistent():
     problem = _poisson1d()
     sol = kp.solve(problem, kp.MLP([1, 16, 1]), optimizer="lm", steps=40, n_interior=64)
     m = sol.metrics()
-    assert set(m) == {"relative_l2", "max_abs", "relative_h1", "n_points"}
+    assert set(m) == {"relative_l2", "max_abs", "relative_h1", "n_points", "truth"} and m["truth"] == "exact"
     assert m["n_points"] == 1001
     assert m["relative_l2"] == pytest.approx(sol.relative_l2(), rel=1e-12)
-    assert 0 < m["relative_l2"] < 1 and 0 < m["relative_h1"] < 1
+    assert 0 < m["relative_l2"] < 0.2 and 0 < m["relative_h1"] < 0.1  # measured 2.08e-2 and 1.05e-2
     x = torch.linspace(0, 1, 1001, dtype=torch.float64)[:, None]
     err = sol(x) - problem.exact(x)
     assert m["max_abs"] == pytest.approx(float(err.abs().max()), rel=1e-12)
@@ -135,7 +138,7 @@ def test_metrics_are_consistent():
         ({"dtype": torch.int32}, TypeError, "floating torch.dtype"),
         ({"derivatives": "symbolic"}, ValueError, "unknown derivatives mode"),
         ({"grids": (5, 0)}, ValueError, "grids must be a sequence of positive integers"),
-        ({"optimizer": [("adam", -1)]}, ValueError, "must be an integer >= 0"),
+        ({"optimizer": [("adam", -1)]}, ValueError, "must be a non-negative integer"),
         ({"bogus": 1}, TypeError, "unknown solve option"),
         ({"lr": -1.0}, ValueError, "lr must be a finite number > 0"),
     ],
@@ -221,3 +224,4 @@ def test_steps_left_by_a_converged_stage_go_to_the_next_grid():
     assert first["stopped"] == "converged" and first["step"] < 60
     assert sol.history[-1]["grid"] == 12 and "stopped" not in sol.history[-1]
     assert sol.history[-1]["step"] == 120  # the run's total stays the 2 x 60 asked for
+    assert sol.relative_l2() < 1e-3  # measured 9.96e-5

@@ -317,27 +317,33 @@ def test_cli_symbolic(tmp_path, capsys):
     assert "symbolic needs a KAN" in capsys.readouterr().err
 
 
-def test_cli_solve_symbolic(tmp_path, capsys):
-    out = tmp_path / "run"
-    args = [
-        "solve",
-        "poisson1d",
-        "--width",
-        "1,1",
-        "--grids",
-        "3,6,12",
-        "--optimizer",
-        "lm:100",
-        "--points",
-        "200",
-    ]
-    assert main([*args, "--no-progress", "--symbolic", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert "formula      x/2 + sin(2*pi*x)" in printed
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["formula"] == "x/2 + sin(2*pi*x)" and metrics["formula_relative_l2"] < 1e-14
-    assert Formula.load(out / "formula.json").equals("sin(2*pi*x) + x/2")
-    assert read_hdf5(out / "solution.h5")["attrs"]["formula"] == "x/2 + sin(2*pi*x)"
-    assert kp.load(out / "solution.pt").symbolic_formula.equals("sin(2*pi*x) + x/2")
-    assert main(["solve", "poisson1d", "--model", "mlp", "--symbolic", "--out", str(tmp_path / "m")]) == 2
-    assert "--symbolic needs a KAN" in capsys.readouterr().err
+def test_cli_solve_symbolic_refuses_what_has_no_formula_before_training(tmp_path, capsys):
+    # (the full run of --symbolic is check_symbolic in test_cli_options.py)
+    args = ["solve", "poisson1d", "--model", "mlp", "--symbolic", "--out", str(tmp_path / "m")]
+    assert main(args) == 2
+    assert (
+        "--symbolic needs a KAN (its edges are fitted); drop it or pass --model kan"
+        in capsys.readouterr().err
+    )
+    assert main(["solve", "taylor_green", "--symbolic", "--out", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err
+    assert "--symbolic: symbolic formulas are of one field, and problem 'taylor_green' has 3 (u, v, p)" in err
+    assert not (tmp_path / "m").exists() and not (tmp_path / "t").exists()
+
+
+def test_formulas_refuse_problems_they_cannot_describe():
+    base = kp.load_problem("poisson2d")
+    hard = kp.Problem(base.domain, base.residual, [kp.Dirichlet(0.0, hard=True)], base.exact, name="hard")
+    sol = kp.Solution(kp.KAN([2, 2, 1], grid=3), hard, [], {})
+    with pytest.raises(ValueError, match=r"problem 'hard' imposes Dirichlet values exactly \(hard=True\)"):
+        symbolic(sol)
+    with pytest.raises(ValueError, match=r"imposes Dirichlet values exactly"):
+        Formula("sin(pi*x)*sin(pi*y)", ("x", "y")).refine(hard)
+    inverse = kp.load_problem("heat_inverse")
+    with pytest.raises(ValueError, match=r"problem 'heat_inverse' has unknown coefficients \(kappa\)"):
+        kp.Solution(kp.KAN([2, 2, 1], grid=3), inverse, [], {}).formula()
+    system = kp.load_problem("stokes2d")
+    with pytest.raises(ValueError, match=r"symbolic formulas are of one field, and problem 'stokes2d' has 3"):
+        symbolic(kp.Solution(kp.KAN([2, 2, 3], grid=3), system, [], {}))
+    with pytest.raises(TypeError, match=r"symbolic needs a KAN \(its edges are fitted\), got a MLP"):
+        symbolic(kp.Solution(kp.MLP([2, 4, 1]), base, [], {}))

@@ -10,20 +10,19 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .._atomic import write_csv, write_json
 from .figures import write_figures
 from .plan import Plan
 from .report import write_readme
-from .run import SUMMARY_COLUMNS, RunResult, _environment, _mean_square_exact, _problem, aggregate, run_one
+from .run import SUMMARY_COLUMNS, RunResult, aggregate, environment, mean_square_exact, run_one, suite_problem
 from .tables import (
-    _headline_json,
-    _pairs_json,
-    _suite_settings,
-    _table_columns,
-    _write_csv,
-    _write_json,
     equal_params,
     equal_time,
     headline,
+    headline_json,
+    pairs_json,
+    suite_settings,
+    table_columns,
 )
 
 
@@ -45,10 +44,12 @@ def run_plan(
     total, done = plan.runs(), 0
     for suite in plan.suites:
         for name in suite.problems:
-            problem = _problem(suite, name)
-            if problem.exact is None:
-                raise ValueError(f"problem {name!r} has no exact solution; the benchmark needs one")
-            ms = _mean_square_exact(problem)
+            problem = suite_problem(suite, name)
+            if not problem.has_truth:
+                raise ValueError(
+                    f"problem {name!r} has neither an exact solution nor a reference; the benchmark needs one"
+                )
+            ms = mean_square_exact(problem)
             for seed in suite.seeds:
                 for spec in suite.models:
                     result = run_one(problem, spec, seed, suite, device=device, ms_exact=ms)
@@ -62,8 +63,8 @@ def run_plan(
                             f"rel L2 {r['relative_l2']:.2e}, {r['params']} params, {r['seconds']:.1f} s"
                             + (f" ({r['notes']})" if r["notes"] else "")
                         )
-                    _write_csv(out / "summary.csv", [r.row for r in results], SUMMARY_COLUMNS)
-    info = _environment(plan, command, device, time.perf_counter() - started)
+                    write_csv(out / "summary.csv", [r.row for r in results], SUMMARY_COLUMNS)
+    info = environment(plan, command, device, time.perf_counter() - started)
     summary = write_outputs(out, plan, results, info)
     if log is not None:
         log(f"wrote {out} ({info['total_seconds']:.0f} s)")
@@ -74,7 +75,7 @@ def write_outputs(out: Path, plan: Plan, results: Sequence[RunResult], info: dic
     """Write ``summary.csv``/``.json``, the per-problem tables, the figures and ``README.md``."""
     command = info["command"]
     rows = [r.row for r in results]
-    _write_csv(out / "summary.csv", rows, SUMMARY_COLUMNS)
+    write_csv(out / "summary.csv", rows, SUMMARY_COLUMNS)
     tables: dict[tuple[str, str], list[dict]] = {}
     for suite in plan.suites:
         for name in suite.problems:
@@ -84,31 +85,32 @@ def write_outputs(out: Path, plan: Plan, results: Sequence[RunResult], info: dic
                 a["budget"], a["command"] = suite.budget_text(), command
             tables[(suite.name, name)] = table
             stem = f"{suite.name}_{name}"
-            _write_csv(out / f"{stem}.csv", table, _table_columns())
-            _write_json(
+            write_csv(out / f"{stem}.csv", table, table_columns())
+            write_json(
                 out / f"{stem}.json",
                 {
                     "command": command,
-                    "suite": _suite_settings(suite),
+                    "suite": suite_settings(suite),
                     "problem": name,
                     "table": table,
-                    "equal_params": _pairs_json(equal_params(table)),
-                    "equal_time": _pairs_json(equal_time(table)),
+                    "equal_params": pairs_json(equal_params(table)),
+                    "equal_time": pairs_json(equal_time(table)),
                     "runs": [{**r.row, "history": r.history} for r in members],
                 },
+                indent=1,
             )
     summary = {
         **info,
-        "suites": [_suite_settings(s) for s in plan.suites],
+        "suites": [suite_settings(s) for s in plan.suites],
         "headlines": {
-            s.name: _headline_json(headline(s, tables[(s.name, s.problems[0])]))
+            s.name: headline_json(headline(s, tables[(s.name, s.problems[0])]))
             for s in plan.suites
             if s.headline
         },
         "tables": {f"{s}/{p}": t for (s, p), t in tables.items()},
         "rows": rows,
     }
-    _write_json(out / "summary.json", summary)
+    write_json(out / "summary.json", summary, indent=1)
     write_figures(out, plan, results, tables, command)
     write_readme(out, plan, results, tables, info)
     return summary

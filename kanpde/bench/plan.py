@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-FAMILIES = ("kan", "mlp")
-
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -26,8 +24,10 @@ class ModelSpec:
     grids: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.family not in FAMILIES:
-            raise ValueError(f"unknown model family {self.family!r}; valid ones: {', '.join(FAMILIES)}")
+        from ..models import MODELS
+
+        if self.family not in MODELS:
+            raise ValueError(f"unknown model family {self.family!r}; valid ones: {', '.join(MODELS)}")
         hidden = tuple(self.hidden)
         if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
             raise ValueError(f"hidden must be positive layer sizes such as (10,), got {self.hidden!r}")
@@ -56,27 +56,25 @@ class ModelSpec:
         """The final KAN grid; 0 for MLPs (no grid)."""
         return self.grids[-1] if self.grids else 0
 
-    def layers(self, dim: int) -> list[int]:
-        return [dim, *self.hidden, 1]
+    def layers(self, dim: int, n_out: int = 1) -> list[int]:
+        return [dim, *self.hidden, n_out]
 
-    def label(self, dim: int) -> str:
-        shape = "[" + ",".join(map(str, self.layers(dim))) + "]"
+    def label(self, dim: int, n_out: int = 1) -> str:
+        shape = "[" + ",".join(map(str, self.layers(dim, n_out))) + "]"
         if self.family == "mlp":
             return f"MLP {shape}"
         grids = f"G{self.grids[0]}" if len(self.grids) == 1 else f"G{'>'.join(map(str, self.grids))}"
         return f"KAN {shape} {grids}"
 
-    def build(self, dim: int, seed: int, grid: int | None = None):
-        from ..kan import KAN
-        from ..mlp import MLP
+    def build(self, dim: int, seed: int, grid: int | None = None, n_out: int = 1):
+        from ..models import build_model
 
-        if self.family == "kan":
-            return KAN(self.layers(dim), grid=grid or self.grids[0], seed=seed)
-        return MLP(self.layers(dim), seed=seed)
+        options = {"grid": grid or self.grids[0]} if self.family == "kan" else {}
+        return build_model(self.family, self.layers(dim, n_out), seed=seed, **options)
 
-    def params_at(self, dim: int, grid: int | None = None) -> int:
+    def params_at(self, dim: int, grid: int | None = None, n_out: int = 1) -> int:
         """Trainable parameters (for a KAN at ``grid``, default the final grid)."""
-        return self.build(dim, 0, grid or self.grid or None).num_parameters
+        return self.build(dim, 0, grid or self.grid or None, n_out).num_parameters
 
 
 def kan(hidden: int, grids: Sequence[int]) -> ModelSpec:

@@ -1,7 +1,7 @@
 """One training run and what it records: :func:`run_one` trains one model on one problem with a suite's
 points and schedule and returns a :class:`RunResult` (its row of ``summary.csv``, columns
 :data:`SUMMARY_COLUMNS`, and its compact error history); :func:`aggregate` summarises rows over seeds
-(median, min, max); ``_environment`` records the versions and machine a plan ran on.
+(median, min, max); ``environment`` records the versions and machine a plan ran on.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class RunResult:
     history: list[dict] = field(default_factory=list)
 
 
-def _problem(suite: Suite, name: str):
+def suite_problem(suite: Suite, name: str):
     from ..catalog import load_problem
 
     problem = load_problem(name)
@@ -75,12 +75,10 @@ def _problem(suite: Suite, name: str):
     return problem
 
 
-def _mean_square_exact(problem) -> float:
-    from ..solution import evaluation_points
-
-    x = evaluation_points(problem.domain, torch.float64, "cpu")[0]
-    with torch.no_grad():
-        return float(problem.exact(x).reshape(-1).square().mean())
+def mean_square_exact(problem) -> float:
+    """Mean square of the true values (exact solution on the evaluation grid, or the reference)."""
+    _, values = problem.truth(torch.float64, "cpu")
+    return float(values.square().mean())
 
 
 def run_one(
@@ -89,18 +87,18 @@ def run_one(
     """Train one model; the row of ``summary.csv`` and the compact history (a failed run has NaN metrics)."""
     from ..train import solve
 
-    dim = problem.domain.dim
+    dim, n_out = problem.domain.dim, len(problem.fields)
     row = {
         "suite": suite.name,
         "problem": problem.name,
         "model": spec.family,
-        "label": spec.label(dim),
-        "layers": "-".join(map(str, spec.layers(dim))),
+        "label": spec.label(dim, n_out),
+        "layers": "-".join(map(str, spec.layers(dim, n_out))),
         "width": spec.width,
         "depth": spec.depth,
         "grid": spec.grid,
         "grids": "-".join(map(str, spec.grids)),
-        "params": spec.params_at(dim),
+        "params": spec.params_at(dim, n_out=n_out),
         "seed": seed,
         "point_seed": seed,
         "init_seed": seed,
@@ -128,18 +126,18 @@ def run_one(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            sol = solve(problem, spec.build(dim, seed), **options)
+            sol = solve(problem, spec.build(dim, seed, n_out=n_out), **options)
         seconds = time.perf_counter() - start
         notes += sorted({str(w.message).split(";")[0] for w in caught})
         metrics = sol.metrics()
         last = sol.history[-1]
         history = [{k: r[k] for k in _HISTORY_KEYS if k in r} for r in sol.history]
         notes += sorted({str(r["stopped"]) for r in sol.history if r.get("stopped")})
-        ms = _mean_square_exact(problem) if ms_exact is None else ms_exact
+        ms = mean_square_exact(problem) if ms_exact is None else ms_exact
         row.update(
             params=sol.model.num_parameters,
             relative_l2=metrics["relative_l2"],
-            relative_h1=metrics["relative_h1"],
+            relative_h1=metrics.get("relative_h1", math.nan),  # a reference has no gradients
             max_abs=metrics["max_abs"],
             mse=metrics["relative_l2"] ** 2 * ms,
             final_loss=last["loss"],
@@ -189,7 +187,7 @@ def aggregate(
     return out
 
 
-def _environment(plan: Plan, command: str, device: str, seconds: float) -> dict:
+def environment(plan: Plan, command: str, device: str, seconds: float) -> dict:
     from .. import __version__
 
     return {

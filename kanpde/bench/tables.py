@@ -6,14 +6,12 @@ non-finite number is stored as ``null``), the suite settings as the JSON stores 
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._atomic import atomic_write, write_json
 from .plan import ModelSpec, Plan, Suite
 from .run import GROUP_KEYS, METRICS, RunResult, _finite
 
@@ -106,27 +104,14 @@ def headline(suite: Suite, table: Sequence[dict]) -> dict | None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str]) -> Path:
-    with atomic_write(path) as tmp:
-        with tmp.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore", restval="")
-            writer.writeheader()
-            writer.writerows(rows)
-    return path
-
-
-def _write_json(path: Path, data) -> Path:
-    return write_json(path, data, indent=1)
-
-
-def _table_columns() -> list[str]:
+def table_columns() -> list[str]:
     cols = [*GROUP_KEYS, "n_seeds", "n_failed"]
     for m in METRICS:
         cols += [f"{m}_median", f"{m}_min", f"{m}_max"]
     return [*cols, "budget", "command"]
 
 
-def _suite_settings(suite: Suite) -> dict:
+def suite_settings(suite: Suite) -> dict:
     return {
         "name": suite.name,
         "problems": list(suite.problems),
@@ -188,7 +173,7 @@ def load_results(out: str | Path) -> tuple[Plan, list[RunResult], dict]:
     return plan, results, info
 
 
-def _pairs_json(pairs: Sequence[dict]) -> list[dict]:
+def pairs_json(pairs: Sequence[dict]) -> list[dict]:
     def name(a):
         return (
             None
@@ -204,7 +189,7 @@ def _pairs_json(pairs: Sequence[dict]) -> list[dict]:
     return [{"kan": name(p["kan"]), "mlp": name(p["mlp"]), "mlp_over_kan_error": p["ratio"]} for p in pairs]
 
 
-def _headline_json(h: dict | None) -> dict | None:
+def headline_json(h: dict | None) -> dict | None:
     if h is None:
         return None
     keys = (

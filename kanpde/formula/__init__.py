@@ -4,13 +4,15 @@
 (or ``refine(data=(x, y))``) fits its constants by Levenberg-Marquardt and snaps them to exact numbers.
 """
 
-from .compose import symbolic
+from .compose import check_problem, check_symbolic, symbolic
 from .edges import EdgeFit, fit_edge
 from .formula import Formula, FormulaModule
 from .library import LIBRARY, Primitive, resolve_library
 
 __all__ = [
     "symbolic",
+    "check_symbolic",
+    "check_problem",
     "Formula",
     "FormulaModule",
     "EdgeFit",

@@ -36,6 +36,7 @@ from torch import Tensor
 
 from ..loss import PINNLoss, sample_collocation
 from ..problem import Problem
+from .compose import check_problem
 from .expr import float_count, nearest_simple, parametrize
 from .formula import Formula, FormulaModule
 from .lm import least_squares
@@ -268,6 +269,7 @@ def _stacked(module: FormulaModule, terms) -> tuple[Tensor, Tensor]:
 def _pde(formula: Formula, problem: Problem, counts, seed: int, device) -> tuple[Callable, float]:
     if not isinstance(problem, Problem):
         raise TypeError(f"refine takes a kanpde.Problem, got {type(problem).__name__}")
+    check_problem(problem)
     if tuple(problem.domain.names) != formula.names:
         raise ValueError(
             f"the formula's coordinates {', '.join(formula.names)} are not the problem's "

@@ -1,0 +1,244 @@
+"""Checkpoint files: what :meth:`kanpde.Solution.save` writes and :func:`kanpde.load` reads.
+
+A checkpoint is a ``torch.save`` archive of plain data and tensors only (read back with
+``weights_only=True``, so opening one never unpickles code): the model class and constructor arguments,
+its state dict, the history, the settings, the trainer's position (for :func:`kanpde.resume`), the domain
+as plain values, and the problem's name.
+
+**Loading never runs code named inside the file.** A problem is Python code; kanpde 0.1 stored the path of
+the problem file and executed it on load, so a checkpoint someone sent you could run any ``.py`` file on your
+machine. Now :func:`read_problem` attaches, in this order: the ``problem`` the caller passes (an object, a
+shipped name or a path the caller names); the shipped problem of the stored name, when the checkpoint says
+it was made from the shipped file (with a warning when that file changed since); otherwise none, and the
+solution still evaluates, exports and plots on the stored domain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import pickle
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ._atomic import atomic_write, plain
+from .geometry import Domain
+from .problem import Problem
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_VERSION",
+    "write_checkpoint",
+    "read_checkpoint",
+    "read_problem",
+    "domain_to_dict",
+    "domain_from_dict",
+    "encode_on",
+    "decode_on",
+]
+
+CHECKPOINT_FORMAT = "kanpde-checkpoint"
+CHECKPOINT_VERSION = 2
+"""1: kanpde 0.1 (problem by file path); 2: the domain as plain values and the shipped problem by name."""
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_REQUIRED = ("model_class", "model_config", "state_dict", "history", "settings", "problem")
+_HINT = "pass a .pt checkpoint written by Solution.save or 'kanpde solve'"
+
+
+# -- domains as plain values ------------------------------------------------------------------------------
+def _domain_classes() -> dict[str, type]:
+    found, todo = {}, [Domain]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            found[sub.__name__] = sub
+            todo.append(sub)
+    return found
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Domain):
+        return domain_to_dict(value)
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    return plain(value)
+
+
+def domain_to_dict(domain: Domain) -> dict:
+    """``{"type": class name, field: value, ...}`` with nested domains as such dicts (plain data only)."""
+    if not dataclasses.is_dataclass(domain):
+        raise TypeError(f"cannot store the domain {domain!r}: kanpde domains are dataclasses")
+    fields = {f.name: _encode(getattr(domain, f.name)) for f in dataclasses.fields(domain) if f.init}
+    return {"type": type(domain).__name__, **fields}
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and "type" in value:
+        return domain_from_dict(value)
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def domain_from_dict(data: dict) -> Domain:
+    """Inverse of :func:`domain_to_dict`; only kanpde's own domain classes are built."""
+    classes = _domain_classes()
+    name = data.get("type")
+    if name not in classes:
+        raise ValueError(
+            f"unknown domain type {name!r} in the checkpoint; known: {', '.join(sorted(classes))}"
+        )
+    fields = {k: _decode(v) for k, v in data.items() if k != "type"}
+    if name == "Interval":  # constructed from its end points
+        return classes[name](fields["lo"][0], fields["hi"][0])
+    return classes[name](**fields)
+
+
+def encode_on(on: Any) -> Any:
+    """A condition's ``on=`` as plain data: face names as they are, shapes as domain dicts."""
+    if isinstance(on, Domain):
+        return {"shape": domain_to_dict(on)}
+    if isinstance(on, (list, tuple)):
+        return [encode_on(o) for o in on]
+    if on is None or isinstance(on, str):
+        return on
+    raise ValueError(f"cannot store on={on!r} in a checkpoint (face names and shapes only)")
+
+
+def decode_on(data: Any) -> Any:
+    """Inverse of :func:`encode_on`."""
+    if isinstance(data, dict) and "shape" in data:
+        return domain_from_dict(data["shape"])
+    if isinstance(data, list):
+        return [decode_on(d) for d in data]
+    return data
+
+
+# -- the problem's identity --------------------------------------------------------------------------------
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _shipped_file(problem: Problem) -> Path | None:
+    """The shipped problem file ``problem`` was loaded from, if it was."""
+    from .catalog import problems_dir
+
+    if not problem.source:
+        return None
+    source = Path(problem.source).resolve()
+    folder = problems_dir().resolve()
+    return source if source.parent == folder and source.suffix == ".py" else None
+
+
+def problem_info(problem: Problem | None) -> dict:
+    """What a checkpoint records of the problem: its name, and the shipped file's name and digest when it
+    is a shipped problem (nothing that would be executed)."""
+    if problem is None:
+        return {"name": None, "shipped": None, "digest": None}
+    shipped = _shipped_file(problem)
+    return {
+        "name": problem.name,
+        "shipped": shipped.stem if shipped is not None else None,
+        "digest": _digest(shipped) if shipped is not None else None,
+    }
+
+
+def read_problem(info: dict, problem: Problem | str | Path | None) -> Problem | None:
+    """The problem to attach to a loaded solution (see the module docstring)."""
+    from .catalog import list_problems, load_problem, problems_dir
+
+    if isinstance(problem, Problem):
+        return problem
+    if isinstance(problem, (str, Path)):
+        return load_problem(problem)
+    if problem is not None:
+        raise TypeError(
+            f"problem must be a kanpde.Problem, a shipped name or a path, got {type(problem).__name__}"
+        )
+    shipped = info.get("shipped")
+    if shipped is None and info.get("source"):  # kanpde 0.1: attach only a file of the shipped folder
+        source = Path(info["source"])
+        if source.parent.resolve() == problems_dir().resolve():
+            shipped = source.stem
+    if not shipped or shipped not in list_problems():
+        return None
+    path = problems_dir() / f"{shipped}.py"
+    stored = info.get("digest")
+    if stored is not None and stored != _digest(path):
+        warnings.warn(
+            f"the shipped problem {shipped!r} has changed since this checkpoint was written; metrics use "
+            "the current file",
+            UserWarning,
+            stacklevel=3,
+        )
+    return load_problem(shipped)
+
+
+# -- files ------------------------------------------------------------------------------------------------
+def write_checkpoint(path: str | Path, payload: dict) -> Path:
+    """Write ``payload`` (plain data and tensors) atomically, tagged with the format and version."""
+    payload = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **payload}
+    with atomic_write(path) as tmp:
+        torch.save(payload, tmp)
+    return Path(path)
+
+
+def read_checkpoint(path: str | Path, device: str | None = None) -> dict:
+    """The payload of a checkpoint file; every way a file can fail to be one is a clear error."""
+    path = Path(path)
+    if path.is_dir():
+        raise FileNotFoundError(
+            f"no checkpoint at {path}: it is a folder; {_HINT}, e.g. {path / 'solution.pt'}"
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}; {_HINT}")
+    with path.open("rb") as f:
+        head = f.read(len(_HDF5_SIGNATURE))
+    if head == _HDF5_SIGNATURE:
+        raise ValueError(
+            f"{path} is an HDF5 file (a field export?), not a kanpde checkpoint; {_HINT} "
+            "(read exports with kanpde.export.read_hdf5)"
+        )
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; a cut one has no central directory
+        raise ValueError(
+            f"{path} is not a kanpde checkpoint: it is truncated or not written by torch.save; {_HINT}"
+        )
+    try:
+        payload = torch.load(path, map_location=device or "cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(
+            f"{path} holds Python objects other than tensors and plain data, which kanpde does not load "
+            f"(unpickling them could run code); it is not a kanpde checkpoint; {_HINT}"
+        ) from err
+    except Exception as err:  # torch raises several types for damaged archives
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise ValueError(f"{path} is a damaged checkpoint ({type(err).__name__}: {first}); {_HINT}") from err
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a kanpde checkpoint (no '{CHECKPOINT_FORMAT}' format tag); {_HINT}")
+    version = payload.get("version", 0)
+    if not isinstance(version, int) or version > CHECKPOINT_VERSION:
+        raise ValueError(
+            f"{path} was written by a newer kanpde (checkpoint version {version!r}); upgrade kanpde"
+        )
+    missing = [key for key in _REQUIRED if key not in payload]
+    if missing:
+        raise ValueError(
+            f"{path} is a damaged kanpde checkpoint: it lacks {', '.join(missing)}; save it again"
+        )
+    return payload
+
+
+def float_dtype(state: dict) -> torch.dtype:
+    """The floating dtype of a state dict's tensors (float64 when it has none)."""
+    return next(
+        (v.dtype for v in state.values() if isinstance(v, Tensor) and v.is_floating_point()), torch.float64
+    )

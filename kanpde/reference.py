@@ -1,0 +1,199 @@
+"""Reference solutions: the truth of a problem without a closed form, as values at points.
+
+A :class:`Reference` holds points ``(M, d)`` and the values of every field there ``(M, n_fields)``, e.g. a
+finite-element solution exported by COMSOL or FEniCS, a spectral solution, or a quadrature of a closed-form
+integral. When a problem has no exact solution, its metrics, the error in the progress bar and the history,
+the benchmark tables and the exported error field are measured against the reference.
+
+:meth:`Reference.load` reads
+
+* ``.npz``: the points under ``x`` ``(M, d)`` and one array ``(M,)`` per field name;
+* ``.h5``: kanpde's own export (:func:`kanpde.export.read_hdf5`; a field ``u`` or one per field name;
+  NaN nodes outside the domain are dropped);
+* text tables ``.dat``, ``.txt``, ``.csv``: whitespace- or comma-separated columns, the coordinates first,
+  then the fields in order; lines starting with ``%`` or ``#`` are comments (COMSOL writes such headers).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = ["Reference"]
+
+_TEXT = (".dat", ".txt", ".csv")
+
+
+def _as_array(value, what: str) -> np.ndarray:
+    if isinstance(value, Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"Reference: {what} must be an array of numbers, got {type(value).__name__}") from err
+    return array
+
+
+class Reference:
+    """Values of the fields at points: ``points`` ``(M, d)``, ``values`` ``(M,)`` or ``(M, n_fields)``.
+
+    ``fields`` names the value columns (default ``("u",)`` for one column, else required). Rows with NaN or
+    infinite entries are an error (clean the file, or export only the nodes inside the domain).
+    """
+
+    def __init__(
+        self, points, values, fields: Sequence[str] | None = None, *, source: str | None = None
+    ) -> None:
+        x = _as_array(points, "points")
+        v = _as_array(values, "values")
+        if x.ndim == 1:
+            x = x[:, None]  # (M, 1)
+        if v.ndim == 1:
+            v = v[:, None]  # (M, 1)
+        if x.ndim != 2 or v.ndim != 2 or x.shape[0] != v.shape[0] or x.shape[0] == 0:
+            raise ValueError(
+                f"Reference: points must be (M, d) and values (M,) or (M, n_fields) with the same M > 0, got "
+                f"{x.shape} and {v.shape}"
+            )
+        bad = ~np.isfinite(x).all(axis=1) | ~np.isfinite(v).all(axis=1)
+        if bad.any():
+            rows = ", ".join(str(i) for i in np.flatnonzero(bad)[:5])
+            raise ValueError(
+                f"Reference{' ' + source if source else ''}: {int(bad.sum())} row(s) hold NaN or infinite values "
+                f"(rows {rows}{', ...' if bad.sum() > 5 else ''}); remove them"
+            )
+        if fields is None:
+            if v.shape[1] != 1:
+                raise ValueError(
+                    f"Reference: {v.shape[1]} value columns; name them with fields=('u', 'v', ...)"
+                )
+            fields = ("u",)
+        fields = tuple(fields)
+        if len(fields) != v.shape[1] or len(set(fields)) != len(fields):
+            raise ValueError(
+                f"Reference: {v.shape[1]} value column(s) but fields {fields}; give one name per column"
+            )
+        self.points, self.values, self.fields, self.source = x, v, fields, source
+
+    @property
+    def dim(self) -> int:
+        return self.points.shape[1]
+
+    def __len__(self) -> int:
+        return self.points.shape[0]
+
+    def __repr__(self) -> str:
+        where = f", source={self.source!r}" if self.source else ""
+        return f"Reference({len(self)} points in {self.dim}-D, fields={self.fields}{where})"
+
+    def tensors(self, dtype=torch.float64, device="cpu") -> tuple[Tensor, Tensor]:
+        """Points ``(M, d)`` and values ``(M, n_fields)`` as tensors."""
+        return (
+            torch.as_tensor(self.points, dtype=dtype, device=device),
+            torch.as_tensor(self.values, dtype=dtype, device=device),
+        )
+
+    def select(self, fields: Sequence[str]) -> Reference:
+        """This reference with its columns in the order of ``fields`` (each must be present)."""
+        missing = [f for f in fields if f not in self.fields]
+        if missing:
+            raise ValueError(
+                f"the reference has no field(s) {', '.join(missing)}; it has {', '.join(self.fields)}"
+            )
+        columns = [self.fields.index(f) for f in fields]
+        return Reference(self.points, self.values[:, columns], fields, source=self.source)
+
+    # -- files -----------------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], fields: Sequence[str] | None = None) -> Reference:
+        """Read a reference file (see the module docstring); ``fields`` names the field columns (a text
+        table's columns after the coordinates; default ``("u",)`` for one column)."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no reference file at {path}")
+        suffix = path.suffix.lower()
+        if suffix == ".npz":
+            return cls._load_npz(path, fields)
+        if suffix in (".h5", ".hdf5"):
+            return cls._load_h5(path, fields)
+        if suffix in _TEXT:
+            return cls._load_text(path, fields)
+        raise ValueError(
+            f"cannot read {path}: reference files are .npz, .h5 or text tables ({', '.join(_TEXT)})"
+        )
+
+    @classmethod
+    def _load_npz(cls, path: Path, fields) -> Reference:
+        with np.load(path, allow_pickle=False) as data:
+            if "x" not in data:
+                raise ValueError(f"{path} has no array 'x' of points; it holds {', '.join(data.files)}")
+            names = tuple(fields) if fields is not None else tuple(k for k in data.files if k != "x")
+            missing = [f for f in names if f not in data.files]
+            if missing or not names:
+                raise ValueError(
+                    f"{path} has no array for field(s) {', '.join(missing) or '(none)'}; it holds {', '.join(data.files)}"
+                )
+            values = np.stack([np.asarray(data[f], dtype=np.float64).reshape(-1) for f in names], axis=1)
+            return cls(data["x"], values, names, source=str(path))
+
+    @classmethod
+    def _load_h5(cls, path: Path, fields) -> Reference:
+        from .export import read_hdf5
+
+        data = read_hdf5(path)
+        stored, times = data["fields"], data.get("times")
+        names = tuple(fields) if fields is not None else ((("u",) if "u" in stored else ()) or tuple(stored))
+        missing = [f for f in names if f not in stored]
+        if missing:
+            raise ValueError(f"{path} has no field(s) {', '.join(missing)}; it holds {', '.join(stored)}")
+        if data.get("points") is not None:  # a point-cloud export: (N, d) points, times apart
+            points = np.asarray(data["points"], dtype=np.float64)
+            if times is not None:
+                n, t = points.shape[0], len(times)
+                points = np.concatenate([np.repeat(points, t, axis=0), np.tile(times, n)[:, None]], axis=1)
+        else:
+            from .grids import grid_nodes
+
+            axes = list(data["axes"].values())
+            points = grid_nodes(axes if times is None else [*axes, times])  # (M, d)
+        columns = []
+        for f in names:
+            v = np.asarray(stored[f], dtype=np.float64)
+            if times is not None:
+                v = np.moveaxis(v, 0, -1)  # time last, as the coordinates
+            columns.append(v.reshape(-1))
+        values = np.stack(columns, axis=1)  # (M, n_fields)
+        keep = np.isfinite(values).all(axis=1)  # nodes outside the domain are NaN
+        return cls(points[keep], values[keep], names, source=str(path))
+
+    @classmethod
+    def _load_text(cls, path: Path, fields) -> Reference:
+        rows = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            text = line.strip()
+            if not text or text[0] in "%#":
+                continue
+            parts = text.replace(",", " ").split()
+            try:
+                rows.append([float(p) for p in parts])
+            except ValueError:
+                raise ValueError(f"{path} line {number} is not a row of numbers: {text[:60]!r}") from None
+            if len(rows[-1]) != len(rows[0]):
+                raise ValueError(
+                    f"{path} line {number} has {len(rows[-1])} columns, the first data line {len(rows[0])}"
+                )
+        if not rows:
+            raise ValueError(f"{path} holds no data rows")
+        table = np.asarray(rows)  # (M, d + n_fields)
+        names = tuple(fields) if fields is not None else ("u",)
+        d = table.shape[1] - len(names)
+        if d < 1:
+            raise ValueError(
+                f"{path} has {table.shape[1]} columns, too few for the coordinates and the fields {names}"
+            )
+        return cls(table[:, :d], table[:, d:], names, source=str(path))

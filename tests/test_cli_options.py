@@ -1,0 +1,376 @@
+"""Every option of ``kanpde solve --help`` reaches the solver: one tiny run per option, checked in the files
+the run writes (``metrics.json``, ``solution.pt``, ``history.csv``)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+
+import kanpde as kp
+from kanpde.cli import build_parser, main
+from kanpde.export import read_hdf5
+
+BASE = ["--width", "1,3,1", "--grids", "3", "--optimizer", "adam:2", "--points", "16", "--no-progress"]
+
+
+def _without(args: list[str], *flags: str) -> list[str]:
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+        elif a in flags:
+            skip = a != "--no-progress"
+        else:
+            out.append(a)
+    return out
+
+
+def _run(tmp_path, *args: str, problem: str = "poisson1d", base=BASE, folder: str = "out") -> dict:
+    out = tmp_path / folder
+    assert main(["solve", problem, *base, *args, "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    metrics["_out"] = out
+    return metrics
+
+
+def _model(metrics: dict):
+    return kp.load(metrics["_out"] / "solution.pt").model
+
+
+def _history(metrics: dict) -> list[dict]:
+    with (metrics["_out"] / "history.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+MLP_BASE = _without(BASE, "--grids")
+
+
+def check_model(tmp_path):
+    m = _run(tmp_path, "--model", "mlp", base=MLP_BASE)
+    assert m["model"] == "mlp" and m["model_repr"].startswith("MLP(width=[1, 3, 1]")
+
+
+def check_width(tmp_path):
+    assert _run(tmp_path, "--width", "1,5,2,1")["width"] == [1, 5, 2, 1]
+
+
+def check_grid(tmp_path):
+    m = _run(tmp_path, "--grid", "4", base=_without(BASE, "--grids"))
+    assert m["settings"]["grids"] == [4, 8, 16] and _model(m).grid == 16
+
+
+def check_activation(tmp_path):
+    assert (
+        "activation='sin'"
+        in _run(tmp_path, "--model", "mlp", "--activation", "sin", base=MLP_BASE)["model_repr"]
+    )
+
+
+def check_points(tmp_path):
+    assert _run(tmp_path, "--points", "20")["settings"]["n_interior"] == 20
+
+
+def check_boundary_points(tmp_path):
+    assert _run(tmp_path, "--boundary-points", "6")["settings"]["n_boundary"] == 6
+
+
+def check_initial_points(tmp_path):
+    m = _run(tmp_path, "--initial-points", "9", "--width", "2,3,1", problem="heat1d")
+    assert m["settings"]["n_initial"] == 9
+
+
+def check_sampler(tmp_path):
+    assert _run(tmp_path, "--sampler", "random")["settings"]["sampler"] == "random"
+
+
+def check_optimizer(tmp_path):
+    m = _run(tmp_path, "--optimizer", "lbfgs:2,adam:1")
+    assert m["settings"]["optimizer"] == [["lbfgs", 2], ["adam", 1]]
+    assert [r["stage"] for r in _history(m)] == ["lbfgs", "adam"]
+
+
+def check_steps(tmp_path):
+    # --steps without --optimizer runs the default optimiser (Levenberg-Marquardt) for that many steps
+    m = _run(tmp_path, "--steps", "3", base=_without(BASE, "--optimizer"))
+    assert m["settings"]["optimizer"] == [["lm", 3]] and _history(m)[-1]["stage"] == "lm"
+
+
+def check_grids(tmp_path):
+    m = _run(tmp_path, "--grids", "3,6")
+    assert m["settings"]["grids"] == [3, 6] and [r["grid"] for r in _history(m)] == ["3", "6"]
+
+
+def check_lr(tmp_path):
+    a = _run(tmp_path, "--lr", "0.05")
+    assert a["settings"]["lr"] == 0.05
+    b = _run(tmp_path)  # the default 0.01 moves the same first two Adam steps by a fifth as much
+    assert a["relative_l2"] != b["relative_l2"]
+
+
+def check_seed(tmp_path):
+    a = _run(tmp_path, "--seed", "3")
+    model_a = _model(a)
+    b = _run(tmp_path)
+    assert a["settings"]["seed"] == 3 and model_a.seed == 3 and _model(b).seed == 0
+    assert not torch.equal(model_a.layers[0].base_weight, _model(b).layers[0].base_weight)
+
+
+def check_dtype(tmp_path):
+    m = _run(tmp_path, "--dtype", "float32")
+    assert m["settings"]["dtype"] == "float32" and _model(m).layers[0].coef.dtype == torch.float32
+
+
+def check_device(tmp_path):
+    assert _run(tmp_path, "--device", "cpu")["settings"]["device"] == "cpu"
+
+
+def check_derivatives(tmp_path):
+    assert _run(tmp_path, "--derivatives", "autograd")["settings"]["derivatives"] == "autograd"
+
+
+def check_log_every(tmp_path):
+    m = _run(tmp_path, "--log-every", "1")
+    assert m["settings"]["log_every"] == 1 and [r["step"] for r in _history(m)] == ["1", "2"]
+
+
+def check_compile(tmp_path):
+    assert _run(tmp_path, "--compile", "eager")["settings"]["compile"] == "eager"
+
+
+def check_knots(tmp_path):
+    m = _run(tmp_path, "--knots", "residual", "--grids", "3,6")
+    first = _model(m).layers[0]
+    assert m["settings"]["knots"] == "residual" and first.sizes == (6,) and not first.uniform
+    assert _model(_run(tmp_path, "--grids", "3,6", folder="plain")).layers[0].uniform  # the default
+
+
+def check_chunk_size(tmp_path):
+    a = _run(tmp_path, "--chunk-size", "7")  # 16 interior + 2 boundary points: 3 chunks
+    b = _run(tmp_path, folder="out2")
+    assert a["settings"]["chunk_size"] == 7 and b["settings"]["chunk_size"] == 16384
+    assert a["relative_l2"] == pytest.approx(b["relative_l2"], rel=1e-10)  # the same sums, in chunks
+
+
+def check_sparsity(tmp_path):
+    m = _run(tmp_path, "--sparsity", "0.01", "--log-every", "1")
+    first = _history(m)[0]
+    assert m["settings"]["sparsity"] == 0.01 and float(first["sparsity"]) > 0
+    assert float(first["loss"]) == pytest.approx(
+        float(first["residual"]) + float(first["dirichlet"]) + float(first["sparsity"]), rel=1e-12
+    )
+    assert "sparsity" not in _history(_run(tmp_path, "--log-every", "1", folder="plain"))[0]  # off by default
+
+
+def check_symbolic(tmp_path):
+    # poisson1d, u = sin(2 pi x) + x/2, on one KAN edge: the formula is exact after refinement
+    base = [
+        "--width",
+        "1,1",
+        "--grids",
+        "3,6,12",
+        "--optimizer",
+        "lm:100",
+        "--points",
+        "200",
+        "--no-progress",
+    ]
+    m = _run(tmp_path, "--symbolic", base=base)
+    out = m["_out"]
+    assert m["formula"] == "x/2 + sin(2*pi*x)" and m["formula_relative_l2"] < 1e-14
+    assert kp.Formula.load(out / "formula.json").equals("sin(2*pi*x) + x/2")
+    assert read_hdf5(out / "solution.h5")["attrs"]["formula"] == "x/2 + sin(2*pi*x)"
+    assert kp.load(out / "solution.pt").symbolic_formula.equals("sin(2*pi*x) + x/2")
+    assert "formula" not in _run(tmp_path, folder="plain")  # off by default
+
+
+def check_out(tmp_path):
+    m = _run(tmp_path)
+    assert m["_out"] == tmp_path / "out" and (tmp_path / "out" / "solution.h5").is_file()
+
+
+EVERY_PROBLEM = """
+from pathlib import Path
+import kanpde as kp
+
+base = kp.load_problem("poisson1d")
+calls = {"n": 0}
+
+
+def residual(x, u):
+    calls["n"] += 1
+    if calls["n"] == 8 and list(Path(__file__).parent.glob("out*/solution.pt")):
+        (Path(__file__).parent / "checkpoint_seen").touch()
+    return base.residual(x, u)
+
+
+problem = kp.Problem(base.domain, residual, base.conditions, base.exact, name="every")
+"""
+
+
+def check_every(tmp_path):
+    problem = tmp_path / "every.py"
+    problem.write_text(EVERY_PROBLEM)
+    _run(tmp_path, "--optimizer", "adam:10", "--log-every", "1", problem=str(problem))
+    assert not (tmp_path / "checkpoint_seen").exists()  # default: every 100 steps
+    args = ["--optimizer", "adam:10", "--log-every", "1", "--every", "2"]
+    _run(tmp_path, *args, problem=str(problem), folder="out2")
+    assert (tmp_path / "checkpoint_seen").exists()  # a checkpoint by step 7
+
+
+def check_resume(tmp_path):
+    out = tmp_path / "out"
+    assert main(["solve", "poisson1d", *BASE, "--out", str(out)]) == 0
+    finished = kp.load(out / "solution.pt")
+    part = kp.solve(
+        kp.load_problem("poisson1d"),
+        kp.KAN([1, 3, 1], grid=3),
+        optimizer=[("adam", 2)],
+        grids=3,
+        n_interior=16,
+        stop_after=1,
+    )
+    part.save(tmp_path / "part.pt")
+    assert main(["solve", "--resume", str(tmp_path / "part.pt"), "--no-progress"]) == 0
+    done = kp.load(tmp_path / "solution.pt")  # the run folder is the checkpoint's folder
+    assert done.trainer_state["finished"] and (tmp_path / "metrics.json").is_file()
+    assert torch.equal(done.model.layers[0].coef, finished.model.layers[0].coef)
+
+
+def check_config(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text('points = 24\nsampler = "grid"\nlog-every = 1\n')
+    m = _run(tmp_path, "--config", str(config), "--points", "30")
+    assert m["settings"]["n_interior"] == 30 and m["settings"]["sampler"] == "grid"  # the flag wins
+    assert m["options"]["points"] == "30" and m["options"]["sampler"] == "grid"  # as given
+
+
+def check_resample_every(tmp_path):
+    m = _run(tmp_path, "--resample-every", "1")
+    assert m["settings"]["resample_every"] == 1
+    assert kp.load(m["_out"] / "solution.pt").trainer_state["resamples"] == 1  # before step 2 of 2
+
+
+def check_resample_k(tmp_path):
+    m = _run(tmp_path, "--resample-every", "1", "--resample-k", "2")
+    assert m["settings"]["resample_k"] == 2.0
+
+
+def check_resample_c(tmp_path):
+    m = _run(tmp_path, "--resample-every", "1", "--resample-c", "0.5")
+    assert m["settings"]["resample_c"] == 0.5
+
+
+def check_point_weights(tmp_path):
+    m = _run(tmp_path, "--point-weights", "rba")
+    state = kp.load(m["_out"] / "solution.pt").trainer_state
+    assert m["settings"]["point_weights"] == "rba" and state["weights"].shape == (16,)
+
+
+def check_causal(tmp_path):
+    m = _run(tmp_path, "--causal", "2.5", "--width", "2,3,1", problem="heat1d")
+    state = kp.load(m["_out"] / "solution.pt").trainer_state
+    assert m["settings"]["causal"] == 2.5 and state["scale"].shape == (16,)
+
+
+def check_causal_slices(tmp_path):
+    m = _run(tmp_path, "--causal", "1", "--causal-slices", "4", "--width", "2,3,1", problem="heat1d")
+    assert m["settings"]["causal_slices"] == 4
+
+
+CHECKS = {
+    "--model": check_model,
+    "--width": check_width,
+    "--grid": check_grid,
+    "--activation": check_activation,
+    "--points": check_points,
+    "--boundary-points": check_boundary_points,
+    "--initial-points": check_initial_points,
+    "--sampler": check_sampler,
+    "--optimizer": check_optimizer,
+    "--steps": check_steps,
+    "--grids": check_grids,
+    "--lr": check_lr,
+    "--seed": check_seed,
+    "--dtype": check_dtype,
+    "--device": check_device,
+    "--derivatives": check_derivatives,
+    "--log-every": check_log_every,
+    "--compile": check_compile,
+    "--resample-every": check_resample_every,
+    "--resample-k": check_resample_k,
+    "--resample-c": check_resample_c,
+    "--point-weights": check_point_weights,
+    "--causal": check_causal,
+    "--causal-slices": check_causal_slices,
+    "--knots": check_knots,
+    "--chunk-size": check_chunk_size,
+    "--sparsity": check_sparsity,
+    "--symbolic": check_symbolic,
+    "--out": check_out,
+    "--every": check_every,
+    "--resume": check_resume,
+    "--config": check_config,
+}
+
+
+@pytest.mark.parametrize("flag", list(CHECKS))
+def test_option_reaches_the_solver(flag, tmp_path):
+    CHECKS[flag](tmp_path)
+
+
+def test_no_progress_silences_the_bar(tmp_path, capsys):
+    args = ["solve", "poisson1d", *_without(BASE, "--no-progress")]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert "poisson1d" in capsys.readouterr().err  # the tqdm bar
+    assert main([*args, "--no-progress", "--out", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_help_lists_only_tested_options(capsys):
+    solve = next(a for a in build_parser()._subparsers._group_actions[0].choices.items() if a[0] == "solve")[
+        1
+    ]
+    flags = {s for action in solve._actions for s in action.option_strings if s.startswith("--")}
+    assert flags - {"--help"} == {*CHECKS, "--no-progress"}
+    assert main(["solve", "--help"]) == 0
+    assert "--resume" in capsys.readouterr().out
+
+
+RECOMMENDING = """
+import kanpde as kp
+
+base = kp.load_problem("poisson1d")
+problem = kp.Problem(
+    base.domain, base.residual, base.conditions, base.exact, name="recommending",
+    recommended={"model": "kan", "width": [1, 4, 1], "grid": 3, "grids": (3, 6), "optimizer": "adam", "steps": 2,
+                 "n_interior": 24},
+)
+"""
+
+
+def test_a_problem_s_recommended_settings_are_the_command_line_s_defaults(tmp_path):
+    path = tmp_path / "recommending.py"
+    path.write_text(RECOMMENDING)
+    out = tmp_path / "a"
+    assert main(["solve", str(path), "--no-progress", "--out", str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["width"] == [1, 4, 1] and m["settings"]["grids"] == [3, 6] and m["settings"]["n_interior"] == 24
+    assert m["settings"]["optimizer"] == [["adam", 2]]
+    out = tmp_path / "b"  # flags override; another model family drops the recommended model and grids
+    assert (
+        main(["solve", str(path), "--model", "mlp", "--points", "30", "--no-progress", "--out", str(out)])
+        == 0
+    )
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["model"] == "mlp" and m["settings"]["grids"] is None and m["settings"]["n_interior"] == 30
+
+
+def test_bad_recommended_settings_are_refused_where_the_problem_is_made():
+    base = kp.load_problem("poisson1d")
+    with pytest.raises(TypeError, match="unknown solve option"):
+        kp.Problem(base.domain, base.residual, recommended={"pointz": 3})
+    with pytest.raises(ValueError, match="n_interior must be a positive integer"):
+        kp.Problem(base.domain, base.residual, recommended={"n_interior": 0})
