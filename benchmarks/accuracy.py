@@ -32,9 +32,10 @@ from pathlib import Path
 
 import torch
 from _provenance import kanpde_source, source_line  # noqa: E402  (benchmarks/ is on sys.path as a script)
+from hard_soft import hard
 
 import kanpde as kp
-from kanpde._atomic import plain, write_json
+from kanpde._atomic import atomic_write, plain, write_json
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 
@@ -55,19 +56,23 @@ TARGETS = {
 def _config(name: str, dim: int, target: bool, seed: int, n_out: int = 1) -> tuple[str, object, dict]:
     if not target:
         return f"default: KAN [{dim}, 10, {n_out}]", kp.KAN([dim, 10, n_out], grid=5, seed=seed), {}
-    family, width = TARGETS[name]["model"]
+    family, width, *rest = TARGETS[name]["model"]
+    kwargs = rest[0] if rest else {}
     if family == "kan":
-        model = kp.KAN(width, grid=5, seed=seed)
+        model = kp.KAN(width, **{"grid": 5, **kwargs}, seed=seed)
     else:
-        model = kp.MLP(width, activation="tanh", seed=seed)
+        model = kp.MLP(width, **{"activation": "tanh", **kwargs}, seed=seed)
     options = TARGETS[name]["solve"]
-    text = ", ".join(f"{k}={v}" for k, v in options.items())
-    return f"target: {family.upper()} {width}, {text}", model, options
+    text = ", ".join(f"{k}={v}" for k, v in {**kwargs, **options}.items())
+    hard = ", hard Dirichlet" if TARGETS[name].get("hard") else ""
+    return f"target: {family.upper()} {width}{hard}, {text}", model, options
 
 
 def run(name: str, out: Path, seed: int = 0, target: bool | None = None) -> dict:
     problem = kp.load_problem(name)
     target = name in TARGETS if target is None else target
+    if target and TARGETS.get(name, {}).get("hard"):
+        problem = hard(problem)  # Dirichlet imposed exactly, from boundary values only (hard_soft.py)
     config, model, options = _config(name, problem.domain.dim, target, seed, len(problem.fields))
     start = time.perf_counter()
     sol = kp.solve(problem, model, seed=seed, device="cpu", dtype=torch.float64, **options)
@@ -163,11 +168,12 @@ def write_all(args: argparse.Namespace) -> None:
         "",
         *_table(tables[False]),
         "",
-        "## Target configurations (issue 4; see the docstring of benchmarks/accuracy.py)",
+        "## Target configurations (issues 4, 13, 14, 16; see the docstring of benchmarks/accuracy.py)",
         "",
         *_table(tables[True]),
     ]
-    (RESULTS / "accuracy.md").write_text("\n".join(lines) + "\n")
+    with atomic_write(RESULTS / "accuracy.md") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 from _provenance import kanpde_source, machine, source_line  # noqa: E402  (benchmarks/ is on sys.path)
+from hard_soft import hard
 
 import kanpde as kp
 from kanpde._atomic import atomic_write, write_json
@@ -77,20 +78,7 @@ CONFIGS = [
 
 def _problem(config: Config) -> kp.Problem:
     problem = kp.load_problem(config.problem)
-    if not config.hard:
-        return problem
-    conditions = [
-        kp.Dirichlet(c.value, on=c.on, hard=True) if isinstance(c, kp.Dirichlet) else c
-        for c in problem.conditions
-    ]
-    return kp.Problem(
-        domain=problem.domain,
-        residual=problem.residual,
-        conditions=conditions,
-        exact=problem.exact,
-        reference=problem.reference,
-        name=problem.name,
-    )
+    return hard(problem) if config.hard else problem  # from boundary values only (hard_soft.py)
 
 
 def run(config: Config) -> dict:

@@ -201,3 +201,30 @@ def test_peers_script_quick_without_the_peers(tmp_path):
     assert "Quick smoke run" in md and "## poisson2d" in md and "## heat1d" in md
     assert "- pykan: not available (treated as not installed: --without)" in md
     assert "| rel. L2 ≤ | kanpde default | kanpde target |" in md
+
+
+# -- benchmarks/hard_soft.py (issue 14) -----------------------------------------------------------------
+def test_hard_conditions_of_the_hard_soft_benchmark_read_boundary_values_only(monkeypatch):
+    """The Coons extension equals the Dirichlet value on the rectangle's sides, reproduces any bilinear
+    function exactly (transfinite interpolation is exact there) and is not the exact solution inside."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import importlib
+
+    hard_soft = importlib.import_module("hard_soft")
+    problem = kp.load_problem("poisson_holes")
+    g = hard_soft.hard(problem).conditions[0].value
+    t = torch.linspace(-0.5, 0.5, 101, dtype=torch.float64)
+    h = torch.full_like(t, 0.5)
+    sides = torch.cat([torch.stack(s, dim=1) for s in [(t, h), (t, -h), (h, t), (-h, t)]])  # (404, 2)
+    assert torch.allclose(g(sides), problem.exact(sides), rtol=0, atol=1e-14)
+    x = torch.rand(500, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) - 0.5
+    assert (g(x) - problem.exact(x)).abs().max() > 0.1  # inside, not the answer
+    bilinear = hard_soft.coons(
+        lambda p: 1 + 2 * p[:, 0] - p[:, 1] + 3 * p[:, 0] * p[:, 1], kp.Rectangle((0, 0), (2, 1))
+    )
+    y = torch.rand(200, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * torch.tensor(
+        [2.0, 1.0], dtype=torch.float64
+    )
+    assert torch.allclose(bilinear(y), 1 + 2 * y[:, 0] - y[:, 1] + 3 * y[:, 0] * y[:, 1], rtol=0, atol=1e-13)
+    with pytest.raises(ValueError, match="needs a rectangle"):
+        hard_soft.hard(kp.load_problem("poisson_lshape"))
