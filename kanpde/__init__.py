@@ -3,6 +3,8 @@
 from .catalog import list_problems, load_problem
 from .conditions import Condition, Data, Dirichlet, Initial, Neumann, Periodic, Robin
 from .derivatives import Field, Fields
+from .formula import LIBRARY as SYMBOLIC_LIBRARY
+from .formula import Formula, symbolic
 from .geometry import (
     SAMPLERS,
     Ball,
@@ -78,5 +80,8 @@ __all__ = [
     "load",
     "load_problem",
     "list_problems",
+    "symbolic",
+    "Formula",
+    "SYMBOLIC_LIBRARY",
 ]
 __version__ = "0.1.0"

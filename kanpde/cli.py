@@ -6,6 +6,7 @@
     kanpde solve poisson2d --grids 5,10,20 --optimizer adam:200,lm:300 --out runs/p2d
     kanpde solve my_problem.py --model mlp --width 2,64,64,1 --config run.toml
     kanpde export runs/p2d/solution.pt --out p2d.h5
+    kanpde symbolic runs/p2d/solution.pt
 
 ``solve`` writes into its output folder (default ``runs/<problem>``): ``solution.pt`` (checkpoint),
 ``solution.h5`` + ``solution.xdmf`` (fields for ParaView), ``metrics.json``, ``history.csv`` and the figures
@@ -188,6 +189,11 @@ _SETTINGS_FLAGS: dict[str, tuple[str, Callable, str]] = {
         "points per chunk: loss, gradient and Gauss-Newton sums go chunk by chunk, bounding memory "
         "(default 16384)",
     ),
+    "sparsity": (
+        "sparsity",
+        _float,
+        "weight of the L1 + entropy penalty on KAN edge magnitudes, for pruning and formulas (default 0: off)",
+    ),
 }
 # flag -> (parser, help) of the model and the run
 _MODEL_FLAGS: dict[str, tuple[Callable, str]] = {
@@ -218,6 +224,11 @@ def _add_solve(sub) -> None:
                 p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, help=text)
     p.add_argument("--config", default=None, help="a TOML file with any of the options above")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--symbolic",
+        action="store_true",
+        help="also find the solution's formula (KAN only; see 'kanpde symbolic')",
+    )
 
 
 def _read_config(path: str) -> dict:
@@ -338,7 +349,8 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
     if "resume" in raw:
         solution = _resumable(raw)
         out = Path(raw["out"]) if "out" in raw else Path(raw["resume"]).parent
-        folder = RunFolder(out, every, metadata={"options": _plain_options(raw)})
+        _check_symbolic(args, solution.problem, solution.model)
+        folder = RunFolder(out, every, metadata={"options": _plain_options(raw)}, formula=args.symbolic)
 
         def run():
             return resume(solution, progress=not args.no_progress, callbacks=[folder])
@@ -355,7 +367,8 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
         out = Path(raw["out"]) if "out" in raw else Path("runs") / problem.name
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {out} is a file; pass a folder")
-        folder = RunFolder(out, every, metadata={"options": _plain_options(raw)})
+        _check_symbolic(args, problem, model)
+        folder = RunFolder(out, every, metadata={"options": _plain_options(raw)}, formula=args.symbolic)
 
         def run():
             return solve(problem, model, settings=settings, progress=not args.no_progress, callbacks=[folder])
@@ -368,6 +381,21 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
     if comm.is_root:
         _print_summary(problem, solution, folder.path, time.perf_counter() - start)
     return 0
+
+
+def _check_symbolic(args: argparse.Namespace, problem, model) -> None:
+    """``--symbolic`` needs a KAN on a problem a formula can describe; say so before training."""
+    from .formula import check_problem
+    from .kan import KAN
+
+    if not args.symbolic:
+        return
+    if not isinstance(model, KAN):
+        raise UsageError("--symbolic needs a KAN (its edges are fitted); drop it or pass --model kan")
+    try:
+        check_problem(problem)
+    except ValueError as err:
+        raise UsageError(f"--symbolic: {err}") from err
 
 
 def _resumable(raw: dict):
@@ -419,6 +447,8 @@ def _print_summary(problem, solution, out: Path, seconds: float) -> None:
         ("seconds", f"{seconds:.1f}"),
         ("out", str(out)),
     ]
+    if solution.symbolic_formula is not None:
+        rows.insert(4, ("formula", str(solution.symbolic_formula)))
     for key, value in rows:
         print(f"{key:<12} {value}")
 
@@ -461,6 +491,53 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# kanpde symbolic
+# --------------------------------------------------------------------------------------------------
+
+
+def _add_symbolic(sub) -> None:
+    p = sub.add_parser(
+        "symbolic",
+        help="print the formula of a KAN solution and its error",
+        description="Fit the edges of a KAN checkpoint to library functions, compose them, refine the constants "
+        "against the PDE and print the formula with its relative L2 error against the exact solution (or, "
+        "without one, against the KAN).",
+    )
+    p.add_argument("checkpoint", help="a solution.pt of a KAN written by 'kanpde solve' or Solution.save")
+    p.add_argument("--problem", default=None, help="the problem, when the checkpoint's cannot be found")
+    p.add_argument("--no-refine", action="store_true", help="compose the edge fits only (no PDE refinement)")
+    p.add_argument("--out", default=None, help="also write the formula to this JSON file")
+
+
+def _run_symbolic(args: argparse.Namespace) -> int:
+    from .formula import check_symbolic, symbolic
+    from .metrics import relative_l2
+    from .solution import evaluation_points, load
+
+    solution = load(Path(args.checkpoint), problem=args.problem)
+    if solution.problem is None:
+        raise UsageError(
+            f"cannot find the problem of {args.checkpoint}; name it with --problem NAME_OR_FILE.py"
+        )
+    try:
+        check_symbolic(solution.problem, solution.model)
+    except (TypeError, ValueError) as err:
+        raise UsageError(f"{args.checkpoint}: {err}") from err
+    found = symbolic(solution) if args.no_refine else solution.formula()
+    print(f"{'formula':<12} {found}")
+    if solution.problem.exact is not None:
+        print(f"{'relative L2':<12} {found.relative_l2(solution.problem):.3e} (to the exact solution)")
+    else:
+        x = evaluation_points(solution.problem.domain)[0]
+        print(f"{'relative L2':<12} {relative_l2(found(x), solution(x)):.3e} (to the KAN; no exact solution)")
+    if found.loss is not None:
+        print(f"{'PDE loss':<12} {found.loss:.3e}")
+    if args.out:
+        print(f"{'out':<12} {found.save(Path(args.out))}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
 # kanpde bench
 # --------------------------------------------------------------------------------------------------
 
@@ -488,6 +565,7 @@ COMMANDS: dict[str, Command] = {
     "list": (_add_list, _run_list),
     "solve": (_add_solve, _run_solve),
     "export": (_add_export, _run_export),
+    "symbolic": (_add_symbolic, _run_symbolic),
     "bench": (_add_bench, _run_bench),
 }
 """Sub-command name -> (function adding its parser to the sub-parsers, function running it)."""

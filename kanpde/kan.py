@@ -551,11 +551,93 @@ class KAN(Network):
         placement = _Placement("uniform" if grid_eps >= 1.0 else "quantile", grid_eps=grid_eps)
         return self._regrid(self.grid_sizes, samples, margin, placement)
 
+    @torch.no_grad()
+    def edge_scores(self, x: Tensor) -> list[Tensor]:
+        """Attribution of every edge at points ``x`` ``(N, d)``: one ``(n_in, n_out)`` tensor per layer.
+
+        With ``a_lij`` the standard deviation over the points of edge ``phi_lji(v_i)`` (its activation scale),
+        the output nodes' importance ``I_L = 1`` and, layer by layer backwards,
+
+            s_lij = I_(l+1)j · a_lij / sum_i' a_li'j,        I_li = sum_j s_lij,
+
+        an edge's score is its share of its target node's activation scale times that node's importance, and a
+        node's importance is the sum of its outgoing scores; the scores into one output node sum to 1.
+        """
+        if x.shape[0] < 2:
+            raise ValueError(
+                f"edge_scores needs at least 2 points to measure activation scales, got {x.shape[0]}"
+            )
+        scales = [
+            layer.edge_functions(v).std(0, correction=0)  # (n_in, n_out)
+            for layer, v in zip(self.layers, self.activations(x), strict=True)
+        ]
+        importance = scales[-1].new_ones(self.width[-1])
+        scores: list[Tensor] = []
+        for a in reversed(scales):
+            total = a.sum(0, keepdim=True)  # (1, n_out)
+            share = torch.where(total > 0, a / torch.where(total > 0, total, 1.0), 0.0)
+            scores.insert(0, share * importance)
+            importance = scores[0].sum(1)
+        return scores
+
+    @torch.no_grad()
+    def prune(self, x: Tensor, threshold: float = 1e-2) -> KAN:
+        """A new, smaller KAN: hidden nodes and edges with low attribution at points ``x`` removed.
+
+        A hidden node whose importance (:meth:`edge_scores`: the sum of its outgoing scores) is below
+        ``threshold`` is removed with all its edges (a layer keeps at least its most important node); an edge
+        between kept nodes whose score is below ``threshold`` is set to zero. Every removed edge is replaced by
+        its mean over ``x``, added to the bias of its target node, so removing edges that are zero or constant
+        leaves the output unchanged. Inputs and outputs are kept; this model is left unchanged.
+        """
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold >= 0:
+            raise ValueError(f"threshold must be a number >= 0, got {threshold!r}")
+        scores = self.edge_scores(x)
+        means = [
+            layer.edge_functions(v).mean(0) for layer, v in zip(self.layers, self.activations(x), strict=True)
+        ]
+        keep = [torch.arange(self.width[0], device=x.device)]
+        for s in scores[1:]:
+            importance = s.sum(1)  # (n_in,) of the hidden layer feeding this one
+            kept = torch.nonzero(importance >= threshold)[:, 0]
+            keep.append(kept if kept.numel() else importance.argmax()[None])
+        keep.append(torch.arange(self.width[-1], device=x.device))
+        p = next(self.parameters())
+        sizes = [[layer.sizes[int(i)] for i in k] for layer, k in zip(self.layers, keep, strict=False)]
+        new = KAN(
+            [len(k) for k in keep], sizes, self.k, grid_range=self._target, input_bounds=self.input_bounds,
+            seed=self.seed, dtype=p.dtype, device=p.device,
+        )  # fmt: skip
+        for l, (old, fresh) in enumerate(zip(self.layers, new.layers, strict=True)):
+            _copy_pruned(old, fresh, keep[l], keep[l + 1], scores[l] < threshold, means[l])
+        return new
+
     def plot(self, path: str | Path, n_points: int = 200) -> Path:
         """Draw every edge function ``phi_ji`` over its grid span into one PNG (a panel per edge)."""
         from .plotting import plot_edges
 
         return plot_edges(self, path, n_points)
+
+
+def _copy_pruned(
+    old: KANLayer, new: KANLayer, rows: Tensor, cols: Tensor, low: Tensor, means: Tensor
+) -> None:
+    """Fill ``new`` with the kept inputs ``rows`` and outputs ``cols`` of ``old``; edges flagged in ``low``
+    ``(n_in, n_out)`` and edges from dropped inputs become their ``means`` ``(n_in, n_out)`` in the bias.
+    ``new`` was built with the kept inputs' grid sizes."""
+    dropped = torch.ones(old.n_in, dtype=torch.bool, device=rows.device)
+    dropped[rows] = False
+    low = low[rows][:, cols]  # (n_in', n_out')
+    new.knots = pad_rows([old.knot_row(int(i)) for i in rows])  # (n_in', max G_i + 2k + 1)
+    new.uniform = old.uniform
+    new.base_weight = nn.Parameter(torch.where(low, 0.0, old.base_weight[rows][:, cols]))
+    new.spline_scale = nn.Parameter(old.spline_scale[rows][:, cols].clone())
+    widest = new.knots.shape[1] - new.k - 1  # max M_i of the kept inputs; the padded rows past it are 0
+    table = torch.where(low[:, None, :], 0.0, old.table()[rows][:, :widest][:, :, cols])  # (n_in', M, n_out')
+    coef = table if new.equal_sizes else table.reshape(-1, new.n_out)[new.padded_rows]  # stored layout
+    new.coef = nn.Parameter(coef.contiguous())
+    removed = means[dropped][:, cols].sum(0) + torch.where(low, means[rows][:, cols], 0.0).sum(0)  # (n_out',)
+    new.bias = nn.Parameter(old.bias[cols] + removed)
 
 
 _KNOT_LAYERS = ("first", "all")

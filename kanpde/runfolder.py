@@ -14,7 +14,8 @@ Files (every one written atomically, so a crash never leaves a half-written file
 * at the end: ``metrics.json`` (errors against the exact solution when there is one, parameter count,
   steps, wall time, settings), ``solution.h5`` + ``solution.xdmf`` (the fields, for ParaView) and the
   figures ``solution.png`` (``solution_<field>.png`` per field of several), ``history.png`` and, for KANs,
-  ``edges.png``.
+  ``edges.png``; with ``formula=True`` also the solution's closed form (:meth:`~kanpde.Solution.formula`),
+  in ``formula.json`` and with the checkpoint, ``metrics.json`` and ``solution.h5``.
 
 Under ``torch.distributed`` rank 0 alone writes.
 """
@@ -43,6 +44,8 @@ class RunFolder(Observer):
         export: write ``solution.h5`` + ``solution.xdmf`` at the end.
         plots: write the figures at the end.
         metadata: extra plain values stored in ``metrics.json`` (the command line stores its options).
+        formula: at the end, find the solution's formula first (a KAN on a problem of one field); a formula
+            that fails is a warning, and the other files are written without it.
 
     After an interruption, :attr:`interrupted` holds the step the checkpoint resumes from.
     """
@@ -55,12 +58,14 @@ class RunFolder(Observer):
         export: bool = True,
         plots: bool = True,
         metadata: dict | None = None,
+        formula: bool = False,
     ) -> None:
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"the run folder {self.path} is a file; pass a folder")
         self.every = check_positive_int("every", every) if every is not None else None
         self.export, self.plots, self.metadata = bool(export), bool(plots), dict(metadata or {})
+        self.formula = bool(formula)
         self.interrupted: int | None = None
         self._saved_at = 0
 
@@ -103,6 +108,8 @@ class RunFolder(Observer):
         """Write every file of the folder for ``solution``; returns the metrics written to ``metrics.json``."""
         from .plotting import plot_edges, plot_history
 
+        if self.formula and solution.symbolic_formula is None:
+            _find_formula(solution)
         self._save(solution)
         metrics = run_metrics(solution)
         metrics.update(self.metadata)
@@ -115,7 +122,19 @@ class RunFolder(Observer):
                 plot_history(solution.history, self.path / "history.png")
             if hasattr(solution.model, "extend_grid"):
                 plot_edges(solution.model, self.path / "edges.png")
+        if solution.symbolic_formula is not None:
+            solution.symbolic_formula.save(self.path / "formula.json")
         return metrics
+
+
+def _find_formula(solution: Solution) -> None:
+    """``solution.formula()``, its failure a warning (the run's files matter more than the formula)."""
+    import warnings
+
+    try:
+        solution.formula()
+    except (ValueError, RuntimeError, ArithmeticError) as err:
+        warnings.warn(f"no formula found: {err}", RuntimeWarning, stacklevel=3)
 
 
 def run_metrics(solution: Solution) -> dict:
@@ -140,5 +159,6 @@ def run_metrics(solution: Solution) -> dict:
         data.update(solution.metrics())
     elif solution.ansatz.specs:
         data["unknowns"] = solution.unknowns
+    data.update(solution.formula_attributes())
     data["settings"] = solution.settings
     return data

@@ -188,6 +188,9 @@ class SolveSettings:
         chunk_size: points per chunk (all terms together): the loss, its gradient and the Gauss-Newton sums
             ``JᵀJ``, ``Jᵀr`` are accumulated chunk by chunk, so memory grows with the chunk, not with the
             number of points (:mod:`kanpde.loss`); the numbers are the same up to round-off.
+        sparsity: weight ``λ`` of the KAN paper's L1 + entropy penalty on the edges' mean absolute values
+            (:mod:`kanpde.sparsity`; KANs only), added to the loss by every optimiser (for Gauss-Newton
+            methods as extra residual rows); ``0`` (the default) turns it off.
     """
 
     n_interior: int | None = None
@@ -212,6 +215,7 @@ class SolveSettings:
     causal_slices: int = 16
     knots: str = "uniform"
     chunk_size: int = DEFAULT_CHUNK_SIZE
+    sparsity: float = 0.0
 
     def __post_init__(self) -> None:
         from .derivatives import MODES
@@ -260,6 +264,7 @@ class SolveSettings:
         if not isinstance(self.knots, str) or self.knots not in KNOT_PLACEMENTS:
             raise ValueError(f"unknown knots {self.knots!r}; valid ones: {', '.join(KNOT_PLACEMENTS)}")
         put("chunk_size", check_positive_int("chunk_size", self.chunk_size))
+        put("sparsity", check_positive_real("sparsity", self.sparsity, allow_zero=True))
 
     # -- the problem- and model-dependent defaults --------------------------------------------------------
     @property
@@ -300,6 +305,10 @@ class SolveSettings:
             raise ValueError(f"grids applies to KAN models only, not to a {type(model).__name__}; drop grids")
         if self.knots != "uniform" and not has_grid:
             raise ValueError(f"knots applies to KAN models only, not to a {type(model).__name__}; drop knots")
+        if self.sparsity > 0 and not has_grid:
+            raise ValueError(
+                f"sparsity applies to KAN models (edge magnitudes), got {type(model).__name__}; drop sparsity"
+            )
         optimizer = self.optimizer
         if isinstance(optimizer, str):
             steps = self.steps if self.steps is not None else max(1, DEFAULT_STEPS // len(grids or (None,)))

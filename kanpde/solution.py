@@ -95,6 +95,7 @@ class Solution:
         self.settings = dict(settings)
         self.trainer_state = trainer_state  # where training stands, for kanpde.resume
         self.domain = problem.domain if problem is not None else domain
+        self.symbolic_formula = None  # the Formula of formula(), saved and exported once computed
 
     def __repr__(self) -> str:
         name = self.problem.name if self.problem is not None else "?"
@@ -252,6 +253,27 @@ class Solution:
         values = list(self.residuals(x, batch).values())
         return values[0] if len(values) == 1 else torch.stack(values, dim=1)
 
+    def formula(self, *, library=None, threshold: float = 0.0, **refine_options):
+        """The closed form of this solution: ``kp.symbolic(self).refine(self.problem)`` (see
+        :func:`kanpde.symbolic` and :meth:`kanpde.Formula.refine`, whose options pass through). The formula is
+        kept as ``symbolic_formula`` and saved and exported with the solution from then on."""
+        from .formula import symbolic
+
+        problem = self._need_problem("formula")
+        found = symbolic(self, library=library, threshold=threshold).refine(problem, **refine_options)
+        self.symbolic_formula = found
+        return found
+
+    def formula_attributes(self) -> dict:
+        """The formula as export attributes: text, data and relative L2 (empty before :meth:`formula`)."""
+        f = self.symbolic_formula
+        if f is None:
+            return {}
+        attrs = {"formula": str(f), "formula_data": f.as_dict()}
+        if self.problem is not None and self.problem.exact is not None:
+            attrs["formula_relative_l2"] = f.relative_l2(self.problem)
+        return attrs
+
     # -- files ------------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write a checkpoint (:mod:`kanpde.checkpoint`): model config, knot grids, weights, the fields and
@@ -274,6 +296,7 @@ class Solution:
             "trainer_state": self.trainer_state,
             "problem": problem_info(self.problem),
             "domain": domain_to_dict(self.domain) if self.domain is not None else None,
+            "formula": self.symbolic_formula.as_dict() if self.symbolic_formula is not None else None,
         }
         return write_checkpoint(path, payload)
 
@@ -323,6 +346,7 @@ class Solution:
             attrs["metrics"] = plain(self.metrics())
         if self.ansatz.specs:
             attrs["unknowns"] = self.unknowns
+        attrs.update(self.formula_attributes())
         space = domain.space if domain.is_time_dependent else domain
         if not isinstance(space, Box) and space.dim in (2, 3):
             return self._export_mesh(path, domain, sizes, attrs)
@@ -483,9 +507,27 @@ def load(
         ) from err
     if device is not None:
         ansatz = ansatz.to(device)
-    return Solution(
+    solution = Solution(
         ansatz, attached, payload["history"], payload["settings"], payload.get("trainer_state"), domain=domain
     )
+    solution.symbolic_formula = _read_formula(path, payload.get("formula"))
+    return solution
+
+
+def _read_formula(path: Path, data: dict | None):
+    """The formula stored with a checkpoint (plain data, nothing evaluated); one that does not read back
+    (functions outside the default library, damaged data) is skipped with a warning: compute it again."""
+    if data is None:
+        return None
+    import warnings
+
+    from .formula import Formula
+
+    try:
+        return Formula.from_dict(data)
+    except (ValueError, TypeError, KeyError, IndexError) as err:
+        warnings.warn(f"{path}: the stored formula was not read ({err})", RuntimeWarning, stacklevel=3)
+        return None
 
 
 def _stored_hard(payload: dict, fields: tuple[str, ...], domain: Domain | None) -> list:

@@ -32,6 +32,7 @@ from ._checks import check_positive_int
 from .ansatz import Ansatz
 from .derivatives import resolve_mode
 from .distributed import current
+from .kan import KAN
 from .knots import KNOT_PLACEMENTS
 from .loss import Collocation, PINNLoss, sample_collocation
 from .metrics import relative_l2
@@ -40,6 +41,7 @@ from .optim import OPTIMIZERS, LevenbergMarquardt, Objective, StageStop, make_op
 from .problem import Problem
 from .settings import SolveSettings, Stage
 from .solution import Solution
+from .sparsity import SparseLoss, check_sparsity, sparsity_penalty
 
 __all__ = ["solve", "resume", "fit"]
 
@@ -126,7 +128,7 @@ class _Trainer:
         self.pos = dict(position) if position is not None else _start_position(len(settings.schedule))
         if self.pos.get("interior") is not None:  # resampled points (RAD) travel with the position
             self.points = Collocation(self.pos["interior"].to(self.points.interior), self.points.conditions)
-        self.loss = PINNLoss(problem, self.points, self.mode, self.comm, settings.chunk_size)
+        self.loss = self._make_loss()
         if self.pos.get("scale") is not None:
             self.loss.set_scale(self.pos["scale"].to(self.points.interior))
         self.observers = observers
@@ -141,6 +143,15 @@ class _Trainer:
     @property
     def history(self) -> list[dict]:
         return self.logger.history
+
+    def _make_loss(self) -> PINNLoss | SparseLoss:
+        """The loss on the current points, with the sparsity penalty on the edges when asked for (computed on
+        rank 0 over all interior points, :mod:`kanpde.sparsity`)."""
+        s = self.settings
+        loss = PINNLoss(self.problem, self.points, self.mode, self.comm, s.chunk_size)
+        if s.sparsity > 0:
+            loss = SparseLoss(loss, self.points.interior, s.sparsity, self.comm.is_root)
+        return loss
 
     def run(self, stop_after: int | None = None) -> Solution:
         """Train to the end of the schedule, or pause once ``stop_after`` steps have been taken in total."""
@@ -289,7 +300,7 @@ class _Trainer:
             evaluations=evaluations,
         )
         self.points = Collocation(new, self.points.conditions)
-        self.loss = PINNLoss(self.problem, self.points, self.mode, self.comm, self.settings.chunk_size)
+        self.loss = self._make_loss()
         self.loss.set_scale(scale)
         self.logger.loss = self.loss
         objective = Objective(self.model, self.loss, compiled)
@@ -434,7 +445,8 @@ def solve(
     The options are the fields of :class:`~kanpde.SolveSettings` (with their defaults there): ``n_interior``,
     ``n_boundary``, ``n_initial``, ``sampler``, ``optimizer`` (a name or ``(name, steps)`` stages), ``steps``,
     ``grids``, ``lr``, ``seed``, ``dtype``, ``device``, ``derivatives``, ``log_every``, ``compile``,
-    ``chunk_size``. Pass them as keywords, as a ``settings`` object, or both (the keywords override the
+    ``chunk_size``, ``sparsity`` (the KAN paper's L1 + entropy penalty on edge magnitudes,
+    :mod:`kanpde.sparsity`) and the adaptive options. Pass them as keywords, as a ``settings`` object, or both (the keywords override the
     object's fields).
 
     ``progress`` shows a tqdm bar; ``callbacks`` are observers (:class:`~kanpde.RunFolder`, any
@@ -519,8 +531,10 @@ def fit(
     optimizer: str = "lbfgs",
     steps: int = 20,
     lr: float = 1e-2,
+    sparsity: float = 0.0,
 ) -> list[dict]:
-    """Fit ``model`` to data in place, minimising ``mean |model(x) - y|^2``; returns the history.
+    """Fit ``model`` to data in place, minimising ``mean |model(x) - y|^2`` (plus ``sparsity`` times the
+    penalty on edge magnitudes of :mod:`kanpde.sparsity`, KANs only); returns the history.
 
     ``x`` is ``(N, d)`` and ``y`` ``(N,)`` or ``(N, n_out)``; ``optimizer`` is ``"lbfgs"`` or ``"adam"``.
     """
@@ -532,6 +546,9 @@ def fit(
         raise ValueError(f"x has {x.shape[0]} rows but y has {y.shape[0]}; pass one target per point")
     if optimizer not in ("lbfgs", "adam"):
         raise ValueError(f"unknown optimizer {optimizer!r} for fit; valid ones: lbfgs, adam")
+    weight = check_sparsity(sparsity)
+    if weight > 0 and not isinstance(model, KAN):
+        raise ValueError(f"sparsity applies to KAN models (edge magnitudes), got {type(model).__name__}")
 
     class _Data:
         mode = "autograd"
@@ -541,7 +558,15 @@ def fit(
             mse = (m(x) - y).square().mean()
             return mse, mse[None]
 
-    objective = Objective(model, _Data())
+    class _Sparse(_Data):  # the data loss plus the penalty on edge magnitudes (kanpde/sparsity.py)
+        names = ["mse", "sparsity"]
+
+        def __call__(self, m):
+            mse = (m(x) - y).square().mean()
+            p = weight * sparsity_penalty(m, x)
+            return mse + p, torch.stack([mse, p])
+
+    objective = Objective(model, _Sparse() if weight > 0 else _Data())
     opt = make_optimizer(optimizer, objective, **({"lr": lr} if optimizer == "adam" else {}))
     history = []
     start = time.perf_counter()

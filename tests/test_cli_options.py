@@ -11,6 +11,7 @@ import torch
 
 import kanpde as kp
 from kanpde.cli import build_parser, main
+from kanpde.export import read_hdf5
 
 BASE = ["--width", "1,3,1", "--grids", "3", "--optimizer", "adam:2", "--points", "16", "--no-progress"]
 
@@ -153,6 +154,38 @@ def check_chunk_size(tmp_path):
     assert a["relative_l2"] == pytest.approx(b["relative_l2"], rel=1e-10)  # the same sums, in chunks
 
 
+def check_sparsity(tmp_path):
+    m = _run(tmp_path, "--sparsity", "0.01", "--log-every", "1")
+    first = _history(m)[0]
+    assert m["settings"]["sparsity"] == 0.01 and float(first["sparsity"]) > 0
+    assert float(first["loss"]) == pytest.approx(
+        float(first["residual"]) + float(first["dirichlet"]) + float(first["sparsity"]), rel=1e-12
+    )
+    assert "sparsity" not in _history(_run(tmp_path, "--log-every", "1", folder="plain"))[0]  # off by default
+
+
+def check_symbolic(tmp_path):
+    # poisson1d, u = sin(2 pi x) + x/2, on one KAN edge: the formula is exact after refinement
+    base = [
+        "--width",
+        "1,1",
+        "--grids",
+        "3,6,12",
+        "--optimizer",
+        "lm:100",
+        "--points",
+        "200",
+        "--no-progress",
+    ]
+    m = _run(tmp_path, "--symbolic", base=base)
+    out = m["_out"]
+    assert m["formula"] == "x/2 + sin(2*pi*x)" and m["formula_relative_l2"] < 1e-14
+    assert kp.Formula.load(out / "formula.json").equals("sin(2*pi*x) + x/2")
+    assert read_hdf5(out / "solution.h5")["attrs"]["formula"] == "x/2 + sin(2*pi*x)"
+    assert kp.load(out / "solution.pt").symbolic_formula.equals("sin(2*pi*x) + x/2")
+    assert "formula" not in _run(tmp_path, folder="plain")  # off by default
+
+
 def check_out(tmp_path):
     m = _run(tmp_path)
     assert m["_out"] == tmp_path / "out" and (tmp_path / "out" / "solution.h5").is_file()
@@ -274,6 +307,8 @@ CHECKS = {
     "--causal-slices": check_causal_slices,
     "--knots": check_knots,
     "--chunk-size": check_chunk_size,
+    "--sparsity": check_sparsity,
+    "--symbolic": check_symbolic,
     "--out": check_out,
     "--every": check_every,
     "--resume": check_resume,

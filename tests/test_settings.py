@@ -82,6 +82,8 @@ def test_options_through_solve_and_a_settings_object_agree():
         ({"derivatives": "numeric"}, ValueError, "unknown derivatives mode 'numeric'"),
         ({"log_every": 0}, ValueError, "log_every must be a positive integer"),
         ({"compile": 1.5}, TypeError, "compile must be True, False or a torch.compile backend"),
+        ({"sparsity": -1e-3}, ValueError, "sparsity must be a finite number >= 0"),
+        ({"sparsity": "1e-3"}, TypeError, "sparsity must be a finite number >= 0"),
     ],
 )
 def test_each_option_is_checked_where_it_enters(options, error, match):
@@ -104,6 +106,8 @@ def test_model_dependent_options_are_checked_at_resolve():
         SolveSettings(grids=(3,)).resolve(problem, kp.MLP([1, 3, 1]))
     with pytest.raises(ValueError, match="derivatives='forward' needs a model with a jet method"):
         SolveSettings(derivatives="forward").resolve(problem, torch.nn.Linear(1, 1))
+    with pytest.raises(ValueError, match=r"sparsity applies to KAN models \(edge magnitudes\), got MLP"):
+        SolveSettings(sparsity=1e-3).resolve(problem, kp.MLP([1, 3, 1]))
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             SolveSettings(device="cuda").resolve(problem, kp.KAN([1, 3, 1]))

@@ -1,0 +1,212 @@
+"""The formula of a solution: a sympy expression of named coordinates, evaluated with torch, saved as text.
+
+A :class:`Formula` holds ``expr`` (sympy), the coordinate ``names`` (one per input column), the per-edge
+fits it was composed from (``edges``, empty for a formula written by hand) and the function library. It
+evaluates on tensors (``f(x)`` with ``x`` of shape ``(N, d)``), compares with other expressions
+(:meth:`Formula.equals`, by sympy) and with reference solutions (:meth:`Formula.relative_l2`), refines its
+constants against a PDE or data (:meth:`Formula.refine`), and saves to / loads from a JSON text file
+(format ``kanpde-formula``, version 1) holding the expression as a tree of plain values, so nothing is
+evaluated on loading.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import sympy
+import torch
+from torch import Tensor, nn
+
+from .._atomic import write_json
+from .edges import EdgeFit
+from .expr import evaluate, from_tree, functions_for, to_tree
+from .library import Primitive, resolve_library
+
+__all__ = ["Formula", "FormulaModule", "FORMAT"]
+
+FORMAT = "kanpde-formula"
+_VERSION = 1
+_CONSTANTS = ("a", "b", "c", "d", "a2", "b2", "c2")
+
+
+class FormulaModule(nn.Module):
+    """A torch module ``(N, d) -> (N, 1)`` evaluating ``expr`` with coordinates from the input columns and the
+    constants ``params`` from the tensor ``theta`` ``(K,)``.
+
+    With ``per_point`` on, each call uses its own copy of the constants per point, an ``(N, K)`` leaf
+    appended to ``leaves``: when row ``n`` of a residual depends on point ``n`` only, one backward pass of the
+    residual's sum to those leaves gives every row of its Jacobian with respect to the constants. The output
+    also holds ``0 · Σ_a x_a³``, which keeps every coordinate in the autograd graph, so derivatives of a
+    formula that does not depend on some coordinate are zeros rather than errors.
+    """
+
+    def __init__(
+        self,
+        expr: sympy.Expr,
+        coordinates: Sequence[sympy.Symbol],
+        params: Sequence[sympy.Symbol],
+        theta: Tensor,
+        functions: Mapping[type, Callable],
+    ) -> None:
+        super().__init__()
+        self.expr, self.coordinates, self.params = expr, tuple(coordinates), tuple(params)
+        self.theta, self.functions = theta, functions
+        self.per_point = False
+        self.leaves: list[Tensor] = []
+
+    def forward(self, x: Tensor) -> Tensor:
+        values = {s: x[:, a] for a, s in enumerate(self.coordinates)}
+        theta = self.theta.to(dtype=x.dtype, device=x.device)
+        if self.per_point:
+            leaf = theta.detach().expand(x.shape[0], theta.shape[0]).clone().requires_grad_(True)  # (N, K)
+            self.leaves.append(leaf)
+            values.update({s: leaf[:, k] for k, s in enumerate(self.params)})
+        else:
+            values.update({s: theta[k] for k, s in enumerate(self.params)})
+        out = evaluate(self.expr, values, self.functions, x[:, 0])  # (N,)
+        return (out + 0.0 * x.pow(3).sum(1))[:, None]  # (N, 1)
+
+
+class Formula:
+    """A closed-form solution ``expr`` of the coordinates ``names`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        expr: sympy.Expr | str,
+        names: Sequence[str],
+        edges: Sequence[EdgeFit] = (),
+        library: Mapping | Sequence[str] | None = None,
+        loss: float | None = None,
+    ) -> None:
+        if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
+            raise TypeError(f"names must be a sequence of coordinate names such as ('x', 'y'), got {names!r}")
+        self.names = tuple(names)
+        self.library: dict[str, Primitive] = resolve_library(library)
+        self.functions = functions_for(self.library)
+        symbols = {n: sympy.Symbol(n) for n in self.names}
+        self.expr = sympy.sympify(expr, locals=symbols) if isinstance(expr, str) else sympy.sympify(expr)
+        stray = sorted(str(s) for s in self.expr.free_symbols if s.name not in symbols)
+        if stray:
+            raise ValueError(
+                f"the formula uses {', '.join(stray)}, which are not among its coordinates {', '.join(self.names)}"
+            )
+        self.edges = tuple(edges)
+        self.loss = loss  # the objective :meth:`refine` reached (None before refinement)
+
+    @property
+    def symbols(self) -> tuple[sympy.Symbol, ...]:
+        """The coordinates as sympy symbols, in column order."""
+        return tuple(sympy.Symbol(n) for n in self.names)
+
+    def __str__(self) -> str:
+        return str(self.expr)
+
+    def __repr__(self) -> str:
+        return f"Formula({self.expr}, names={self.names})"
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """Values ``(N,)`` at points ``x`` ``(N, d)`` (columns in the order of ``names``)."""
+        if not isinstance(x, Tensor) or x.ndim != 2 or x.shape[1] != len(self.names):
+            shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(
+                f"a formula of {', '.join(self.names)} takes a tensor of shape (N, {len(self.names)}), got {shape}"
+            )
+        with torch.no_grad():
+            return self.module()(x)[:, 0]
+
+    def module(self) -> FormulaModule:
+        """The formula as a torch module ``(N, d) -> (N, 1)`` (no free constants)."""
+        return FormulaModule(self.expr, self.symbols, (), torch.zeros(0, dtype=torch.float64), self.functions)
+
+    def equals(self, other: sympy.Expr | str | Formula) -> bool:
+        """Whether sympy proves this formula equal to ``other`` (an expression of the same coordinates): the
+        difference is zero as it stands, expanded, or simplified (tried in that order, cheapest first)."""
+        if isinstance(other, Formula):
+            other = other.expr
+        elif isinstance(other, str):
+            other = sympy.sympify(other, locals={n: sympy.Symbol(n) for n in self.names})
+        diff = self.expr - other
+        return diff == 0 or sympy.expand(diff) == 0 or sympy.simplify(diff) == 0
+
+    def relative_l2(self, target, x: Tensor | None = None) -> float:
+        """``||f - u|| / ||u||`` against a :class:`~kanpde.Problem`'s exact solution on its evaluation set, or
+        against a callable ``u(x) -> (N,)`` at points ``x``."""
+        from ..metrics import relative_l2
+        from ..problem import Problem
+        from ..solution import evaluation_points
+
+        if isinstance(target, Problem):
+            if target.exact is None:
+                raise ValueError(f"problem {target.name!r} has no exact solution to compare the formula with")
+            x = evaluation_points(target.domain)[0] if x is None else x
+            target = target.exact
+        if not callable(target) or x is None:
+            raise TypeError(
+                "relative_l2 takes a kanpde.Problem with an exact solution, or a callable u and points x"
+            )
+        with torch.no_grad():
+            return relative_l2(self(x), target(x).reshape(-1))
+
+    def refine(self, problem=None, *, data: tuple[Tensor, Tensor] | None = None, **options) -> Formula:
+        """Levenberg-Marquardt on the constants against ``problem``'s PDE loss or ``data = (x, y)``, then
+        snapping; see :func:`kanpde.formula.refine.refine`."""
+        from .refine import refine
+
+        return refine(self, problem, data=data, **options)
+
+    # -- text files ---------------------------------------------------------------------------------------
+    def as_dict(self) -> dict:
+        """Plain data: the expression as text and as a tree, the names, the edge fits."""
+        edges = []
+        for e in self.edges:
+            d = asdict(e)
+            d.update({k: to_tree(getattr(e, k)) for k in _CONSTANTS if getattr(e, k) is not None})
+            edges.append(d)
+        return {
+            "format": FORMAT,
+            "version": _VERSION,
+            "text": str(self.expr),
+            "tree": to_tree(self.expr),
+            "names": list(self.names),
+            "edges": edges,
+            "loss": self.loss,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, library: Mapping | Sequence[str] | None = None) -> Formula:
+        """The formula of :meth:`as_dict` (``library`` must know the functions it uses)."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError(f"not a kanpde formula (no '{FORMAT}' format tag)")
+        if not isinstance(data.get("version"), int) or data["version"] > _VERSION:
+            raise ValueError(
+                f"formula version {data.get('version')!r} is newer than this kanpde reads; upgrade kanpde"
+            )
+        functions = functions_for(resolve_library(library))
+        edges = []
+        for e in data.get("edges", []):
+            e = dict(e)
+            e.update({k: from_tree(e[k], functions) for k in _CONSTANTS if e.get(k) is not None})
+            edges.append(EdgeFit(**e))
+        return cls(from_tree(data["tree"], functions), data["names"], edges, library, data.get("loss"))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the formula to a JSON text file."""
+        return write_json(Path(path), self.as_dict())
+
+    @classmethod
+    def load(cls, path: str | Path, library: Mapping | Sequence[str] | None = None) -> Formula:
+        """Read a formula written by :meth:`save`."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no formula file at {path}")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not a kanpde formula file: it is not JSON ({err})") from err
+        try:
+            return cls.from_dict(data, library)
+        except (KeyError, TypeError, IndexError) as err:
+            raise ValueError(f"{path} is a damaged kanpde formula file ({err!r}); save it again") from err

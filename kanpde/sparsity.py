@@ -1,0 +1,200 @@
+"""The sparsity penalty of the KAN paper (Liu et al. 2024, §2.5.1) on edge magnitudes.
+
+With ``N`` points ``x_s`` and ``v_i^(s)`` the inputs of layer ``l`` there, an edge's magnitude is its mean
+absolute activation and a layer's the sum over its edges,
+
+    |phi_lji|_1 = (1/N) sum_s |phi_lji(v_i^(s))|,        |Phi_l|_1 = sum_ij |phi_lji|_1,
+
+its entropy ``S(Phi_l) = - sum_ij p_lij log p_lij`` with ``p_lij = |phi_lji|_1 / |Phi_l|_1``, and the penalty
+added to the loss with weight ``λ`` (``sparsity=`` of :func:`kanpde.solve` and :func:`kanpde.fit`) is
+
+    P = sum_l (mu_1 |Phi_l|_1 + mu_2 S(Phi_l)),        mu_1 = mu_2 = 1.
+
+**With each optimiser.** Adam and L-BFGS minimise ``L + λ P`` (value and gradient by autograd).
+Levenberg-Marquardt needs least-squares rows: every term of ``λ P`` is non-negative, so the rows
+``sqrt(λ mu_1 |phi_lji|_1)`` (one per edge) and ``sqrt(λ mu_2 S(Phi_l))`` (one per layer), appended to the
+PDE residual rows, have squares that sum to ``λ P`` exactly, and LM minimises the same ``L + λ P``. Their
+Jacobian rows, ``∇(λ mu |phi|_1) / (2 sqrt(λ mu |phi|_1))``, come from one backward pass each; a row whose
+value is zero (a removed edge) gets a zero Jacobian row (the square root has no derivative at 0). The
+Gauss-Newton matrix then holds the rank-one curvature ``∇t ∇tᵀ / (4 t)`` of each term ``t``.
+
+On several ranks the penalty is computed on rank 0 alone, on all interior points, and the other ranks add
+nothing, so the reduced sums are the single-process ones.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ._checks import check_positive_real
+
+__all__ = ["edge_magnitudes", "sparsity_penalty", "penalty_rows", "SparseLoss", "check_sparsity"]
+
+MU_L1 = 1.0
+MU_ENTROPY = 1.0
+
+
+def check_sparsity(value: object) -> float:
+    """``value`` as a float ``>= 0`` (0 turns the penalty off), or a clear error."""
+    return check_positive_real("sparsity", value, allow_zero=True)
+
+
+def edge_magnitudes(model: nn.Module, x: Tensor) -> list[Tensor]:
+    """``|phi_lji|_1`` per layer as ``(n_in, n_out)`` tensors, differentiable in the model's parameters."""
+    layers = getattr(model, "layers", None)
+    if layers is None or not all(hasattr(layer, "edge_functions") for layer in layers):
+        raise TypeError(
+            f"the sparsity penalty needs a kanpde.KAN (edge functions), got {type(model).__name__}"
+        )
+    model.check_input(x)
+    v = x * model.input_scale + model.input_shift
+    out = []
+    for layer in layers:
+        phi = layer.edge_functions(v)  # (N, n_in, n_out)
+        out.append(phi.abs().mean(0))
+        v = phi.sum(1) + layer.bias  # (N, n_out)
+    return out
+
+
+def _entropy(m: Tensor) -> Tensor:
+    """``-sum p log p`` with ``p = m / sum m`` (0 for an all-zero layer; ``0 log 0 = 0``)."""
+    total = m.sum()
+    p = m / torch.where(total > 0, total, torch.ones_like(total))
+    return -(p * torch.log(p.clamp(min=1e-300))).sum()
+
+
+def sparsity_penalty(model: nn.Module, x: Tensor) -> Tensor:
+    """``P = sum_l (mu_1 |Phi_l|_1 + mu_2 S(Phi_l))`` at points ``x`` (0-dim tensor)."""
+    return sum(MU_L1 * m.sum() + MU_ENTROPY * _entropy(m) for m in edge_magnitudes(model, x))
+
+
+def penalty_rows(model: nn.Module, x: Tensor, weight: float) -> Tensor:
+    """Rows ``r`` with ``|r|² = weight · P``: one per edge, then one per layer (module docstring)."""
+    terms = []
+    for m in edge_magnitudes(model, x):
+        terms += [weight * MU_L1 * m.reshape(-1), (weight * MU_ENTROPY * _entropy(m)).reshape(1)]
+    return torch.cat(terms).clamp(min=0).sqrt()
+
+
+class SparseLoss:
+    """A :class:`~kanpde.loss.PINNLoss` plus ``weight · P`` on points ``x`` (the penalty is its last part,
+    ``"sparsity"``); ``active`` is false on ranks other than 0, which add nothing.
+
+    The model it is called with is a KAN or an :class:`~kanpde.ansatz.Ansatz` around one (the penalty is on
+    the network's edges; the unknowns' Jacobian columns are zero). When the inner loss goes in several
+    :attr:`chunks`, so does this one: the inner chunks, each with a zero ``"sparsity"`` part, then one chunk
+    holding the penalty alone (its value and, for Gauss-Newton methods, its rows), so the optimisers' sums
+    over the chunks are the unchunked ones. The penalty needs every point's edge values at once (the
+    entropy is not a sum over points), so its chunk evaluates the edges on all of ``x``.
+    """
+
+    def __init__(self, loss, x: Tensor, weight: float, active: bool = True) -> None:
+        self.inner, self.x, self.weight, self.active = loss, x, check_sparsity(weight), active
+        self.mode, self.comm = loss.mode, loss.comm
+        inner = tuple(getattr(loss, "chunks", (loss,)))
+        self.chunks = (self,) if len(inner) == 1 else (*(_Padded(c) for c in inner), _PenaltyChunk(self))
+
+    # -- what the trainer reads of a PINNLoss ----------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return [*self.inner.names, "sparsity"]
+
+    @property
+    def points(self):
+        return self.inner.points
+
+    @property
+    def last_residual(self) -> Tensor | None:
+        return self.inner.last_residual
+
+    def set_scale(self, scale: Tensor | None) -> None:
+        self.inner.set_scale(scale)
+
+    def pde_residual(self, model: nn.Module, x: Tensor) -> Tensor:
+        return self.inner.pde_residual(model, x)
+
+    # -- values and rows -------------------------------------------------------------------------------
+    def penalty(self, model: nn.Module) -> Tensor:
+        """``weight · P`` of the network at ``x`` (0-dim; 0 on an inactive rank)."""
+        if not self.active:
+            return self.x.new_zeros(())
+        return self.weight * sparsity_penalty(_network(model), self.x)
+
+    def __call__(self, model: nn.Module) -> tuple[Tensor, Tensor]:
+        if len(self.chunks) > 1:
+            parts = sum(chunk(model)[1] for chunk in self.chunks)
+            return parts.sum(), parts
+        total, parts = self.inner(model)
+        p = self.penalty(model)
+        return total + p, torch.cat([parts, p.reshape(1)])
+
+    def residual_and_jacobian(self, model: nn.Module) -> tuple[Tensor, Tensor, Tensor]:
+        """The inner loss's rows with the penalty rows appended (none on inactive ranks)."""
+        if len(self.chunks) > 1:
+            found = [chunk.residual_and_jacobian(model) for chunk in self.chunks]
+            return (
+                torch.cat([r for r, _, _ in found]),
+                torch.cat([j for _, j, _ in found]),  # (M, P)
+                sum(p for _, _, p in found),
+            )
+        r, jac, parts = self.inner.residual_and_jacobian(model)
+        rows, extra = self.penalty_rows(model, jac)
+        return torch.cat([r, rows]), torch.cat([jac, extra]), torch.cat([parts, (rows @ rows).reshape(1)])
+
+    def penalty_rows(self, model: nn.Module, like: Tensor) -> tuple[Tensor, Tensor]:
+        """The penalty's rows ``(E + L,)`` and their Jacobian ``(E + L, P)`` with respect to
+        ``model.parameters()`` (no rows on an inactive rank); ``like`` gives dtype and device."""
+        n_params = sum(p.numel() for p in model.parameters())
+        if not self.active:
+            return like.new_zeros(0), like.new_zeros(0, n_params)
+        params = list(model.parameters())
+        with torch.enable_grad():
+            rows = penalty_rows(_network(model), self.x, self.weight)
+            values = rows.detach()
+            extra = like.new_zeros(rows.shape[0], n_params)  # (E + L, P)
+            for k in range(rows.shape[0]):
+                if float(values[k]) > 0:
+                    grads = torch.autograd.grad(rows[k], params, retain_graph=True, allow_unused=True)
+                    extra[k] = torch.cat([torch.zeros_like(p).reshape(-1) if g is None else g.reshape(-1)
+                                          for g, p in zip(grads, params, strict=True)])  # fmt: skip
+        return values, extra
+
+
+def _network(model: nn.Module) -> nn.Module:
+    """The KAN of an :class:`~kanpde.ansatz.Ansatz` (or the model itself)."""
+    return getattr(model, "net", model)
+
+
+class _Padded:
+    """A chunk of the inner loss with a zero ``"sparsity"`` part appended."""
+
+    def __init__(self, chunk) -> None:
+        self.chunk, self.mode, self.comm = chunk, chunk.mode, chunk.comm
+
+    def __call__(self, model: nn.Module) -> tuple[Tensor, Tensor]:
+        total, parts = self.chunk(model)
+        return total, torch.cat([parts, parts.new_zeros(1)])
+
+    def residual_and_jacobian(self, model: nn.Module) -> tuple[Tensor, Tensor, Tensor]:
+        r, jac, parts = self.chunk.residual_and_jacobian(model)
+        return r, jac, torch.cat([parts, parts.new_zeros(1)])
+
+
+class _PenaltyChunk:
+    """The penalty alone as a chunk: value ``weight · P`` with zero parts but the last, and its rows."""
+
+    def __init__(self, owner: SparseLoss) -> None:
+        self.owner, self.mode, self.comm = owner, owner.mode, owner.comm
+
+    def _parts(self, value: Tensor) -> Tensor:
+        n = len(self.owner.inner.names)
+        return torch.cat([value.new_zeros(n), value.reshape(1)])
+
+    def __call__(self, model: nn.Module) -> tuple[Tensor, Tensor]:
+        p = self.owner.penalty(model)
+        return p, self._parts(p)
+
+    def residual_and_jacobian(self, model: nn.Module) -> tuple[Tensor, Tensor, Tensor]:
+        rows, jac = self.owner.penalty_rows(model, self.owner.x)
+        return rows, jac, self._parts(rows @ rows)
