@@ -154,6 +154,7 @@ def test_resume_refuses_training_flags(tmp_path, capsys):
 
 
 SENTINEL_PROBLEM = """
+import time
 from pathlib import Path
 import kanpde as kp
 
@@ -165,6 +166,11 @@ def residual(x, u):
     calls["n"] += 1
     if calls["n"] == 60:  # training is under way
         Path(__file__).with_name("training").touch()
+        hold = Path(__file__).with_name("hold")
+        for _ in range(6000):  # while the test holds the run, wait here for its SIGINT (at most 60 s)
+            if not hold.exists():
+                break
+            time.sleep(0.01)
     return base.residual(x, u)
 
 
@@ -182,6 +188,7 @@ def test_sigint_to_a_real_solve_then_resume_equals_an_uninterrupted_run(tmp_path
     problem = tmp_path / "sentinel.py"
     problem.write_text(SENTINEL_PROBLEM)
     args = [str(problem), "--grids", "3,6", "--optimizer", "adam:1500,lm:20", "--points", "64"]
+    (tmp_path / "hold").touch()  # the run waits mid-training for the signal, however fast the machine
     proc = _kanpde(*args, "--out", str(tmp_path / "cut"), cwd=tmp_path)
     try:
         deadline = time.monotonic() + 120
@@ -195,6 +202,7 @@ def test_sigint_to_a_real_solve_then_resume_equals_an_uninterrupted_run(tmp_path
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        (tmp_path / "hold").unlink()
     assert proc.returncode == 130, stderr
     lines = stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("kanpde: interrupted after step"), stderr
