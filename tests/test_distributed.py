@@ -41,6 +41,7 @@ def _worker(rank: int, world: int, port: int, out: str, name: str = "heat1d") ->
             params = [p.detach() for p in sol.ansatz.parameters()]
             found = {"params": params, "history": sol.history, "unknowns": sol.unknowns}
             torch.save({**found, "gauss_newton": gauss_newton}, out)
+        dist.barrier()  # both ranks are done before either tears gloo down (a race aborted rank 1 once)
     finally:
         dist.destroy_process_group()
 

@@ -181,7 +181,21 @@ problem = kp.Problem(base.domain, residual, base.conditions, base.exact, name="s
 def _kanpde(*args: str, cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "kanpde", "solve", *args, "--no-progress"]
-    return subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=_default_sigint,
+    )
+
+
+def _default_sigint() -> None:
+    """A child inherits an ignored SIGINT (Python then keeps ignoring it): give it the default back, so the
+    solve sees Ctrl-C as a user's terminal would deliver it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_sigint_to_a_real_solve_then_resume_equals_an_uninterrupted_run(tmp_path):
