@@ -31,7 +31,14 @@ from .derivatives import DerivativePlan, Evaluation, accessor
 from .distributed import Comm
 from .problem import Problem
 
-__all__ = ["Collocation", "PINNLoss", "sample_collocation", "split_collocation"]
+__all__ = [
+    "Collocation",
+    "PINNLoss",
+    "chunked_loss",
+    "chunked_rows",
+    "sample_collocation",
+    "split_collocation",
+]
 
 
 @dataclass(frozen=True)
@@ -331,8 +338,7 @@ class PINNLoss:
         them on several ranks. With several :attr:`chunks` the sum of theirs (the optimisers go chunk by chunk,
         so that only one chunk's graph is alive at a time)."""
         if len(self.chunks) > 1:
-            parts = sum(chunk(model)[1] for chunk in self.chunks)
-            return parts.sum(), parts
+            return chunked_loss(self.chunks, model)
         residuals = None
         if self._layout is not None:
             try:
@@ -353,12 +359,7 @@ class PINNLoss:
         Jacobian rows (forward mode only). With several :attr:`chunks` their rows one after the other.
         """
         if len(self.chunks) > 1:
-            found = [chunk.residual_and_jacobian(model) for chunk in self.chunks]
-            return (
-                torch.cat([r for r, _, _ in found]),
-                torch.cat([j for _, j, _ in found]),  # (M, P)
-                sum(p for _, _, p in found),
-            )
+            return chunked_rows(self.chunks, model)
         terms, residuals = [], []
         for t, (w, n) in enumerate(zip(self.weights, self.counts, strict=True)):
             passes: list[list] = []
@@ -374,6 +375,22 @@ class PINNLoss:
                 rs.append(r[:, c].detach())
                 start += r.shape[0]
         return torch.cat(rs), jac, self._parts(residuals)
+
+
+def chunked_loss(chunks, model: nn.Module) -> tuple[Tensor, Tensor]:
+    """Total and parts of a loss split into ``chunks`` (losses over disjoint points): the sums of theirs."""
+    parts = sum(chunk(model)[1] for chunk in chunks)
+    return parts.sum(), parts
+
+
+def chunked_rows(chunks, model: nn.Module) -> tuple[Tensor, Tensor, Tensor]:
+    """``r̃``, its Jacobian and the parts of a loss split into ``chunks``: the chunks' rows one after the other."""
+    found = [chunk.residual_and_jacobian(model) for chunk in chunks]
+    return (
+        torch.cat([r for r, _, _ in found]),
+        torch.cat([j for _, j, _ in found]),  # (M, P)
+        sum(p for _, _, p in found),
+    )
 
 
 def _count(points: Tensor | dict[str, Tensor]) -> int:

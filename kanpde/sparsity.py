@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from ._checks import check_positive_real
+from .loss import chunked_loss, chunked_rows
 
 __all__ = ["edge_magnitudes", "sparsity_penalty", "penalty_rows", "SparseLoss", "check_sparsity"]
 
@@ -123,8 +124,7 @@ class SparseLoss:
 
     def __call__(self, model: nn.Module) -> tuple[Tensor, Tensor]:
         if len(self.chunks) > 1:
-            parts = sum(chunk(model)[1] for chunk in self.chunks)
-            return parts.sum(), parts
+            return chunked_loss(self.chunks, model)
         total, parts = self.inner(model)
         p = self.penalty(model)
         return total + p, torch.cat([parts, p.reshape(1)])
@@ -132,12 +132,7 @@ class SparseLoss:
     def residual_and_jacobian(self, model: nn.Module) -> tuple[Tensor, Tensor, Tensor]:
         """The inner loss's rows with the penalty rows appended (none on inactive ranks)."""
         if len(self.chunks) > 1:
-            found = [chunk.residual_and_jacobian(model) for chunk in self.chunks]
-            return (
-                torch.cat([r for r, _, _ in found]),
-                torch.cat([j for _, j, _ in found]),  # (M, P)
-                sum(p for _, _, p in found),
-            )
+            return chunked_rows(self.chunks, model)
         r, jac, parts = self.inner.residual_and_jacobian(model)
         rows, extra = self.penalty_rows(model, jac)
         return torch.cat([r, rows]), torch.cat([jac, extra]), torch.cat([parts, (rows @ rows).reshape(1)])
