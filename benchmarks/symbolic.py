@@ -17,10 +17,12 @@ from the samples after each, then ``refine(data=(x, y))``; seeds as above (crite
 squared error below 1e-24 of the mean square of y). The error is measured on 10000 fresh samples.
 
 **Pruning**: poisson2d with ``KAN([2, 10, 1])``, trained on grids 3, 6, 12 (150 LM steps each) with
-``sparsity`` 1e-3 and without, pruned with ``threshold=1e-2``, retrained on grids 12, 24, and its formula.
+``sparsity`` 1e-2, 1e-3 and without, pruned with ``threshold=1e-2``, retrained on grids 12, 24, and its
+formula.
 
 Times are wall-clock and process CPU seconds of this process (one thread). Writes
-``results/symbolic.{json,md}``.
+``results/symbolic.{json,md}`` (the formula cases) and ``results/pruning.{json,md}`` (the pruning table), each
+only when its cases ran.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from _provenance import kanpde_source, machine, source_line  # noqa: E402
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 GRIDS = (3, 6, 12, 24)
 STEPS = 150
+PRUNING_SPARSITY = (1e-2, 1e-3, 0.0)
 PDE_CASES = {
     "poisson2d": ([2, 2, 1], "sin(pi*x)*sin(pi*y**2)", "≤ 1e-10, sympy-equivalent, ≤ 3 min CPU"),
     "heat1d": ([2, 2, 1], "exp(-t)*sin(pi*x)", "≤ 1e-10, sympy-equivalent"),
@@ -235,11 +238,21 @@ def _markdown(data: dict) -> str:
         "shared, loaded machine (load average at start "
         f"{', '.join(f'{v:.1f}' for v in data['machine']['load_average_at_start'] or [])}); CPU seconds are "
         "this process's.",
+    ]
+    if data.get("cases"):
+        lines += _formula_tables(data["cases"])
+    if data.get("pruning"):
+        lines += _pruning_table(data["pruning"])
+    return "\n".join(lines) + "\n"
+
+
+def _formula_tables(cases: list[dict]) -> list[str]:
+    lines = [
         "",
         "| case | target | KAN | formula | relative L2 | sympy-equivalent | seeds tried | wall s | CPU s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for c in data["cases"]:
+    for c in cases:
         lines.append(
             f"| {c['case']} | {c['target']} | {c['width']} | `{c['formula']}` | {c['relative_l2']:.1e} | "
             f"{'yes' if c['sympy_equivalent'] else 'no'} | {c['seeds_tried']} | {c['wall_seconds']:.0f} | "
@@ -248,7 +261,7 @@ def _markdown(data: dict) -> str:
     lines += ["", "Per seed (KAN error, the composed formula before refinement, the refined one):", ""]
     lines += ["| case | seed | KAN rel. L2 | composed rel. L2 | refined rel. L2 | loss | floats left |"]
     lines += ["|---|---|---|---|---|---|---|"]
-    for c in data["cases"]:
+    for c in cases:
         for t in c["tries"]:
             loss = t.get("pde_loss", t.get("mse"))
             composed = t.get("composed_relative_l2")
@@ -257,21 +270,26 @@ def _markdown(data: dict) -> str:
                 f"{'' if composed is None else f'{composed:.1e}'} | {t['relative_l2']:.1e} | {loss:.1e} | "
                 f"{t['floats_left']} |"
             )
-    if data["pruning"]:
-        lines += ["", "## Pruning poisson2d, KAN [2, 10, 1] (threshold 1e-2)", ""]
-        lines += ["| sparsity | stage | width | parameters | relative L2 |", "|---|---|---|---|---|"]
-        for p in data["pruning"]:
-            for s in p["stages"]:
-                lines.append(
-                    f"| {p['sparsity']:g} | {s['stage']} | {s['width']} | {s['params']} | {s['relative_l2']:.1e} |"
-                )
-        lines += ["", "Formula of the retrained pruned network, refined against the PDE:", ""]
-        for p in data["pruning"]:
+    return lines
+
+
+def _pruning_table(pruning: list[dict]) -> list[str]:
+    lines = ["", "## Pruning poisson2d, KAN [2, 10, 1] (threshold 1e-2)", ""]
+    lines += ["| sparsity | stage | width | parameters | relative L2 | wall s (cumulative) |"]
+    lines += ["|---|---|---|---|---|---|"]
+    for p in pruning:
+        for s in p["stages"]:
             lines.append(
-                f"- sparsity {p['sparsity']:g}: `{p['formula']}`, relative L2 {p['formula_relative_l2']:.1e}, "
-                f"PDE loss {p['formula_pde_loss']:.1e}, sympy-equivalent: {'yes' if p['sympy_equivalent'] else 'no'}"
+                f"| {p['sparsity']:g} | {s['stage']} | {s['width']} | {s['params']} | {s['relative_l2']:.1e} | "
+                f"{s['wall_seconds']:.0f} |"
             )
-    return "\n".join(lines) + "\n"
+    lines += ["", "Formula of the retrained pruned network, refined against the PDE:", ""]
+    for p in pruning:
+        lines.append(
+            f"- sparsity {p['sparsity']:g}: `{p['formula']}`, relative L2 {p['formula_relative_l2']:.1e}, "
+            f"PDE loss {p['formula_pde_loss']:.1e}, sympy-equivalent: {'yes' if p['sympy_equivalent'] else 'no'}"
+        )
+    return lines
 
 
 def main() -> None:
@@ -298,11 +316,15 @@ def main() -> None:
         elif case in DATA_CASES:
             data["cases"].append(data_case(case, args.seeds))
         else:
-            data["pruning"] = [pruning_case(s) for s in (1e-3, 0.0)]
+            data["pruning"] = [pruning_case(s) for s in PRUNING_SPARSITY]
     args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "symbolic.json", data)
-    with atomic_write(args.out / "symbolic.md") as tmp:
-        tmp.write_text(_markdown(data), encoding="utf-8")
+    # formulas go to symbolic.*, the pruning table to pruning.*: a run of one never overwrites the other
+    for stem, key in (("symbolic", "cases"), ("pruning", "pruning")):
+        if data[key]:
+            part = {k: v for k, v in data.items() if k not in ("cases", "pruning")} | {key: data[key]}
+            write_json(args.out / f"{stem}.json", part)
+            with atomic_write(args.out / f"{stem}.md") as tmp:
+                tmp.write_text(_markdown(part), encoding="utf-8")
 
 
 if __name__ == "__main__":
