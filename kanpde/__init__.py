@@ -19,6 +19,7 @@ from .geometry import (
     Rectangle,
     SpaceTime,
     Union,
+    transfinite,
 )
 from .jet import JetSpec
 from .kan import KAN, GridReport, KANLayer
@@ -59,6 +60,7 @@ __all__ = [
     "Difference",
     "SpaceTime",
     "DistanceFunction",
+    "transfinite",
     "Condition",
     "Dirichlet",
     "Neumann",

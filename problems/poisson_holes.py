@@ -2,10 +2,16 @@ r"""Poisson equation on a square with four circular holes (the geometry of PINNa
 
 PDE:        -Δu = f  in Ω,   f(x, y) = 2 pi^2 sin(pi x) cos(pi y) - e^{x + y}
 Domain:     Ω = [-0.5, 0.5]^2 minus the four disks of radius 0.1 centred at (±0.3, ±0.3)
-Conditions: u = exact on the square's sides (Dirichlet);
+Conditions: u = exact on the square's sides (Dirichlet), imposed exactly: u = g + φ N with φ the square's
+            distance function and g = kp.transfinite(exact, square), the transfinite interpolation of the
+            side values (it reads the exact solution on the four sides only, nowhere inside);
             Robin u + ∂u/∂n = g on each circle, with n the outward normal of Ω (pointing into the hole,
             n = -(x - c) / 0.1 for the hole centred at c) and g = u + ∇u · n from the exact solution
 Exact:      u(x, y) = sin(pi x) cos(pi y) + e^{x + y} / 2
+
+The hard side condition is the choice that wins here (benchmarks/hard_soft.py, KAN [2, 10, 1], the same
+points and schedule: relative L2 5.8e-8 hard against 1.0e-5 soft); `Dirichlet(exact, on=SQUARE)` is the
+penalised form of the same condition.
 
 Derivation: ∇u = (pi cos(pi x) cos(pi y) + e^{x+y}/2,  -pi sin(pi x) sin(pi y) + e^{x+y}/2) and
             Δu = -2 pi^2 sin(pi x) cos(pi y) + e^{x + y}.
@@ -65,7 +71,7 @@ problem = kp.Problem(
     domain=SQUARE - HOLES[0] - HOLES[1] - HOLES[2] - HOLES[3],
     residual=residual,
     conditions=[
-        kp.Dirichlet(value=exact, on=SQUARE),
+        kp.Dirichlet(value=kp.transfinite(exact, SQUARE), on=SQUARE, hard=True),
         kp.Robin(a=1.0, b=1.0, g=robin_value, on=HOLES),
     ],
     exact=exact,

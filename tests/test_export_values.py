@@ -53,7 +53,8 @@ def _node(index, axes, times):
 
 
 def _by_hand(problem, model, x):
-    """u, exact, u - exact and the PDE residual at points ``x`` (residual by nested autograd)."""
+    """u, exact, u - exact and the PDE residual at points ``x`` (residual by nested autograd); ``model``
+    is the solution's ansatz (the network and, where a condition is hard, its lift and distance function)."""
     with torch.no_grad():
         u = model(x)[:, 0]
     exact = problem.exact(x).reshape(-1)
@@ -87,7 +88,7 @@ def test_exported_fields_equal_the_solution_at_the_nodes(tmp_path, case):
     index = _indices(shape, seed=len(shape))
     nodes = torch.tensor([_node(i, data["axes"], data["times"]) for i in index], dtype=torch.float64)
     inside = domain.contains(nodes).numpy()
-    expected = _by_hand(problem, sol.model, nodes)
+    expected = _by_hand(problem, sol.ansatz, nodes)
     for field, values in data["fields"].items():
         got = np.array([values[i] for i in index])
         assert np.isnan(got[~inside]).all(), field  # NaN outside the domain
@@ -138,7 +139,7 @@ def test_mesh_exports_hold_the_solution_at_their_points(tmp_path, case):
             np.concatenate([np.tile(points, (len(times), 1)), np.repeat(times, len(points))[:, None]], 1)
         )
         shape = (len(times), len(points))
-    expected = _by_hand(problem, sol.model, x)
+    expected = _by_hand(problem, sol.ansatz, x)
     assert set(data["fields"]) == {"u", "exact", "error", "residual"}
     for field, values in data["fields"].items():
         assert values.shape == shape, field

@@ -13,7 +13,8 @@ One module per concern:
 * :mod:`~kanpde.geometry.polygon`: simple :class:`Polygon`\\ s;
 * :mod:`~kanpde.geometry.csg`: ``a - b``, ``a | b``, ``a & b``;
 * :mod:`~kanpde.geometry.spacetime`: :class:`SpaceTime` over any of them;
-* :mod:`~kanpde.geometry.distance`: smooth approximate distance functions (:class:`DistanceFunction`).
+* :mod:`~kanpde.geometry.distance`: smooth approximate distance functions (:class:`DistanceFunction`);
+* :mod:`~kanpde.geometry.lift`: boundary values lifted into a rectangle (:func:`transfinite`).
 
 Example::
 
@@ -30,6 +31,7 @@ from .base import Domain
 from .box import Box, Interval, Rectangle
 from .csg import CSGDomain, Difference, Intersection, Union
 from .distance import DistanceFunction
+from .lift import Transfinite, transfinite
 from .polygon import Polygon
 from .sampling import SAMPLERS
 from .spacetime import SpaceTime
@@ -48,5 +50,7 @@ __all__ = [
     "Polygon",
     "Rectangle",
     "SpaceTime",
+    "Transfinite",
     "Union",
+    "transfinite",
 ]

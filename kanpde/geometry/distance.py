@@ -233,27 +233,46 @@ class _CSGPhi:
                 self.regions[key] = _primitive(node)[2](node, self.x, self.s2)
         return self.regions[key]
 
-    def leaf_trims(self, node: Domain, trims: list[Tensor], out: list[list[Tensor]]) -> None:
-        """Append, per leaf in order, the conditions (>= 0 where its boundary is the result's)."""
+    def leaf_trims(
+        self, node: Domain, trims: list[Any], out: list[tuple[list[Any], bool]], outside: bool = False
+    ) -> None:
+        """Append, per leaf in order, the conditions (>= 0 where its boundary is the result's) and whether
+        the result lies outside the leaf (it is subtracted an odd number of times)."""
         if not isinstance(node, CSGDomain):
-            out.append(trims)
+            out.append((trims, outside))
             return
         sign_a, sign_b = _SIBLING_SIGN[type(node)]
-        self.leaf_trims(node.a, [*trims, _Lazy(self, node.b, sign_a)], out)
-        self.leaf_trims(node.b, [*trims, _Lazy(self, node.a, sign_b)], out)
+        self.leaf_trims(node.a, [*trims, _Lazy(self, node.b, sign_a)], out, outside)
+        flip = isinstance(node, Difference)
+        self.leaf_trims(node.b, [*trims, _Lazy(self, node.a, sign_b)], out, outside != flip)
 
     def __call__(self, domain: CSGDomain, positions: list[int]) -> Tensor:
-        conditions: list[list[Any]] = []
+        conditions: list[tuple[list[Any], bool]] = []
         self.leaf_trims(domain, [], conditions)
         pieces = []
         for i in positions:
-            leaf = domain.leaves[i]
-            context = [lazy.value() for lazy in conditions[i]]
+            leaf, (lazies, outside) = domain.leaves[i], conditions[i]
+            context = [lazy.value() for lazy in _cutting(domain, leaf, lazies, self.x)]
+            if not context and not outside:  # the leaf's boundary is all the result's: its own function
+                pieces.append(_primitive(leaf)[0](leaf, self.x, leaf.faces))
+                continue
             for f, own in _primitive(leaf)[1](leaf, self.x, self.s2):
                 trims = ([own] if own is not None else []) + context
                 t = _fold(trims, lambda p, q: _and2(p, q, self.s2)) if trims else None
                 pieces.append(trimmed(f, t))
         return _fold(pieces, r_and)
+
+
+PROBES = 4096  # boundary points of a leaf at which a sibling condition is checked
+
+
+def _cutting(domain: CSGDomain, leaf: Domain, conditions: list[_Lazy], x: Tensor) -> list[_Lazy]:
+    """The sibling conditions that remove part of ``leaf``'s boundary (negative at one of ``PROBES``
+    Sobol points on it). A hole strictly inside a square does not cut the square's sides: trimming by
+    it would only add curvature (its region function's zero set runs through the domain) for nothing."""
+    probe_x, _ = leaf.sample_boundary(PROBES, seed=0, dtype=x.dtype, device=x.device)
+    probe = _CSGPhi(domain, probe_x)
+    return [c for c in conditions if bool((_Lazy(probe, c.node, c.sign).value() <= 0).any())]
 
 
 @dataclass(frozen=True)
