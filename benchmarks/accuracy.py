@@ -14,11 +14,11 @@ Targets (issues 4, 13, 14, 16). ``hard`` imposes the Dirichlet conditions exactl
 built from boundary values only (:func:`hard_soft.hard`: a zero value as it is, a callable one by Coons
 interpolation of a rectangle's sides, never the exact solution inside).
 
-* ``poisson2d`` - a two-hidden-layer KAN [2, 5, 5, 1] on grids 5, 10, 20, 40 with 6000 interior and 600
-  boundary points, 100 Levenberg-Marquardt steps a grid, hard Dirichlet (half the soft error). The KAN
-  paper's own [2, 10, 1] stalls at 1.2e-5 to 2e-5 on grid 40 (ill-conditioned) and [2, 20, 1] needs 97 s
-  for 5.7e-6; the deeper net composes sin(pi x) sin(pi y^2) with fewer, better-conditioned parameters.
-  6000 points: 2500 + 400 overfit a 40-interval grid.
+* ``poisson2d`` - the default KAN [2, 10, 1] with hard Dirichlet, on grids 5, 10, 20, 40 with 6000 interior
+  and 600 boundary points, 70 Levenberg-Marquardt steps a grid. Soft, the same net stalls at 1.2e-5 to 2e-5
+  on grid 40 (ill-conditioned); hard, it goes on to 8.8e-7 (exploratory, 70 s; 100 steps a grid: 3.8e-7 in
+  118 s; 4000 + 400 points and 80 steps: 1.2e-6 in 55 s, too few points for a 40-interval grid). The
+  two-hidden-layer [2, 5, 5, 1] reached 1.35e-6 in 171 s.
 * ``heat1d``, ``helmholtz2d``, ``heat_ball`` - the default KAN with hard Dirichlet values (zero): on
   helmholtz2d 1.7e-4 against 3.0e-3 soft (``results/grids.md``), on heat_ball about 4e-7 against 1.7e-4.
 * ``heat_inverse``, ``poisson_inverse_field`` - fewer points and steps than the defaults (the defaults meet
@@ -54,9 +54,9 @@ RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 TARGETS = {
     "poisson2d": {
-        "model": ("kan", [2, 5, 5, 1]),
+        "model": ("kan", [2, 10, 1]),
         "hard": True,
-        "solve": {"grids": (5, 10, 20, 40), "n_interior": 6000, "n_boundary": 600, "steps": 100},
+        "solve": {"grids": (5, 10, 20, 40), "n_interior": 6000, "n_boundary": 600, "steps": 70},
     },
     "heat1d": {"model": ("kan", [2, 10, 1]), "hard": True, "solve": {}},
     "helmholtz2d": {"model": ("kan", [2, 10, 1]), "hard": True, "solve": {}},
