@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from kanpde import bench
+from kanpde import bench, solve
 from kanpde.bench import ModelSpec, Plan, Suite, aggregate, kan, mlp
 
 REQUIRED = [
@@ -216,3 +216,30 @@ def test_plan_options_narrow_the_full_plan():
     (long,) = bench.plan_from_args(parse(["--headline-only", "--steps", "300"])).suites
     assert long.name == "paper" and long.models == long.headline and long.total_steps == 300
     assert [m.label(2) for m in long.models] == ["KAN [2,10,1] G5>10>20", "MLP [2,100,100,100,1]"]
+
+
+def test_hard_imposes_constant_dirichlet_values_for_every_model(tmp_path):
+    """--hard reaches the suite, the problem's Dirichlet conditions and the rows; the boundary values of
+    every trained model are then exact (zero on poisson2d's square), KAN and MLP alike."""
+    (suite,) = bench.plan_from_args(parse(["--suites", "sweep", "--hard"])).suites
+    assert suite.hard and "--hard imposed" in suite.note
+    small = Suite(
+        name="sweep",
+        problems=("poisson2d",),
+        models=(kan(3, (3,)), mlp(6, 2)),
+        seeds=(0,),
+        schedule=(("lm", 3),),
+        n_interior=64,
+        n_boundary=32,
+        n_initial=0,
+        hard=True,
+    )
+    problem = bench.run.suite_problem(small, "poisson2d")
+    (condition,) = problem.conditions
+    assert condition.hard and condition.value == 0.0
+    for spec in small.models:
+        result = bench.run.run_one(problem, spec, 0, small)
+        assert result.row["hard"] is True and math.isfinite(result.row["relative_l2"])
+    sol = solve(problem, kan(3, (3,)).build(2, 0), steps=3, n_interior=64, grids=(3,))
+    xb, _ = problem.domain.sample_boundary(50, seed=1)
+    assert float(sol(xb).abs().max()) < 1e-14

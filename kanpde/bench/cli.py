@@ -53,6 +53,11 @@ def add_arguments(
     )
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument(
+        "--hard",
+        action="store_true",
+        help="impose Dirichlet conditions with constant values exactly (u = g + phi N) for every model",
+    )
+    parser.add_argument(
         "--headline-only",
         action="store_true",
         help="run only the suites' headline pairs (KAN [2,10,1] vs the depth-4 width-100 MLP), e.g. with more --steps",
@@ -124,6 +129,9 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
             )
         if getattr(args, "headline_only", False):
             edits.append("--headline-only ran the headline pair alone")
+        if getattr(args, "hard", False):
+            kw["hard"] = True
+            edits.append("--hard imposed the constant Dirichlet values exactly for every model")
         if edits:
             kw["note"] = (suite.note + "; " if suite.note else "") + "in this run " + " and ".join(edits)
         changed.append(dataclasses.replace(suite, **kw))
@@ -145,6 +153,8 @@ def _command(args: argparse.Namespace, out: Path) -> str:
         parts += ["--device", args.device]
     if getattr(args, "headline_only", False):
         parts.append("--headline-only")
+    if getattr(args, "hard", False):
+        parts.append("--hard")
     if getattr(args, "report_only", False):
         parts.append("--report-only")
     try:

@@ -91,7 +91,9 @@ class Suite:
 
     ``schedule`` holds ``(optimizer, steps)`` stages with the total steps of a run; a KAN with ``n`` grid
     stages runs every stage for ``steps / n`` steps at each grid (``steps`` must divide evenly).
-    ``residual_weight`` replaces the problems' own weight when given (the KAN paper's α).
+    ``residual_weight`` replaces the problems' own weight when given (the KAN paper's α). ``hard`` imposes
+    every Dirichlet condition with a constant value exactly (``u = g + φN``) for every model of the suite,
+    KAN and MLP alike.
     ``headline`` names a (KAN, MLP) pair whose comparison opens the README.
     """
 
@@ -104,6 +106,7 @@ class Suite:
     n_boundary: int = 200
     n_initial: int = 200
     residual_weight: float | None = None
+    hard: bool = False
     log_every: int = 5
     headline: tuple[ModelSpec, ModelSpec] | None = None
     note: str = ""

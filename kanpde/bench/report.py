@@ -309,6 +309,7 @@ def write_readme(out: Path, plan: Plan, results: Sequence[RunResult], tables: di
             "",
             f"Problems: {', '.join(suite.problems)}. Seeds: {', '.join(map(str, suite.seeds))}. "
             + (f"Residual weight α = {suite.residual_weight}. " if suite.residual_weight is not None else "")
+            + ("Dirichlet values imposed exactly (hard) for every model. " if suite.hard else "")
             + f"Budget: {suite.budget_text()}.",
             "",
             f"Note: {suite.note}." if suite.note else "",

@@ -37,6 +37,7 @@ SUMMARY_COLUMNS = (
     "n_boundary",
     "n_initial",
     "residual_weight",
+    "hard",
     "schedule",
     "relative_l2",
     "relative_h1",
@@ -68,10 +69,19 @@ class RunResult:
 
 def suite_problem(suite: Suite, name: str):
     from ..catalog import load_problem
+    from ..conditions import Dirichlet
 
     problem = load_problem(name)
     if suite.residual_weight is not None:
         problem = dataclasses.replace(problem, residual_weight=suite.residual_weight)
+    if suite.hard:
+        conditions = [
+            dataclasses.replace(c, hard=True)
+            if isinstance(c, Dirichlet) and isinstance(c.value, (int, float))
+            else c
+            for c in problem.conditions
+        ]
+        problem = dataclasses.replace(problem, conditions=conditions)
     return problem
 
 
@@ -106,6 +116,7 @@ def run_one(
         "n_boundary": suite.n_boundary,
         "n_initial": suite.n_initial if problem.domain.is_time_dependent else 0,
         "residual_weight": problem.residual_weight,
+        "hard": suite.hard,
         "schedule": " ".join(f"{n}:{s}" for n, s in suite.schedule),
     }
     options = {

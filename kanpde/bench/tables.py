@@ -122,6 +122,7 @@ def suite_settings(suite: Suite) -> dict:
         "n_boundary": suite.n_boundary,
         "n_initial": suite.n_initial,
         "residual_weight": suite.residual_weight,
+        "hard": suite.hard,
         "log_every": suite.log_every,
         "headline": [dataclasses.asdict(s) for s in suite.headline] if suite.headline else None,
         "budget": suite.budget_text(),
@@ -140,6 +141,7 @@ def _suite_from_settings(d: dict) -> Suite:
         n_boundary=d["n_boundary"],
         n_initial=d["n_initial"],
         residual_weight=d["residual_weight"],
+        hard=d.get("hard", False),
         log_every=d.get("log_every", 5),
         headline=tuple(ModelSpec(m["family"], tuple(m["hidden"]), tuple(m["grids"])) for m in d["headline"])
         if d.get("headline")
