@@ -25,8 +25,9 @@ interpolation of a rectangle's sides, never the exact solution inside).
   against 1.7e-4 soft.
 * ``heat_inverse``, ``poisson_inverse_field`` - fewer points and steps than the defaults (the defaults meet
   the targets too, in more time).
-* ``stokes2d`` - hard velocity values (Coons from the sides); ``taylor_green`` has no target row: its
-  default solve runs the settings it recommends (100 LM steps a grid on 2000 + 600 + 400 points).
+* ``stokes2d`` - hard velocity values (``kp.transfinite`` of the sides); ``taylor_green`` has no target row:
+  the problem ships its lateral values hard and its default solve runs the settings it recommends (grids 5
+  and 10, 80 LM steps each, on 2000 + 600 + 400 points).
 * ``burgers1d`` - the best KAN we found (residual knots and RAD resampling); the default solve is the tanh
   MLP the problem recommends, since every KAN tried settles at 0.06-0.2.
 * ``poisson_holes`` - no target row: the default solve meets it (the problem ships its side values hard,
