@@ -20,6 +20,8 @@ LSHAPE = kp.Polygon([(-1, -1), (1, -1), (1, 0), (0, 0), (0, 1), (-1, 1)])
 LENS = kp.Disk((0.0, 0.0), 1.0) & kp.Disk((1.0, 0.0), 1.0)
 CUBE_BALL = kp.Box((0, 0, 0), (1, 1, 1)) - kp.Ball((0.5, 0.5, 0.5), 0.3)
 BOX3 = kp.Box((0, 0, 0), (1, 2, 3))
+INNER = kp.Rectangle((-0.1, -0.2), (0.2, 0.1))
+BOX_HOLE = SQUARE - INNER  # a box subtracted: its product form would vanish on its faces' extensions
 
 # (id, domain, on, the complementary part of the boundary: where phi must stay positive)
 CASES = [
@@ -37,6 +39,9 @@ CASES = [
     ("lens", LENS, None, None),
     ("lshape-hole", LSHAPE - kp.Disk((-0.5, -0.5), 0.25), kp.Disk((-0.5, -0.5), 0.25), LSHAPE),
     ("cube-ball", CUBE_BALL, None, None),
+    ("box-hole", BOX_HOLE, None, None),
+    ("box-hole-inner", BOX_HOLE, INNER, SQUARE),
+    ("box-hole-outer", BOX_HOLE, SQUARE, INNER),
 ]
 IDS = [c[0] for c in CASES]
 
@@ -108,6 +113,13 @@ def test_holes_inside_leave_the_outer_function_alone() -> None:
     # a hole that cuts a side still trims it: the square's function is not zero inside the bite
     bite = SQUARE - kp.Disk((0.5, 0.0), 0.2)
     assert float(DistanceFunction(bite, on=SQUARE)(torch.tensor([[0.45, 0.0]], dtype=F64))) > 1e-3
+
+
+def test_a_subtracted_box_vanishes_on_its_faces_only() -> None:
+    """The lines through a box hole's faces cross the domain: the function must not vanish there."""
+    on_lines = torch.tensor([[0.4, 0.1], [-0.4, -0.2], [-0.1, 0.4], [0.2, -0.4]], dtype=F64)
+    assert float(DistanceFunction(BOX_HOLE, on=INNER)(on_lines).min()) > 1e-3
+    assert float(DistanceFunction(BOX_HOLE)(on_lines).min()) > 1e-3
 
 
 def test_box_product_form() -> None:
