@@ -2,12 +2,12 @@
 
     python benchmarks/hard_soft.py [--threads 2]      # -> results/hard_soft.{md,json}
 
-For each problem the shipped (soft) problem is solved, then the same problem with every ``Dirichlet``
-condition made ``hard=True`` (``u = g + phi N``, :mod:`kanpde.ansatz`); other conditions (the Robin
-condition on poisson_holes' circles) stay soft. Both runs use the same KAN, seed, collocation points and
+For each problem the problem is solved with every ``Dirichlet`` condition penalised (``hard=False``, whatever
+the shipped file chose), then with every one made ``hard=True`` (``u = g + phi N``, :mod:`kanpde.ansatz`);
+other conditions (the Robin condition on poisson_holes' circles) stay soft. Both runs use the same KAN, seed, collocation points and
 Levenberg-Marquardt schedule; the table gives the relative L2 error against the exact solution and the
 training time. Problems: poisson2d (square), poisson_disk (disk), poisson_holes (square minus four disks:
-a CSG distance function on the outer square).
+the distance function of the square's sides, which the holes do not cut).
 
 **No shortcut through the exact solution.** A hard condition ``u = g + φN`` needs ``g`` inside the domain.
 When the problem's Dirichlet value is a callable (poisson_holes: the exact solution on the square's sides),

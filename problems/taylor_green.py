@@ -14,7 +14,7 @@ Check: u_x + v_y = sin x sin y F - sin x sin y F = 0; Δu = -2u, so nu Δu - u_t
        momentum equations reduce to u u_x + v u_y = -p_x: u u_x + v u_y = -(1/2) sin 2x F^2 = -p_x (likewise in y).
 
 Recommended settings: grids 5 and 10, 80 LM steps each, on 2000 interior, 600 boundary and 400 initial
-points: 3.0e-6 in about 70 s of one core (exploratory). With the lateral values penalised instead, the same
+points: 3.0e-6 in 48 s of one core (results/accuracy.md). With the lateral values penalised instead, the same
 KAN ended at 3.8e-4 (pressure 1.1e-3) after 300 steps.
 """
 

@@ -22,6 +22,11 @@ CUBE_BALL = kp.Box((0, 0, 0), (1, 1, 1)) - kp.Ball((0.5, 0.5, 0.5), 0.3)
 BOX3 = kp.Box((0, 0, 0), (1, 2, 3))
 INNER = kp.Rectangle((-0.1, -0.2), (0.2, 0.1))
 BOX_HOLE = SQUARE - INNER  # a box subtracted: its product form would vanish on its faces' extensions
+# the result lies inside none of a disjoint union's operands; K in S - (H - K) is subtracted twice but the
+# result is not inside it: their own functions (negative outside them) must not be used
+BOX_PAIR = kp.Rectangle((0, 0), (1, 1)) | kp.Rectangle((2, 0.5), (3, 1.5))
+BALL_PAIR = kp.Disk((0, 0), 1) | kp.Disk((3, 0), 1)
+NESTED = SQUARE - (kp.Disk((0, 0), 0.3) - kp.Disk((0, 0), 0.1))
 
 # (id, domain, on, the complementary part of the boundary: where phi must stay positive)
 CASES = [
@@ -42,6 +47,10 @@ CASES = [
     ("box-hole", BOX_HOLE, None, None),
     ("box-hole-inner", BOX_HOLE, INNER, SQUARE),
     ("box-hole-outer", BOX_HOLE, SQUARE, INNER),
+    ("box-pair", BOX_PAIR, None, None),
+    ("ball-pair", BALL_PAIR, None, None),
+    ("nested", NESTED, None, None),
+    ("nested-island", NESTED, kp.Disk((0, 0), 0.1), [SQUARE, kp.Disk((0, 0), 0.3)]),
 ]
 IDS = [c[0] for c in CASES]
 

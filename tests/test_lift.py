@@ -88,3 +88,13 @@ def test_hard_condition_with_a_lift_trains() -> None:
 def test_bad_input(value, box, error, match) -> None:
     with pytest.raises(error, match=match):
         kp.transfinite(value, box)
+
+
+def test_column_values_and_direct_construction() -> None:
+    """A value returning (N, 1) gives (N,); Transfinite built directly checks its input as transfinite does."""
+    x = _inside(50, 6)
+    g = kp.geometry.Transfinite(lambda p: (p[:, 0] + p[:, 1])[:, None], kp.SpaceTime(BOX, t=(0, 1)))
+    assert g.box == BOX
+    torch.testing.assert_close(g(x), x[:, 0] + x[:, 1], atol=1e-14, rtol=0)
+    with pytest.raises(ValueError, match="2-D Box"):
+        kp.geometry.Transfinite(lambda p: p[:, 0], kp.Box((0, 0, 0), (1, 1, 1)))

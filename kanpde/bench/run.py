@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import platform
 import statistics
 import time
@@ -77,7 +78,9 @@ def suite_problem(suite: Suite, name: str):
     if suite.hard:
         conditions = [
             dataclasses.replace(c, hard=True)
-            if isinstance(c, Dirichlet) and isinstance(c.value, (int, float))
+            if isinstance(c, Dirichlet)
+            and isinstance(c.value, numbers.Real)
+            and not isinstance(c.value, bool)
             else c
             for c in problem.conditions
         ]

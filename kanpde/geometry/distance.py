@@ -32,7 +32,13 @@ off its zero set, so jets come from autograd), for the boundary part ``on`` (fac
   :math:`a \\wedge_2 b = (a + b - \\sqrt{a^2 + b^2})(a^2 + b^2)/s^2` and
   :math:`a \\vee_2 b = (a + b + \\sqrt{a^2 + b^2})(a^2 + b^2)/s^2` (:math:`s` the domain's size; only
   their sign and smoothness matter), so that the trimmed pieces stay twice differentiable inside the
-  domain. The pieces are joined with :math:`\\wedge` as for polygons.
+  domain. The pieces are joined with :math:`\\wedge` as for polygons. An ancestor's condition enters a
+  leaf's trim only where the sibling actually cuts the leaf's boundary (:func:`cut_table`, probed once per
+  function): a hole strictly inside a square leaves the square's sides untrimmed, since the hole's zero set
+  would otherwise run through the domain with its curvature. A leaf that nothing cuts and that the result
+  lies inside (through intersections and the kept side of differences only) contributes its own function
+  (the box's product form above, not normalised to first order); for a union's operands and subtracted
+  shapes the trimmed pieces are kept, since a leaf's own function is negative outside it.
 * **SpaceTime**: the function of the space, applied to the spatial columns.
 
 Smoothness. Off its zero set :math:`\\phi` is C\\ :sup:`∞` for boxes, balls and polygons, and at least
@@ -47,7 +53,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -234,26 +240,30 @@ class _CSGPhi:
         return self.regions[key]
 
     def leaf_trims(
-        self, node: Domain, trims: list[Any], out: list[tuple[list[Any], bool]], outside: bool = False
+        self, node: Domain, trims: list[Any], out: list[tuple[list[Any], bool]], inside: bool = True
     ) -> None:
         """Append, per leaf in order, the conditions (>= 0 where its boundary is the result's) and whether
-        the result lies outside the leaf (it is subtracted an odd number of times)."""
+        the result lies inside the leaf (true only through intersections and the kept side of differences;
+        a union's result is inside neither operand, a subtracted leaf's result is outside it)."""
         if not isinstance(node, CSGDomain):
-            out.append((trims, outside))
+            out.append((trims, inside))
             return
         sign_a, sign_b = _SIBLING_SIGN[type(node)]
-        self.leaf_trims(node.a, [*trims, _Lazy(self, node.b, sign_a)], out, outside)
-        flip = isinstance(node, Difference)
-        self.leaf_trims(node.b, [*trims, _Lazy(self, node.a, sign_b)], out, outside != flip)
+        self.leaf_trims(
+            node.a, [*trims, _Lazy(self, node.b, sign_a)], out, inside and not isinstance(node, Union)
+        )
+        self.leaf_trims(
+            node.b, [*trims, _Lazy(self, node.a, sign_b)], out, inside and isinstance(node, Intersection)
+        )
 
-    def __call__(self, domain: CSGDomain, positions: list[int]) -> Tensor:
+    def __call__(self, domain: CSGDomain, positions: list[int], cuts: CutTable) -> Tensor:
         conditions: list[tuple[list[Any], bool]] = []
         self.leaf_trims(domain, [], conditions)
         pieces = []
         for i in positions:
-            leaf, (lazies, outside) = domain.leaves[i], conditions[i]
-            context = [lazy.value() for lazy in _cutting(domain, leaf, lazies, self.x)]
-            if not context and not outside:  # the leaf's boundary is all the result's: its own function
+            leaf, (lazies, inside) = domain.leaves[i], conditions[i]
+            context = [lazy.value() for lazy, cuts_it in zip(lazies, cuts[i], strict=True) if cuts_it]
+            if not context and inside:  # the result lies inside the leaf and nothing cuts its boundary
                 pieces.append(_primitive(leaf)[0](leaf, self.x, leaf.faces))
                 continue
             for f, own in _primitive(leaf)[1](leaf, self.x, self.s2):
@@ -264,15 +274,24 @@ class _CSGPhi:
 
 
 PROBES = 4096  # boundary points of a leaf at which a sibling condition is checked
+CutTable = tuple[tuple[bool, ...], ...]  # per leaf, per sibling condition: does it cut the leaf's boundary
 
 
-def _cutting(domain: CSGDomain, leaf: Domain, conditions: list[_Lazy], x: Tensor) -> list[_Lazy]:
-    """The sibling conditions that remove part of ``leaf``'s boundary (negative at one of ``PROBES``
-    Sobol points on it). A hole strictly inside a square does not cut the square's sides: trimming by
-    it would only add curvature (its region function's zero set runs through the domain) for nothing."""
-    probe_x, _ = leaf.sample_boundary(PROBES, seed=0, dtype=x.dtype, device=x.device)
-    probe = _CSGPhi(domain, probe_x)
-    return [c for c in conditions if bool((_Lazy(probe, c.node, c.sign).value() <= 0).any())]
+def cut_table(domain: CSGDomain) -> CutTable:
+    """Per leaf, which sibling conditions remove part of its boundary: negative at one of ``PROBES`` Sobol
+    points on it (float64 on the CPU, so the answer does not depend on the dtype or device of the points
+    later given to the function). A hole strictly inside a square does not cut the square's sides: trimming
+    by it would only add curvature (its region function's zero set runs through the domain) for nothing.
+    Resolution: a cut shorter than the probes' spacing (about the leaf's boundary measure / ``PROBES``) can
+    be missed, which leaves the uncut function's zero set on a piece of that size."""
+    table = []
+    for i, leaf in enumerate(domain.leaves):
+        probe_x, _ = leaf.sample_boundary(PROBES, seed=0)  # (PROBES, dim)
+        probe = _CSGPhi(domain, probe_x)
+        conditions: list[tuple[list[Any], bool]] = []
+        probe.leaf_trims(domain, [], conditions)
+        table.append(tuple(bool((c.value() <= 0).any()) for c in conditions[i][0]))
+    return tuple(table)
 
 
 @dataclass(frozen=True)
@@ -287,9 +306,9 @@ class _Lazy:
         return self.sign * self.owner.region(self.node)
 
 
-def _csg_phi(domain: CSGDomain, x: Tensor, selection: tuple) -> Tensor:
+def _csg_phi(domain: CSGDomain, x: Tensor, selection: tuple, cuts: CutTable) -> Tensor:
     targets = (domain,) if selection == domain.faces else selection
-    return _CSGPhi(domain, x)(domain, list(domain._positions(targets)))
+    return _CSGPhi(domain, x)(domain, list(domain._positions(targets)), cuts)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -313,6 +332,7 @@ class DistanceFunction:
 
     domain: Domain
     on: Any = None
+    _cuts: CutTable = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.domain, Domain):
@@ -323,6 +343,8 @@ class DistanceFunction:
                 "function); pass face names or the shapes whose boundary the function vanishes on"
             )
         self.domain.resolve_on(self.on)
+        space = self.domain.space if isinstance(self.domain, SpaceTime) else self.domain
+        object.__setattr__(self, "_cuts", cut_table(space) if isinstance(space, CSGDomain) else ())
 
     def __call__(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor) or x.ndim != 2 or x.shape[1] != self.domain.dim:
@@ -334,5 +356,5 @@ class DistanceFunction:
         selection = self.domain.resolve_on(self.on)
         xs = x[:, : space.dim]  # (N, space_dim)
         if isinstance(space, CSGDomain):
-            return _csg_phi(space, xs, selection)
+            return _csg_phi(space, xs, selection, self._cuts)
         return _primitive(space)[0](space, xs, selection)

@@ -40,6 +40,17 @@ class Transfinite:
     value: Callable[[Tensor], Tensor]
     box: Box
 
+    def __post_init__(self) -> None:
+        if not callable(self.value):
+            raise TypeError(f"transfinite: value must be a callable x (N, d) -> (N,), got {self.value!r}")
+        space = self.box.space if isinstance(self.box, SpaceTime) else self.box
+        if not isinstance(space, Box) or space.dim != 2:
+            raise ValueError(
+                f"transfinite: box must be a 2-D Box (a Rectangle) or a SpaceTime over one, got {self.box!r}; "
+                "for other shapes give the hard condition a value defined inside the domain"
+            )
+        object.__setattr__(self, "box", space)
+
     def __call__(self, x: Tensor) -> Tensor:
         (a, c), (b, d) = self.box.lo, self.box.hi
         s, t = (x[:, 0] - a) / (b - a), (x[:, 1] - c) / (d - c)  # (N,), (N,)
@@ -47,7 +58,8 @@ class Transfinite:
         def v(first: Tensor | float, second: Tensor | float) -> Tensor:
             first = first if torch.is_tensor(first) else torch.full_like(x[:, 0], first)
             second = second if torch.is_tensor(second) else torch.full_like(x[:, 0], second)
-            return self.value(torch.cat([first[:, None], second[:, None], x[:, 2:]], dim=1))  # (N,)
+            out = self.value(torch.cat([first[:, None], second[:, None], x[:, 2:]], dim=1))
+            return out.reshape(-1)  # (N,) or (N, 1) -> (N,)
 
         sides = (1 - s) * v(a, x[:, 1]) + s * v(b, x[:, 1]) + (1 - t) * v(x[:, 0], c) + t * v(x[:, 0], d)
         corners = (1 - s) * (1 - t) * v(a, c) + s * (1 - t) * v(b, c) + (1 - s) * t * v(a, d)
@@ -63,12 +75,4 @@ def transfinite(value: Callable[[Tensor], Tensor], box: Box | SpaceTime) -> Tran
         square = kp.Rectangle((-0.5, -0.5), (0.5, 0.5))
         kp.Dirichlet(kp.transfinite(exact, square), on=square, hard=True)   # exact read on the sides only
     """
-    if not callable(value):
-        raise TypeError(f"transfinite: value must be a callable x (N, d) -> (N,), got {value!r}")
-    space = box.space if isinstance(box, SpaceTime) else box
-    if not isinstance(space, Box) or space.dim != 2:
-        raise ValueError(
-            f"transfinite: box must be a 2-D Box (a Rectangle) or a SpaceTime over one, got {box!r}; "
-            "for other shapes give the hard condition a value defined inside the domain"
-        )
-    return Transfinite(value, space)
+    return Transfinite(value, box)
