@@ -11,8 +11,8 @@ the checkpoint ``DIR/PROBLEM.pt`` (``kp.load`` opens it) and prints ``{"problem"
 ``--all`` runs the default on every problem and then every target.
 
 Targets (issues 4, 13, 14, 16). ``hard`` imposes the Dirichlet conditions exactly (``u = g + φN``) with ``g``
-built from boundary values only (:func:`hard_soft.hard`: a zero value as it is, a callable one by Coons
-interpolation of a rectangle's sides, never the exact solution inside).
+built from boundary values only (:func:`hard_soft.hard`: a zero value as it is, a callable one by
+``kp.transfinite`` of a rectangle's sides, never the exact solution inside).
 
 * ``poisson2d`` - the default KAN [2, 10, 1] with hard Dirichlet, on grids 5, 10, 20, 40 with 6000 interior
   and 600 boundary points, 70 Levenberg-Marquardt steps a grid. Soft, the same net stalls at 1.2e-5 to 2e-5

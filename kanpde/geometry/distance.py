@@ -273,20 +273,20 @@ class _CSGPhi:
         return _fold(pieces, r_and)
 
 
-PROBES = 4096  # boundary points of a leaf at which a sibling condition is checked
+_PROBES = 4096  # boundary points of a leaf at which a sibling condition is checked
 CutTable = tuple[tuple[bool, ...], ...]  # per leaf, per sibling condition: does it cut the leaf's boundary
 
 
 def cut_table(domain: CSGDomain) -> CutTable:
-    """Per leaf, which sibling conditions remove part of its boundary: negative at one of ``PROBES`` Sobol
+    """Per leaf, which sibling conditions remove part of its boundary: ≤ 0 at one of ``_PROBES`` Sobol
     points on it (float64 on the CPU, so the answer does not depend on the dtype or device of the points
     later given to the function). A hole strictly inside a square does not cut the square's sides: trimming
     by it would only add curvature (its region function's zero set runs through the domain) for nothing.
-    Resolution: a cut shorter than the probes' spacing (about the leaf's boundary measure / ``PROBES``) can
+    Resolution: a cut shorter than the probes' spacing (about the leaf's boundary measure / ``_PROBES``) can
     be missed, which leaves the uncut function's zero set on a piece of that size."""
     table = []
     for i, leaf in enumerate(domain.leaves):
-        probe_x, _ = leaf.sample_boundary(PROBES, seed=0)  # (PROBES, dim)
+        probe_x, _ = leaf.sample_boundary(_PROBES, seed=0)  # (_PROBES, dim)
         probe = _CSGPhi(domain, probe_x)
         conditions: list[tuple[list[Any], bool]] = []
         probe.leaf_trims(domain, [], conditions)

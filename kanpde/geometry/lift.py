@@ -62,8 +62,10 @@ class Transfinite:
             return out.reshape(-1)  # (N,) or (N, 1) -> (N,)
 
         sides = (1 - s) * v(a, x[:, 1]) + s * v(b, x[:, 1]) + (1 - t) * v(x[:, 0], c) + t * v(x[:, 0], d)
-        corners = (1 - s) * (1 - t) * v(a, c) + s * (1 - t) * v(b, c) + (1 - s) * t * v(a, d)
-        return sides - corners - s * t * v(b, d)
+        corners = (
+            (1 - s) * (1 - t) * v(a, c) + s * (1 - t) * v(b, c) + (1 - s) * t * v(a, d) + s * t * v(b, d)
+        )
+        return sides - corners
 
 
 def transfinite(value: Callable[[Tensor], Tensor], box: Box | SpaceTime) -> Transfinite:
