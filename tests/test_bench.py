@@ -243,3 +243,20 @@ def test_hard_imposes_constant_dirichlet_values_for_every_model(tmp_path):
     sol = solve(problem, kan(3, (3,)).build(2, 0), steps=3, n_interior=64, grids=(3,))
     xb, _ = problem.domain.sample_boundary(50, seed=1)
     assert float(sol(xb).abs().max()) < 1e-14
+
+
+def test_hard_leaves_masks_callables_and_other_conditions_penalised():
+    import torch
+
+    import kanpde as kp
+
+    def mask(x: torch.Tensor) -> torch.Tensor:
+        return x[:, 0] < 0
+
+    conditions = [
+        kp.Dirichlet(0.0, on="left"),
+        kp.Dirichlet(1.0, on=mask),
+        kp.Dirichlet(lambda x: x[:, 0], on="right"),
+        kp.Neumann(0.0, on="top"),
+    ]
+    assert [bench.run._can_be_hard(c) for c in conditions] == [True, False, False, False]

@@ -70,22 +70,26 @@ class RunResult:
 
 def suite_problem(suite: Suite, name: str):
     from ..catalog import load_problem
-    from ..conditions import Dirichlet
 
     problem = load_problem(name)
     if suite.residual_weight is not None:
         problem = dataclasses.replace(problem, residual_weight=suite.residual_weight)
     if suite.hard:
-        conditions = [
-            dataclasses.replace(c, hard=True)
-            if isinstance(c, Dirichlet)
-            and isinstance(c.value, numbers.Real)
-            and not isinstance(c.value, bool)
-            else c
-            for c in problem.conditions
-        ]
+        conditions = [dataclasses.replace(c, hard=True) if _can_be_hard(c) else c for c in problem.conditions]
         problem = dataclasses.replace(problem, conditions=conditions)
     return problem
+
+
+def _can_be_hard(condition) -> bool:
+    """A Dirichlet condition with a constant value on faces or shapes (a mask callable has no distance
+    function, so such a condition stays penalised)."""
+    from ..conditions import Dirichlet
+    from ..geometry import Domain
+
+    value, on = getattr(condition, "value", None), getattr(condition, "on", None)
+    constant = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    mask = callable(on) and not isinstance(on, Domain)
+    return isinstance(condition, Dirichlet) and constant and not mask
 
 
 def mean_square_exact(problem) -> float:
