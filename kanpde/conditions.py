@@ -30,6 +30,7 @@ from torch import Tensor
 
 from .derivatives import Field, Fields
 from .geometry import Box, Domain, SpaceTime
+from .geometry.base import is_mask
 
 __all__ = ["Condition", "Dirichlet", "Neumann", "Robin", "Periodic", "Initial", "Data", "evaluate_value"]
 
@@ -64,7 +65,7 @@ def _check_hard(cond: Dirichlet, domain: Domain) -> None:
     """A hard condition needs a distance function of its part and a value defined inside the domain."""
     from .geometry import DistanceFunction
 
-    if callable(cond.on) and not isinstance(cond.on, Domain):
+    if is_mask(cond.on):
         raise ValueError(
             "Dirichlet(hard=True) needs on= as face names or shapes (a mask callable defines no distance "
             "function); or pass hard=False"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 import platform
 import statistics
 import time
@@ -81,15 +80,12 @@ def suite_problem(suite: Suite, name: str):
 
 
 def _can_be_hard(condition) -> bool:
-    """A Dirichlet condition with a constant value on faces or shapes (a mask callable has no distance
-    function, so such a condition stays penalised)."""
+    """A Dirichlet condition with a constant value (conditions hold a finite number or a callable) on faces
+    or shapes (a mask callable has no distance function, so such a condition stays penalised)."""
     from ..conditions import Dirichlet
-    from ..geometry import Domain
+    from ..geometry.base import is_mask
 
-    value, on = getattr(condition, "value", None), getattr(condition, "on", None)
-    constant = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    mask = callable(on) and not isinstance(on, Domain)
-    return isinstance(condition, Dirichlet) and constant and not mask
+    return isinstance(condition, Dirichlet) and not callable(condition.value) and not is_mask(condition.on)
 
 
 def mean_square_exact(problem) -> float:

@@ -33,6 +33,11 @@ _MASK_ROUNDS = 3
 _REJECTION_ROUNDS = 12
 
 
+def is_mask(on: object) -> bool:
+    """Whether the selector ``on`` is a mask callable ``on(points) -> bool (N,)`` rather than a shape."""
+    return callable(on) and not isinstance(on, Domain)
+
+
 def _is_shapes(on: object) -> bool:
     """Whether ``on`` is a shape or a non-empty sequence of shapes."""
     if isinstance(on, Domain):
@@ -286,7 +291,7 @@ class Domain(ABC):
         n, seed = check_positive_int("n", n), check_nonnegative_int("seed", seed)
         check_dtype(dtype)
         check_sampler(sampler)
-        if callable(on) and not isinstance(on, Domain):
+        if is_mask(on):
             return self._sample_boundary_masked(n, sampler, seed, on, dtype, device)
         x, normal = self._boundary_points(n, sampler, seed, self.resolve_on(on))
         return to_tensor(x, dtype, device), to_tensor(normal, dtype, device)

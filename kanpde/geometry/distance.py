@@ -53,13 +53,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import torch
 
 from .ball import Ball
-from .base import Domain
+from .base import Domain, is_mask
 from .box import Box
 from .csg import CSGDomain, Difference, Intersection, Union
 from .polygon import Polygon
@@ -332,19 +333,22 @@ class DistanceFunction:
 
     domain: Domain
     on: Any = None
-    _cuts: CutTable = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.domain, Domain):
             raise TypeError(f"DistanceFunction: domain must be a Domain, got {self.domain!r}")
-        if callable(self.on) and not isinstance(self.on, Domain):
+        if is_mask(self.on):
             raise TypeError(
                 "DistanceFunction: on= cannot be a mask callable (a mask does not define a smooth "
                 "function); pass face names or the shapes whose boundary the function vanishes on"
             )
         self.domain.resolve_on(self.on)
+
+    @cached_property
+    def _cuts(self) -> CutTable:
+        """The cut table of a CSG space (:func:`cut_table`), computed on the first evaluation only."""
         space = self.domain.space if isinstance(self.domain, SpaceTime) else self.domain
-        object.__setattr__(self, "_cuts", cut_table(space) if isinstance(space, CSGDomain) else ())
+        return cut_table(space)
 
     def __call__(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor) or x.ndim != 2 or x.shape[1] != self.domain.dim:
