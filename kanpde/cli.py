@@ -194,6 +194,12 @@ _SETTINGS_FLAGS: dict[str, tuple[str, Callable, str]] = {
         _float,
         "weight of the L1 + entropy penalty on KAN edge magnitudes, for pruning and formulas (default 0: off)",
     ),
+    "restarts": (
+        "restarts",
+        _int,
+        "try this many other initialisations (seeds s+1, ...) on a short probe; go on from the best (default 0)",
+    ),
+    "restart_steps": ("restart_steps", _int, "steps of each restart probe (default 20)"),
 }
 # flag -> (parser, help) of the model and the run
 _MODEL_FLAGS: dict[str, tuple[Callable, str]] = {

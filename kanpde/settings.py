@@ -191,6 +191,13 @@ class SolveSettings:
         sparsity: weight ``λ`` of the KAN paper's L1 + entropy penalty on the edges' mean absolute values
             (:mod:`kanpde.sparsity`; KANs only), added to the loss by every optimiser (for Gauss-Newton
             methods as extra residual rows); ``0`` (the default) turns it off.
+        restarts: try this many other initialisations besides the model's own: the model's seed ``s`` and
+            ``s + 1, ..., s + restarts`` (a model with ``config()`` and a ``seed``: :class:`~kanpde.KAN`,
+            :class:`~kanpde.MLP`) each run the first optimiser stage on the first grid for
+            ``restart_steps`` steps on the same points, and the run goes on from the one with the lowest
+            loss (the probes' steps and seconds are not in the history). ``0`` (the default): no restarts.
+            For a small network whose optimiser can settle in a poor local minimum (``poisson5d``).
+        restart_steps: the steps of each probe.
     """
 
     n_interior: int | None = None
@@ -216,6 +223,8 @@ class SolveSettings:
     knots: str = "uniform"
     chunk_size: int = DEFAULT_CHUNK_SIZE
     sparsity: float = 0.0
+    restarts: int = 0
+    restart_steps: int = 20
 
     def __post_init__(self) -> None:
         from .derivatives import MODES
@@ -265,6 +274,8 @@ class SolveSettings:
             raise ValueError(f"unknown knots {self.knots!r}; valid ones: {', '.join(KNOT_PLACEMENTS)}")
         put("chunk_size", check_positive_int("chunk_size", self.chunk_size))
         put("sparsity", check_positive_real("sparsity", self.sparsity, allow_zero=True))
+        put("restarts", check_nonnegative_int("restarts", self.restarts))
+        put("restart_steps", check_positive_int("restart_steps", self.restart_steps))
 
     # -- the problem- and model-dependent defaults --------------------------------------------------------
     @property

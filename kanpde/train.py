@@ -479,7 +479,44 @@ def solve(
     if hasattr(model, "set_input_bounds"):
         model.set_input_bounds(*problem.domain.bounds())
     ansatz = Ansatz.for_problem(model, problem)
+    if settings.restarts:
+        ansatz = _best_start(problem, ansatz, settings)
     return _train(problem, ansatz, settings, observers, progress, stop_after)
+
+
+def _best_start(problem: Problem, ansatz: Ansatz, settings: SolveSettings) -> Ansatz:
+    """The trained probe with the lowest loss among the model's initialisation and ``settings.restarts``
+    others (seeds ``s + 1, ...``), each run for ``restart_steps`` steps of the first stage on the first grid
+    (:class:`~kanpde.SolveSettings`)."""
+    net = ansatz.net
+    if not (hasattr(net, "config") and isinstance(getattr(net, "seed", None), int)):
+        raise ValueError(
+            f"restarts re-initialise the model from its config() and seed, which a {type(net).__name__} "
+            "does not have; use kp.KAN or kp.MLP, or set restarts=0"
+        )
+    first = settings.schedule[0]
+    probe = settings.replace(
+        optimizer=(Stage(first.optimizer, settings.restart_steps),),
+        grids=settings.grids[:1] if settings.grids else None,
+        restarts=0,
+        log_every=settings.restart_steps,
+    )
+    best, best_loss = None, math.inf
+    for offset in range(settings.restarts + 1):
+        candidate = net
+        if offset:
+            config = {**net.config(), "seed": net.seed + offset}
+            candidate = type(net)(**config, dtype=settings.torch_dtype, device=settings.device)
+        trained = _train(problem, Ansatz.for_problem(candidate, problem), probe, (), False, None)
+        loss = trained.history[-1]["loss"]
+        if math.isfinite(loss) and loss < best_loss:
+            best, best_loss = trained.ansatz, loss
+    if best is None:
+        raise RuntimeError(
+            f"every one of the {settings.restarts + 1} restart probes ended with a non-finite loss; "
+            "lower lr or check the problem's residual"
+        )
+    return best
 
 
 def resume(

@@ -164,6 +164,18 @@ def check_sparsity(tmp_path):
     assert "sparsity" not in _history(_run(tmp_path, "--log-every", "1", folder="plain"))[0]  # off by default
 
 
+def check_restarts(tmp_path):
+    a = _run(tmp_path, "--restarts", "2", "--restart-steps", "2")
+    b = _run(tmp_path, folder="plain")
+    assert a["settings"]["restarts"] == 2 and b["settings"]["restarts"] == 0
+    assert a["relative_l2"] != b["relative_l2"]  # the run went on from a probe (2 steps in), not from scratch
+
+
+def check_restart_steps(tmp_path):
+    m = _run(tmp_path, "--restarts", "1", "--restart-steps", "3")
+    assert m["settings"]["restart_steps"] == 3 and m["settings"]["restarts"] == 1
+
+
 def check_symbolic(tmp_path):
     # poisson1d, u = sin(2 pi x) + x/2, on one KAN edge: the formula is exact after refinement
     base = [
@@ -308,6 +320,8 @@ CHECKS = {
     "--knots": check_knots,
     "--chunk-size": check_chunk_size,
     "--sparsity": check_sparsity,
+    "--restarts": check_restarts,
+    "--restart-steps": check_restart_steps,
     "--symbolic": check_symbolic,
     "--out": check_out,
     "--every": check_every,
