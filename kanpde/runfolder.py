@@ -41,7 +41,8 @@ class RunFolder(Observer):
         path: the folder (created at the first write; an existing file there is an error).
         every: also save the checkpoint and the history every this many steps (``None``: only at the end
             and on an interruption).
-        export: write ``solution.h5`` + ``solution.xdmf`` at the end.
+        export: write ``solution.h5`` + ``solution.xdmf`` at the end (domains of 1 to 3 spatial axes; the
+            fields of a higher-dimensional solve are not written).
         plots: write the figures at the end.
         metadata: extra plain values stored in ``metrics.json`` (the command line stores its options).
         formula: at the end, find the solution's formula first (a KAN on a problem of one field); a formula
@@ -114,7 +115,7 @@ class RunFolder(Observer):
         metrics = run_metrics(solution)
         metrics.update(self.metadata)
         write_json(self.path / "metrics.json", metrics)
-        if self.export:
+        if self.export and _exportable(solution):
             solution.export(self.path / "solution.h5")
         if self.plots:
             solution.plot(self.path / "solution.png")
@@ -125,6 +126,12 @@ class RunFolder(Observer):
         if solution.symbolic_formula is not None:
             solution.symbolic_formula.save(self.path / "formula.json")
         return metrics
+
+
+def _exportable(solution: Solution) -> bool:
+    """Whether the fields fit the HDF5 + XDMF export: 1 to 3 spatial axes (ParaView's grids); a solution on a
+    higher-dimensional domain keeps its checkpoint, metrics and slice plots."""
+    return solution.domain is None or solution.domain.space_dim <= 3
 
 
 def _find_formula(solution: Solution) -> None:

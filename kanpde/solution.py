@@ -332,6 +332,12 @@ class Solution:
         from .export import export_hdf5
 
         domain = self._need_domain("export")
+        if domain.space_dim > 3:
+            raise ValueError(
+                f"export writes fields on 1-, 2- or 3-D grids for ParaView; this solution's domain has "
+                f"{domain.space_dim} spatial axes ({', '.join(domain.names)}): evaluate it at the points you "
+                "need with solution(points) instead"
+            )
         if resolution is not None and (check_positive_int("resolution", resolution) < 2):
             raise ValueError(f"resolution must be an integer >= 2 (nodes per coordinate), got {resolution}")
         sizes = _grid_sizes(domain) if resolution is None else [resolution] * domain.dim
