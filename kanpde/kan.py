@@ -512,12 +512,10 @@ class KAN(Network):
         residual = 0.0
         for index, (layer, v, g, box) in enumerate(zip(new.layers, acts, sizes, bounds, strict=True)):
             lo, hi = layer.grid_range
-            if v is not None and index > 0:  # cover the samples and the image of the input box
-                v_lo = torch.minimum(v.min(0).values, box[0])
-                v_hi = torch.maximum(v.max(0).values, box[1])
-                span = (v_hi - v_lo).clamp(min=1e-3)
-                lo = torch.minimum(lo, v_lo - margin * span)
-                hi = torch.maximum(hi, v_hi + margin * span)
+            if v is not None and index > 0:  # cover the samples (with a margin) and the input box's image
+                span = (v.max(0).values - v.min(0).values).clamp(min=1e-3)
+                lo = torch.minimum(torch.minimum(lo, v.min(0).values - margin * span), box[0])
+                hi = torch.maximum(torch.maximum(hi, v.max(0).values + margin * span), box[1])
             knots, uniform = placement.knots(index, layer, v, lo, hi, g)
             residual = max(residual, layer.refit(knots, uniform, v, g))
         change = float("nan")
@@ -544,9 +542,10 @@ class KAN(Network):
         Without ``samples`` every layer keeps its span: on nested uniform grids (each new size a multiple of
         the current one) the old splines lie in the new space and the output is unchanged to round-off;
         otherwise ``grid_report.fit_residual`` gives the least-squares error. With ``samples`` ``(S, d)`` a
-        hidden layer's span also grows where needed to cover the activations at those points and the image
-        of the whole input box (:meth:`activation_bounds`; in high dimension samples rarely reach a box's
-        corners), widened by ``margin`` of their spread on each side (a span that already covers them is kept, so nested
+        hidden layer's span also grows where needed to cover the activations at those points, widened by
+        ``margin`` of their spread on each side, and the image of the whole input box
+        (:meth:`activation_bounds`; in high dimension samples rarely reach a box's corners) (a span that
+        already covers them is kept, so nested
         extension stays exact), and ``grid_report.output_change`` measures the change of the output there.
 
         **Residual-driven knots.** With ``weights`` ``(S,)`` (``>= 0``, e.g. the PDE residual ``|r|`` at the
