@@ -48,7 +48,7 @@ def test_grid_stages_span_the_corners_that_interior_samples_miss():
         (net.activations(corners)[1].max(0).values > net.activations(inside)[1].max(0).values + 1).all()
     )
     wider = net.extend_grid(8, samples=inside)
-    assert wider.range_violation(corners) == 0.0
+    assert wider.range_violation(corners) <= 1e-12  # at the bound itself, up to round-off
     assert net.range_violation(corners) > 0.0  # the initial hidden grid [-1, 1] did not
 
 
