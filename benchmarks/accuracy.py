@@ -39,8 +39,8 @@ built from boundary values only (:func:`hard_soft.hard`: a zero value as it is, 
   singularity u ~ r^(2/3) limits every smooth approximation; the KANs tried end at 5.8e-3 to 9.6e-3
   (default 9.6e-3; [2, 5, 5, 1] 5.8e-3; grids to 40 6.2e-3; residual knots 7.6e-3; RAD 1.5e-2), the MLP
   with 400 steps at 1.0e-3 (exploratory).
-* ``poisson5d`` - no target row: the default solve runs what the problem recommends (KAN [5, 2, 1] on
-  grids (10, 3) then (40, 12), 80 LM steps each, ``restarts=2``, 30 % of the boundary points on the cube's
+* ``poisson5d`` - no target row: the default solve runs what the problem recommends (KAN [5, 2, 1] with
+  33 then 132 intervals in the first layer and 10 then 40 in the second, 80 LM steps each, ``restarts=2``, 30 % of the boundary points on the cube's
   edges and corners). Before: KAN [5, 2, 1] with the solver's defaults 4.6e-3 in 51 s; the corners, which
   points on the faces never come near, carried most of the error.
 """

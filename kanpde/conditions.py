@@ -211,8 +211,9 @@ class Dirichlet(_BoundaryCondition):
             )
 
     def sample(self, domain, n, sampler, seed, dtype, device):
-        on_skeleton = min(n - 1, round(self.skeleton * n)) if self.skeleton > 0 else 0
-        if on_skeleton < domain.dim - 1:  # too few to split over the codimensions 2, ..., dim
+        # the faces keep at least one point each; too few left to split over the codimensions 2..dim: none
+        on_skeleton = min(n - 2 * domain.dim, round(self.skeleton * n)) if self.skeleton > 0 else 0
+        if on_skeleton < domain.dim - 1:
             on_skeleton = 0
         pts = self._boundary(domain, n - on_skeleton, sampler, seed, dtype, device)
         if on_skeleton:

@@ -13,8 +13,8 @@ of a jet (:mod:`kanpde.jet`), so value, gradient and second derivatives come out
 ``input_bounds`` (the domain's bounding box) onto the first layer's grid range, and hidden layers keep
 their activations in range by *grid update from samples*: :meth:`KAN.update_grid` (and
 :meth:`KAN.extend_grid` with ``samples``) moves each hidden layer's grid to the range of the activations
-seen on sample points and to the image of the input box (:meth:`KAN.activation_bounds`), widened by a
-margin, and refits the coefficients. The solver does this at the start
+seen on sample points, widened by a margin, and the first hidden layer's also to its image of the input
+box (:meth:`KAN.activation_bounds`), and refits the coefficients. The solver does this at the start
 of every grid stage; :meth:`KAN.range_violation` measures how far activations have left their ranges.
 """
 
@@ -467,27 +467,26 @@ class KAN(Network):
 
     @torch.no_grad()
     def activation_bounds(self, points: int = 513) -> list[tuple[Tensor, Tensor]]:
-        """An interval ``[lo_i, hi_i]`` per input of every layer that holds that input's activation at every
-        point of the input box (``input_bounds``): a list of ``(lo, hi)`` pairs of ``(n_in,)`` tensors.
+        """An interval ``[lo_i, hi_i]`` per input of every layer that holds that input's activation over the
+        input box (``input_bounds``), up to the sampling of each edge: a list of ``(lo, hi)`` pairs of
+        ``(n_in,)`` tensors.
 
         The first layer's inputs span the mapped box. A node sums its edges,
         ``y_j = b_j + sum_i phi_ji(v_i)``, so over a box of inputs its range is
-        ``[b_j + sum_i min phi_ji, b_j + sum_i max phi_ji]`` with each edge's extremes taken over its own
-        interval (here on ``points`` equispaced nodes of it, plus its ends). For the first hidden layer the
-        inputs vary independently and the interval is the node's exact range up to that sampling; deeper
-        layers treat their inputs as independent, which can only widen the interval. In high dimension the
-        extremes (a box's corners) are where samples rarely reach; grid stages span them
-        (:meth:`extend_grid` with ``samples``).
+        ``[b_j + sum_i min phi_ji, b_j + sum_i max phi_ji]``, each edge's extremes taken on equispaced nodes
+        of its interval (``points``, and at least 8 per knot interval): for the first hidden layer, whose
+        inputs vary independently, this is the node's range up to that sampling. Deeper layers treat their
+        inputs as independent, which can only widen the interval, and does so more with each layer; grid
+        stages (:meth:`extend_grid` with ``samples``) use the first hidden layer's interval only.
         """
         check_positive_int("points", points)
-        lo_in, hi_in = (
-            torch.as_tensor(b, dtype=self.input_scale.dtype, device=self.input_scale.device)
-            for b in self.input_bounds
-        )
-        lo, hi = lo_in * self.input_scale + self.input_shift, hi_in * self.input_scale + self.input_shift
+        scale, shift = self.input_scale, self.input_shift
+        lo_in, hi_in = (torch.as_tensor(b, dtype=scale.dtype, device=scale.device) for b in self.input_bounds)
+        lo, hi = lo_in * scale + shift, hi_in * scale + shift
         out = [(lo, hi)]
-        s = torch.linspace(0.0, 1.0, max(points, 2), dtype=lo.dtype, device=lo.device)[:, None]  # (P, 1)
         for layer in self.layers[:-1]:
+            nodes = max(points, 8 * (max(layer.sizes) + layer.k) + 1)
+            s = torch.linspace(0.0, 1.0, nodes, dtype=lo.dtype, device=lo.device)[:, None]  # (P, 1)
             edges = layer.edge_functions(lo + s * (hi - lo))  # (P, n_in, n_out)
             lo = edges.min(0).values.sum(0) + layer.bias  # (n_out,)
             hi = edges.max(0).values.sum(0) + layer.bias
@@ -508,14 +507,17 @@ class KAN(Network):
     ) -> KAN:
         new = copy.deepcopy(self)
         acts = self.activations(samples) if samples is not None else [None] * len(self.layers)
-        bounds = self.activation_bounds() if samples is not None else [None] * len(self.layers)
+        # the first hidden layer's range over the input box (exact up to sampling; deeper bounds are loose)
+        box = self.activation_bounds()[1] if samples is not None and len(self.layers) > 1 else None
         residual = 0.0
-        for index, (layer, v, g, box) in enumerate(zip(new.layers, acts, sizes, bounds, strict=True)):
+        for index, (layer, v, g) in enumerate(zip(new.layers, acts, sizes, strict=True)):
             lo, hi = layer.grid_range
-            if v is not None and index > 0:  # cover the samples (with a margin) and the input box's image
+            if v is not None and index > 0:  # cover the samples, with a margin
                 span = (v.max(0).values - v.min(0).values).clamp(min=1e-3)
-                lo = torch.minimum(torch.minimum(lo, v.min(0).values - margin * span), box[0])
-                hi = torch.maximum(torch.maximum(hi, v.max(0).values + margin * span), box[1])
+                lo = torch.minimum(lo, v.min(0).values - margin * span)
+                hi = torch.maximum(hi, v.max(0).values + margin * span)
+            if v is not None and index == 1:  # and the first hidden layer's image of the input box
+                lo, hi = torch.minimum(lo, box[0]), torch.maximum(hi, box[1])
             knots, uniform = placement.knots(index, layer, v, lo, hi, g)
             residual = max(residual, layer.refit(knots, uniform, v, g))
         change = float("nan")
@@ -543,9 +545,10 @@ class KAN(Network):
         the current one) the old splines lie in the new space and the output is unchanged to round-off;
         otherwise ``grid_report.fit_residual`` gives the least-squares error. With ``samples`` ``(S, d)`` a
         hidden layer's span also grows where needed to cover the activations at those points, widened by
-        ``margin`` of their spread on each side, and the image of the whole input box
-        (:meth:`activation_bounds`; in high dimension samples rarely reach a box's corners) (a span that
-        already covers them is kept, so nested
+        ``margin`` of their spread on each side, and the first hidden layer's also to its image of the whole
+        input box (:meth:`activation_bounds`; in high dimension samples rarely reach a box's corners, where
+        a node takes its extremes; for a domain that is not a box this covers its bounding box). A span that
+        already covers them is kept (so nested
         extension stays exact), and ``grid_report.output_change`` measures the change of the output there.
 
         **Residual-driven knots.** With ``weights`` ``(S,)`` (``>= 0``, e.g. the PDE residual ``|r|`` at the

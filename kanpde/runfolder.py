@@ -22,6 +22,7 @@ Under ``torch.distributed`` rank 0 alone writes.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from ._atomic import write_csv, write_json
@@ -117,6 +118,13 @@ class RunFolder(Observer):
         write_json(self.path / "metrics.json", metrics)
         if self.export and _exportable(solution):
             solution.export(self.path / "solution.h5")
+        elif self.export:
+            warnings.warn(
+                f"{self.path}: fields of a domain with more than 3 spatial axes are not exported (HDF5 + XDMF "
+                "grids are 1-3-D); the checkpoint, metrics and slice plots are written",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         if self.plots:
             solution.plot(self.path / "solution.png")
             if solution.history:

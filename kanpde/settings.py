@@ -194,8 +194,9 @@ class SolveSettings:
         restarts: try this many other initialisations besides the model's own: the model's seed ``s`` and
             ``s + 1, ..., s + restarts`` (a model with ``config()`` and a ``seed``: :class:`~kanpde.KAN`,
             :class:`~kanpde.MLP`) each run the first optimiser stage on the first grid for
-            ``restart_steps`` steps on the same points, and the run goes on from the one with the lowest
-            loss (the probes' steps and seconds are not in the history). ``0`` (the default): no restarts.
+            ``restart_steps`` steps from the same initial points, and the run goes on from the probe whose
+            last recorded loss is lowest (with adaptive point weights or causal weights that is the weighted
+            loss; the probes' steps and seconds are not in the history). ``0`` (the default): no restarts.
             For a small network whose optimiser can settle in a poor local minimum (``poisson5d``).
         restart_steps: the steps of each probe.
     """

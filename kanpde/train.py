@@ -446,7 +446,8 @@ def solve(
     ``n_boundary``, ``n_initial``, ``sampler``, ``optimizer`` (a name or ``(name, steps)`` stages), ``steps``,
     ``grids``, ``lr``, ``seed``, ``dtype``, ``device``, ``derivatives``, ``log_every``, ``compile``,
     ``chunk_size``, ``sparsity`` (the KAN paper's L1 + entropy penalty on edge magnitudes,
-    :mod:`kanpde.sparsity`) and the adaptive options. Pass them as keywords, as a ``settings`` object, or both (the keywords override the
+    :mod:`kanpde.sparsity`), ``restarts`` and ``restart_steps`` (probes of other initialisations) and the
+    adaptive options. Pass them as keywords, as a ``settings`` object, or both (the keywords override the
     object's fields).
 
     ``progress`` shows a tqdm bar; ``callbacks`` are observers (:class:`~kanpde.RunFolder`, any

@@ -9,13 +9,14 @@ Check: with g = exp(-|x|^2/2), Δg = (|x|^2 - d) g (d = 5), and Δ sin(pi x_i) =
        f = -Δu = (d - |x|^2) g + (pi^2 / 10) sum_i sin(pi x_i).
 
 Recommended (``kanpde solve poisson5d`` uses it): KAN [5, 2, 1], the width of the solution's structure (two
-hidden sums, -|x|^2/2 under exp and the sines under the identity), grid 10 in the first layer and 3 in the
-second, trained on grids 10 then 40 (the second layer 3 then 12) with 80 LM steps each, best of three
-initialisations (``restarts=2``: a [5, 2, 1] settles in a poor local minimum from about one seed in two).
-30 % of the boundary points lie on the cube's edges and corners (``skeleton=0.3``): points on its faces
-almost never come near them, and there a hidden node takes its extreme values; without them the error at
-the corners was 0.6 where it was 1e-5 elsewhere. Relative L2 about 1e-5 in under a minute
-(``results/accuracy.md``).
+hidden sums, -|x|^2/2 under exp and the sines under the identity), built with grid=(10, 3) and trained on
+grids (10, 40) with 80 LM steps each. Grid stages scale every size by the stage over the model's smallest
+size (3), so the first layer trains on 33 then 132 intervals and the second on 10 then 40 (tried as well:
+40 and 12 at the end, 1.6e-4; 128 and 32, 1.5e-5; 120 and 40, 5.9e-5). Best of three initialisations
+(``restarts=2``: a [5, 2, 1] settles in a poor local minimum from about one seed in two). 30 % of the
+boundary points lie on the cube's edges and corners (``skeleton=0.3``): points on its faces almost never
+come near them, and there a hidden node takes its extreme values; without them the error at the corners
+was 0.6 where it was 1e-5 elsewhere. Relative L2 about 1e-5 in about a minute (``results/accuracy.md``).
 """
 
 import math

@@ -77,6 +77,22 @@ def test_skeleton_points_lie_on_edges_and_corners_split_evenly_over_codimensions
     assert torch.equal(x, again) and not torch.equal(x, other)
 
 
+@pytest.mark.parametrize("sampler", ["sobol", "random"])
+def test_skeleton_free_coordinates_are_uniform_whatever_the_sampler(sampler):
+    x, _ = kp.Box((0.0,) * 5, (1.0,) * 5).sample_skeleton(4000, sampler=sampler, seed=2)
+    free = x[(x > 0.0) & (x < 1.0)]  # the coordinates not pinned to a face
+    counts = torch.histc(free, bins=5, min=0.0, max=1.0) / free.numel()
+    assert torch.allclose(counts, torch.full((5,), 0.2, dtype=F64), atol=0.02)  # chance: ~0.005
+
+
+def test_dirichlet_skeleton_leaves_every_face_a_point_when_n_is_small():
+    box = kp.Rectangle((0.0, 0.0), (1.0, 1.0))
+    pts = kp.Dirichlet(0.0, skeleton=0.3).sample(box, 4, "sobol", 0, F64, "cpu")  # 4 faces need all 4
+    assert pts["x"].shape == (4, 2)
+    pts = kp.Dirichlet(0.0, skeleton=0.99).sample(box, 100, "sobol", 0, F64, "cpu")
+    assert int(((pts["x"] == 0.0) | (pts["x"] == 1.0)).all(1).sum()) == 96  # 96 corners, 4 on the faces
+
+
 def test_skeleton_points_cover_every_corner_of_a_3d_box():
     x, _ = kp.Box((0.0,) * 3, (1.0,) * 3).sample_skeleton(400, seed=0)
     corners = x[(x == 0.0).logical_or(x == 1.0).all(1)]
@@ -88,6 +104,7 @@ def test_skeleton_points_cover_every_corner_of_a_3d_box():
     [
         (lambda: kp.Interval(0.0, 1.0).sample_skeleton(10), "dim >= 2"),
         (lambda: kp.Box((0.0,) * 3, (1.0,) * 3).sample_skeleton(0), "n"),
+        (lambda: kp.Box((0.0,) * 5, (1.0,) * 5).sample_skeleton(3), "n >= 4"),
         (lambda: kp.Box((0.0,) * 3, (1.0,) * 3).sample_skeleton(10, sampler="halton"), "sampler"),
     ],
 )
@@ -206,9 +223,17 @@ def test_a_5d_run_folder_keeps_checkpoint_and_metrics_and_export_says_why_not(tm
     problem = kp.load_problem("poisson5d")
     folder = kp.RunFolder(tmp_path / "run", plots=False)
     model = kp.KAN([5, 2, 1], grid=3, seed=0)
-    sol = kp.solve(
-        problem, model, steps=1, grids=(3,), n_interior=64, n_boundary=64, device="cpu", callbacks=[folder]
-    )
+    with pytest.warns(RuntimeWarning, match="not exported"):
+        sol = kp.solve(
+            problem,
+            model,
+            steps=1,
+            grids=(3,),
+            n_interior=64,
+            n_boundary=64,
+            device="cpu",
+            callbacks=[folder],
+        )
     written = sorted(p.name for p in (tmp_path / "run").iterdir())
     assert "solution.pt" in written and "metrics.json" in written and "solution.h5" not in written
     with pytest.raises(ValueError, match="5 spatial axes"):

@@ -105,22 +105,27 @@ class Box(Domain):
         2-D the four corners) and a unit normal at each ``(n, dim)``: the mean of the outward normals of the
         ``c`` faces that meet there, normalised.
 
-        The points are split evenly over ``c = 2, ..., dim``; each point pins ``c`` coordinates, drawn at
-        random (sub-stream ``"skeleton:<c>"`` of ``seed``), to their lower or upper bound, and takes the
-        others from ``sampler``. Points on the faces themselves (:meth:`sample_boundary`) come near these
-        parts with a probability that falls with the dimension (a point of a face of ``[-1, 1]^5`` lies
-        within 0.1 of one of its edges with probability ``1 - 0.95^4 = 0.19``, of a corner with ``0.05^4``),
-        so in high dimension a condition on the boundary leaves them unconstrained without these points.
+        The points are split evenly over ``c = 2, ..., dim`` (``n >= dim - 1``); each point pins ``c``
+        coordinates, drawn at random (sub-stream ``"skeleton-pins:<c>"`` of ``seed``), to their lower or
+        upper bound, and takes the others from ``sampler`` (sub-stream ``"skeleton:<c>"``). In 2-D every
+        point is one of the four corners. Points on the faces themselves (:meth:`sample_boundary`) rarely come
+        near these parts in high dimension: a point of a face of ``[-1, 1]^5`` lies within 0.1 of one of the
+        face's edges with probability ``1 - 0.9^4 = 0.34``, within 0.1 of a corner (in every coordinate) with
+        ``0.1^4``, so a condition on the boundary leaves the corners unconstrained without these points.
         """
         n, seed = check_positive_int("n", n), check_nonnegative_int("seed", seed)
         check_dtype(dtype)
         check_sampler(sampler)
         if self.dim < 2:
             raise ValueError("an interval has no faces of codimension 2; sample_skeleton needs dim >= 2")
+        if n < self.dim - 1:
+            raise ValueError(
+                f"sample_skeleton splits its points over the codimensions 2..{self.dim}; pass n >= {self.dim - 1}"
+            )
         lo, hi = np.array(self.lo), np.array(self.hi)
         points, normals = [], []
         for c, count in zip(range(2, self.dim + 1), split_counts(n, [1.0] * (self.dim - 1)), strict=True):
-            rng = np.random.default_rng(sub_seed(seed, f"skeleton:{c}"))
+            rng = np.random.default_rng(sub_seed(seed, f"skeleton-pins:{c}"))
             axes = np.argsort(rng.random((count, self.dim)), axis=1)[:, :c]  # (count, c) distinct axes
             upper = rng.random((count, c)) < 0.5  # (count, c)
             x = inside_open(lo, hi, unit_samples(sampler, count, self.dim, seed, f"skeleton:{c}"))
