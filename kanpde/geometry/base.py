@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import check_dtype, check_nonnegative_int, check_positive_int
+from .._checks import check_positive_int
 from ..grids import grid_nodes
-from .sampling import check_sampler, inside_open, split_counts, take, to_tensor, unit_samples
+from .sampling import check_draw, inside_open, split_counts, take, to_tensor, unit_samples
 
 __all__ = ["Domain", "FaceSelector"]
 
@@ -235,9 +235,7 @@ class Domain(ABC):
         bounding box for polygons and CSG results (the first ``n`` accepted candidates of the sampler's
         stream, or ``n`` evenly spaced ones for the grid).
         """
-        n, seed = check_positive_int("n", n), check_nonnegative_int("seed", seed)
-        check_dtype(dtype)
-        check_sampler(sampler)
+        n, seed = check_draw(n, sampler, seed, dtype)
         return to_tensor(self._interior_points(n, sampler, seed, "interior"), dtype, device)
 
     def _interior_points(self, n: int, sampler: str, seed: int, tag: str) -> np.ndarray:
@@ -288,9 +286,7 @@ class Domain(ABC):
         boundaries. ``on`` may also be a callable ``on(points) -> bool tensor (N,)``: then candidates are
         drawn on the whole boundary and ``n`` of those that pass (evenly spread over them) are kept.
         """
-        n, seed = check_positive_int("n", n), check_nonnegative_int("seed", seed)
-        check_dtype(dtype)
-        check_sampler(sampler)
+        n, seed = check_draw(n, sampler, seed, dtype)
         if is_mask(on):
             return self._sample_boundary_masked(n, sampler, seed, on, dtype, device)
         x, normal = self._boundary_points(n, sampler, seed, self.resolve_on(on))
@@ -385,7 +381,7 @@ class Domain(ABC):
         device: torch.device | str = "cpu",
     ) -> tuple[Tensor, Tensor]:
         """Matching points ``(n, dim)`` on the faces ``<axis>min`` and ``<axis>max`` (other columns equal)."""
-        n, seed = check_positive_int("n", n), check_nonnegative_int("seed", seed)
+        n, seed = check_draw(n, sampler, seed, dtype)
         spatial = self.names[: self.space_dim]
         if axis_name not in spatial:
             raise ValueError(

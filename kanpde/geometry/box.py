@@ -8,10 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._checks import check_dtype, check_nonnegative_int, check_positive_int
 from ._args import axis_names, real, real_tuple
 from .base import Domain
-from .sampling import check_sampler, inside_open, split_counts, sub_seed, to_tensor, unit_samples
+from .sampling import check_draw, inside_open, split_counts, sub_seed, to_tensor, unit_samples
 
 __all__ = ["Box", "Interval", "Rectangle"]
 
@@ -113,9 +112,7 @@ class Box(Domain):
         face's edges with probability ``1 - 0.9^4 = 0.34``, within 0.1 of a corner (in every coordinate) with
         ``0.1^4``, so a condition on the boundary leaves the corners unconstrained without these points.
         """
-        n, seed = check_positive_int("n", n), check_nonnegative_int("seed", seed)
-        check_dtype(dtype)
-        check_sampler(sampler)
+        n, seed = check_draw(n, sampler, seed, dtype)
         if self.dim < 2:
             raise ValueError("an interval has no faces of codimension 2; sample_skeleton needs dim >= 2")
         if n < self.dim - 1:

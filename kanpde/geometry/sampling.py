@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from scipy.stats import qmc
 
-from .._checks import check_dtype
+from .._checks import check_dtype, check_nonnegative_int, check_positive_int
 
 __all__ = ["SAMPLERS"]
 
@@ -105,6 +105,14 @@ def check_sampler(sampler: object) -> str:
         valid = ", ".join(sorted(SAMPLERS))
         raise ValueError(f"unknown sampler {sampler!r}; valid samplers: {valid}")
     return sampler
+
+
+def check_draw(n: object, sampler: object, seed: object, dtype: object) -> tuple[int, int]:
+    """Check the arguments every point-drawing method of the shapes takes; returns ``(n, seed)``."""
+    n, seed = check_positive_int("n", n), check_nonnegative_int("seed", seed)
+    check_dtype(dtype)
+    check_sampler(sampler)
+    return n, seed
 
 
 def unit_samples(sampler: str, n: int, d: int, seed: int, tag: str) -> np.ndarray:

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._checks import check_nonnegative_int, check_positive_int
 from ._args import real_tuple
 from .base import Domain
-from .sampling import check_sampler, to_tensor
+from .sampling import check_draw, to_tensor
 
 __all__ = ["SpaceTime"]
 
@@ -115,8 +114,7 @@ class SpaceTime(Domain):
         device: torch.device | str = "cpu",
     ) -> Tensor:
         """``n`` points ``(n, dim)`` strictly inside :math:`\\Omega`, with :math:`t = t_0`."""
-        n, seed = check_positive_int("n", n), check_nonnegative_int("seed", seed)
-        check_sampler(sampler)
+        n, seed = check_draw(n, sampler, seed, dtype)
         x = self.space._interior_points(n, sampler, seed, "initial")  # (n, space_dim)
         t = np.full((n, 1), self.t[0])  # (n, 1)
         return to_tensor(np.concatenate([x, t], axis=1), dtype, device)
