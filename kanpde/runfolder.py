@@ -116,7 +116,7 @@ class RunFolder(Observer):
         metrics = run_metrics(solution)
         metrics.update(self.metadata)
         write_json(self.path / "metrics.json", metrics)
-        if self.export and _exportable(solution):
+        if self.export and solution.exportable:
             solution.export(self.path / "solution.h5")
         elif self.export:
             warnings.warn(
@@ -136,16 +136,8 @@ class RunFolder(Observer):
         return metrics
 
 
-def _exportable(solution: Solution) -> bool:
-    """Whether the fields fit the HDF5 + XDMF export: 1 to 3 spatial axes (ParaView's grids); a solution on a
-    higher-dimensional domain keeps its checkpoint, metrics and slice plots."""
-    return solution.domain is None or solution.domain.space_dim <= 3
-
-
 def _find_formula(solution: Solution) -> None:
     """``solution.formula()``, its failure a warning (the run's files matter more than the formula)."""
-    import warnings
-
     try:
         solution.formula()
     except (ValueError, RuntimeError, ArithmeticError) as err:

@@ -316,6 +316,12 @@ class Solution:
             for c in self.problem.hard_conditions
         ]
 
+    @property
+    def exportable(self) -> bool:
+        """Whether :meth:`export` can write the fields: a domain of 1 to 3 spatial axes (ParaView's grids), or
+        none known yet (then :meth:`export` says how to pass it)."""
+        return self.domain is None or self.domain.space_dim <= 3
+
     def export(self, path: str | Path, resolution: int | None = None) -> tuple[Path, Path]:
         """Write the fields on a regular grid to HDF5 with an XDMF file beside it (for ParaView).
 
@@ -332,7 +338,7 @@ class Solution:
         from .export import export_hdf5
 
         domain = self._need_domain("export")
-        if domain.space_dim > 3:
+        if not self.exportable:
             raise ValueError(
                 f"export writes fields on 1-, 2- or 3-D grids for ParaView; this solution's domain has "
                 f"{domain.space_dim} spatial axes ({', '.join(domain.names)}): evaluate it at the points you "
