@@ -1,7 +1,10 @@
 """Optimisers for one training stage: Adam, L-BFGS and Levenberg-Marquardt (dense or matrix-free).
 
-Every optimiser works on a :class:`Objective` (the model and its loss) and exposes ``step() -> StepResult``
-and a counter of loss(-and-gradient) evaluations. A non-finite loss or gradient raises
+Every optimiser works on a :class:`Objective` (the model and its loss) and exposes ``step() -> StepResult``,
+a counter of loss(-and-gradient) evaluations and ``loss_changed()``, which the trainer calls when it
+redefines the loss (RAD's new points, RBA or causal weights): what was measured on the old loss is dropped
+(L-BFGS's cached loss and gradient, Levenberg-Marquardt's stall window), since comparing losses of two
+functions makes a rise on new points read as a failed line search or a stall. A non-finite loss or gradient raises
 :class:`NonFiniteError`; the trainer stops the stage and restores the best parameters.
 
 * **Adam** - ``torch.optim.Adam``.
@@ -19,7 +22,9 @@ and a counter of loss(-and-gradient) evaluations. A non-finite loss or gradient 
   (Nielsen's rule), otherwise ``λ ← λ ν``, ``ν ← 2ν`` and the step is retried. (Capping ``ν`` at 4 was
   tried: it ended poisson2d_sin 5x and helmholtz2d 4x less accurate; the fast growth of ``λ`` after
   failures seems to let the run leave poor basins.) The stage ends ("converged") when ``max_tries`` trials
-  fail, or when ``stall_window`` accepted steps lowered the loss by less than ``stall_tol`` of its value.
+  fail, or when ``stall_window`` accepted steps lowered the loss by less than ``stall_tol`` of its value
+  (losses of one loss function only: the window restarts when the loss is redefined, so with weights that
+  change every step the stall rule is off and only failed trials end the stage).
 
 **At scale.** Every optimiser goes over the loss's chunks (:attr:`kanpde.loss.PINNLoss.chunks`) one at a
 time: the gradient, ``JᵀJ`` and ``Jᵀr`` are sums of the chunks' (and the ranks'), so memory is
@@ -195,6 +200,9 @@ class Adam:
         self.opt.step()
         return StepResult(loss, parts)
 
+    def loss_changed(self) -> None:
+        """The loss was redefined (new points or weights): nothing measured on the old one is kept here."""
+
     def state_dict(self) -> dict:
         """A copy of the state (torch's own dict shares the moment tensors that the next step updates)."""
         return copy.deepcopy(self.opt.state_dict())
@@ -281,6 +289,11 @@ class LBFGS:
         self._trials.clear()
         _check_finite(self._current[0])
         return StepResult(loss, parts)
+
+    def loss_changed(self) -> None:
+        """The loss was redefined (new points or weights): the cached loss and gradient belong to the old one
+        (the line search would compare losses of two functions). The curvature pairs are kept."""
+        self._current = None
 
     def state_dict(self) -> dict:
         return {"s": list(self.s), "y": list(self.y), "current": self._current}
@@ -441,6 +454,7 @@ class LevenbergMarquardt:
         self.stall_window, self.stall_tol = stall_window, stall_tol
         self.losses: list[float] = []  # accepted losses of the last stall_window steps
         self.converged = False  # no damping gives a decrease, or the loss stalled
+        self.no_descent = False  # the first of the two: no damping gave a decrease
         self.cg_iterations = 0  # CG iterations of the last step, all trials together (matrix-free)
 
     def _linearise(self) -> _DenseSystem | _MatrixFreeSystem:
@@ -471,7 +485,7 @@ class LevenbergMarquardt:
             self.nu *= 2.0
         else:
             obj.assign(x)
-            self.converged = True
+            self.converged = self.no_descent = True
         self.lam = min(max(self.lam, 1e-15), 1e10)
         return StepResult(loss, system.parts)
 
@@ -483,13 +497,26 @@ class LevenbergMarquardt:
             first = self.losses[0]
             self.converged = first - loss < self.stall_tol * first
 
+    def loss_changed(self) -> None:
+        """The loss was redefined (new points or weights): the stall window held losses of the old one, and a
+        loss that rises on new points would read as a stall. The window restarts; the damping is kept."""
+        self.losses = []
+        self.converged = self.no_descent
+
     def state_dict(self) -> dict:
-        return {"lam": self.lam, "nu": self.nu, "losses": list(self.losses), "converged": self.converged}
+        return {
+            "lam": self.lam,
+            "nu": self.nu,
+            "losses": list(self.losses),
+            "converged": self.converged,
+            "no_descent": self.no_descent,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.lam, self.nu = float(state["lam"]), float(state["nu"])
         self.losses = list(state.get("losses", []))
         self.converged = bool(state.get("converged", False))
+        self.no_descent = bool(state.get("no_descent", False))
 
 
 class MatrixFreeLM(LevenbergMarquardt):

@@ -305,7 +305,8 @@ class _Trainer:
         self.logger.loss = self.loss
         objective = Objective(self.model, self.loss, compiled)
         opt = make_optimizer(stage.optimizer, objective, **options)
-        opt.load_state_dict({**state, "current": None} if "current" in state else state)
+        opt.load_state_dict(state)
+        _loss_changed(opt)
         self._opt, self._objective = opt, objective
         return objective, opt
 
@@ -340,6 +341,7 @@ class _Trainer:
         )
         if "scale" in adapt:
             self.loss.set_scale(adapt["scale"])
+            _loss_changed(opt)
         if self.logger.bar is not None:
             self.logger.bar.update(1)
         if opt.converged or pos["stage_step"] % self.settings.log_every == 0 or pos["stage_step"] == limit:
@@ -428,6 +430,15 @@ def _train(problem, model, settings, observers, progress, stop_after, history=()
         return trainer.run(stop_after)
     finally:
         _close_bar(bar, trainer.pos["finished"])
+
+
+def _loss_changed(opt) -> None:
+    """Tell the optimiser that its loss was redefined (RAD's new points, RBA or causal weights), so that it
+    drops what it measured on the old one (:meth:`kanpde.optim.LevenbergMarquardt.loss_changed`); an
+    optimiser without the method keeps nothing of the kind."""
+    hook = getattr(opt, "loss_changed", None)
+    if hook is not None:
+        hook()
 
 
 def solve(

@@ -87,6 +87,30 @@ def test_adaptive_runs_resume_bit_identically(tmp_path, extra):
         assert full.trainer_state["scale"].shape == (60,)
 
 
+@pytest.mark.parametrize(
+    ("optimizer", "extra"),
+    [("lm", {"resample_every": 10}), ("lbfgs", {"causal": 1.0})],
+    ids=["lm-rad", "lbfgs-causal"],
+)
+def test_a_redefined_loss_does_not_end_the_stage(optimizer, extra):
+    """A loss that rises on RAD's new points or under new weights is neither a stall nor a failed line
+    search. (Before the optimisers dropped what they had measured on the old loss, Levenberg-Marquardt ended
+    this stage after its first resample, at step 21 of 30, and L-BFGS with causal weights after one step.)"""
+    sol = kp.solve(
+        kp.load_problem("heat1d"),
+        kp.KAN([2, 3, 1], grid=3),
+        optimizer=optimizer,
+        steps=30,
+        grids=(3,),
+        n_interior=40,
+        n_boundary=12,
+        n_initial=12,
+        **extra,
+    )
+    assert sol.history[-1]["step"] == 30
+    assert not any(record.get("stopped") for record in sol.history)
+
+
 def test_resampling_moves_points_to_where_the_residual_is():
     """After a few steps on burgers1d the residual peaks at the forming shock (x = 0, late t): RAD puts
     more points near x = 0 than the uniform Sobol set does."""

@@ -152,6 +152,28 @@ def test_lm_restores_the_parameters_when_every_trial_fails():
     assert lm.lam == pytest.approx(1e-12 * 2 * 4 * 8, rel=1e-15)  # ν doubled after each failure
 
 
+def test_a_redefined_loss_restarts_the_stall_window_but_keeps_a_failed_descent():
+    """``loss_changed`` (new points or weights): a loss that rises on the new loss is no stall, so the window
+    restarts; a step on which no damping lowered the loss still ends the stage."""
+    obj = _LeastSquares(rosenbrock, [-1.2, 1.0])
+    lm = LevenbergMarquardt(obj, stall_window=3, stall_tol=0.0)
+    for loss in (0.2, 0.1, 0.05, 0.5):  # 0.5: the first loss on new points
+        lm._record(loss)
+    assert lm.converged  # read as a stall against losses of the old points
+    lm.loss_changed()
+    assert not lm.converged and lm.losses == []
+    lm._record(0.4)
+    assert not lm.converged
+    failing = LevenbergMarquardt(_LeastSquares(rosenbrock, [-1.2, 1.0]), damping=1e-12, max_tries=3)
+    failing.step()
+    assert failing.converged and failing.no_descent
+    failing.loss_changed()
+    assert failing.converged
+    other = LevenbergMarquardt(obj)
+    other.load_state_dict(failing.state_dict())
+    assert other.no_descent and other.converged
+
+
 def test_lm_damping_stays_at_or_above_its_lower_bound():
     obj = _LeastSquares(rosenbrock, [0.99, 0.98])  # near the minimum: the Gauss-Newton step is good
     lm = LevenbergMarquardt(obj, damping=1e-20)

@@ -88,6 +88,14 @@ def test_lm_declares_a_stall_and_keeps_it_in_its_state():
     assert other.losses == lm.losses == [0.2, 0.19999, 0.19998, 0.19997]
 
 
+def test_lbfgs_drops_its_cached_loss_when_the_loss_changes():
+    obj = _Linear(30, 4)
+    opt = LBFGS(obj)
+    opt._current = (torch.tensor(1.0), torch.zeros(1), torch.zeros(4))
+    opt.loss_changed()
+    assert opt._current is None
+
+
 def test_lm_stops_at_the_minimum_of_a_linear_problem():
     obj = _Linear(60, 8)
     lm = LevenbergMarquardt(obj, damping=1e-8, stall_window=2)
