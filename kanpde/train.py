@@ -14,7 +14,9 @@ the most, get what the coarse ones did not need. Levenberg-Marquardt leaves a gr
 (less than 0.1% lower over 10 steps); on the last grid it goes on as long as the loss falls at all.
 
 A non-finite loss or gradient, or a failed line search, ends the stage: the best parameters seen in it are
-restored, the history records why (``"stopped"``) and a warning tells the user.
+restored, the history records why (``"stopped"``) and a warning tells the user. "Best" and "stalled" compare
+losses of one loss function: when the trainer redefines it (RAD's new points, RBA or causal weights) the
+stage's best loss and the optimiser's memory of the old one restart.
 """
 
 from __future__ import annotations
@@ -269,7 +271,7 @@ class _Trainer:
 
     def _resample(self, stage: Stage, opt, compiled, options):
         """New interior points from the residual (RAD), a new loss on them, and the optimiser carried over
-        (L-BFGS forgets its cached gradient, which belonged to the old points)."""
+        (it drops what it measured on the old points: ``loss_changed``; the stage's best loss restarts too)."""
         import numpy as np
 
         from .adaptive import rad_points
@@ -307,6 +309,9 @@ class _Trainer:
         opt = make_optimizer(stage.optimizer, objective, **options)
         opt.load_state_dict(state)
         _loss_changed(opt)
+        self.pos.update(
+            best=math.inf, best_params=objective.flat()
+        )  # losses of the old points compare no more
         self._opt, self._objective = opt, objective
         return objective, opt
 
@@ -342,6 +347,7 @@ class _Trainer:
         if "scale" in adapt:
             self.loss.set_scale(adapt["scale"])
             _loss_changed(opt)
+            pos.update(best=math.inf, best_params=self._objective.flat())
         if self.logger.bar is not None:
             self.logger.bar.update(1)
         if opt.converged or pos["stage_step"] % self.settings.log_every == 0 or pos["stage_step"] == limit:
