@@ -309,9 +309,8 @@ class _Trainer:
         opt = make_optimizer(stage.optimizer, objective, **options)
         opt.load_state_dict(state)
         _loss_changed(opt)
-        self.pos.update(
-            best=math.inf, best_params=objective.flat()
-        )  # losses of the old points compare no more
+        # the stage's best loss was one on the old points: it compares no more
+        self.pos.update(best=math.inf, best_params=objective.flat())
         self._opt, self._objective = opt, objective
         return objective, opt
 
