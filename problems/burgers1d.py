@@ -17,7 +17,7 @@ Recommended model: a tanh MLP [2, 20, 20, 20, 1] (``kanpde solve burgers1d`` use
 Levenberg-Marquardt defaults it reaches a relative L2 of about 1e-3; every KAN we tried (KAN [2, 10, 1],
 [2, 8, 8, 1], [2, 16, 1] on grids to 40; with residual-driven resampling, residual knots, causal weights,
 exact boundary values, Adam before LM) settles at 0.06-0.3 with the shock displaced from x = 0, and LM stops
-there (``results/accuracy.md``). Not for want of representation: KAN [2, 10, 1] fits the reference values
+there; the best, KAN [2, 5, 5, 5, 1] with causal weights (ε = 100), ends at 4.2e-2 (``results/accuracy.md``). Not for want of representation: KAN [2, 10, 1] fits the reference values
 themselves to 5.8e-4, but its Burgers residual there is large (the splines do not resolve u_xx across a shock
 about 0.0075 wide) and the PINN loss started from that fit moves the shock (``results/burgers_kan.md``).
 """
