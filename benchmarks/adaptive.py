@@ -19,8 +19,6 @@ heat1d). Rows are merged into ``results/adaptive.json`` by label.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import time
@@ -29,6 +27,7 @@ from pathlib import Path
 
 import torch
 from _provenance import kanpde_source, machine, source_line  # noqa: E402  (benchmarks/ is on sys.path)
+from _rows import main as rows_main
 
 import kanpde as kp
 from kanpde._atomic import atomic_write, write_json
@@ -136,31 +135,16 @@ def write(rows: list[dict], command: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    return rows_main(
+        argv,
+        doc=__doc__,
+        script="adaptive.py",
+        configs=CONFIGS,
+        run=run,
+        write=write,
+        json_path=RESULTS / "adaptive.json",
+        threads=2,
     )
-    parser.add_argument("--only", nargs="+", default=None, help="rerun rows of these problems or labels")
-    parser.add_argument("--list", action="store_true", help="print the configurations and stop")
-    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2)")
-    args = parser.parse_args(argv)
-    if args.list:
-        for c in CONFIGS:
-            print(c.label)
-        return 0
-    torch.set_num_threads(args.threads)
-    rows = {}
-    if args.only and (RESULTS / "adaptive.json").is_file():
-        rows = {r["label"]: r for r in json.loads((RESULTS / "adaptive.json").read_text())["rows"]}
-    command = f"python benchmarks/adaptive.py --threads {args.threads}"
-    if args.only:
-        command += f" (rows of {', '.join(args.only)} rerun with --only after a change)"
-    for config in CONFIGS:
-        if args.only is not None and config.problem not in args.only and config.label not in args.only:
-            continue
-        rows[config.label] = run(config)
-        print(json.dumps(rows[config.label]), flush=True)
-        write([rows[c.label] for c in CONFIGS if c.label in rows], command)
-    return 0
 
 
 if __name__ == "__main__":
