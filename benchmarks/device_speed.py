@@ -27,7 +27,8 @@ from _provenance import kanpde_source, machine, source_line  # noqa: E402  (benc
 
 import kanpde
 from kanpde.loss import PINNLoss, sample_collocation
-from kanpde.optim import Objective, make_optimizer
+from kanpde.optim import Objective
+from kanpde.settings import OPTIMIZERS
 
 OPT_OPTIONS = {"adam": {"lr": 1e-3}, "lbfgs": {"history": 50}, "lm": {}}
 LABEL = {"adam": "Adam", "lbfgs": "L-BFGS", "lm": "LM"}
@@ -74,7 +75,7 @@ def measure(n: int, opt: str, device: torch.device, compile: str | None, args) -
         objective.value_and_grad()  # the first call compiles (timed apart)
         _sync(device)
     row["compile_seconds"] = time.perf_counter() - start if compile is not None else None
-    optimizer = make_optimizer(opt, objective, **OPT_OPTIONS[opt])
+    optimizer = OPTIMIZERS[opt](**OPT_OPTIONS[opt]).build(objective)
     evaluations = objective.evaluations
     times = time_steps(optimizer, device, args.warmup, args.repeats)
     median = statistics.median(times)

@@ -10,7 +10,7 @@ One run solves two shipped problems with every code, float64 on the CPU, the sam
 The sources, exact solutions and residual weights are read from the problem files (``problems/*.py``); each
 peer writes the PDE residual in its own terms (:data:`RESIDUALS`, checked against the exact solutions by
 the tests). Every code's error is the relative L2 error on kanpde's evaluation grid
-(:func:`kanpde.solution.evaluation_points`, 101 × 101 here).
+(:meth:`kanpde.Domain.evaluation_points`, 101 × 101 here).
 
 Recipes (iteration and point counts, and where they come from):
 
@@ -89,7 +89,6 @@ from _provenance import kanpde_source, machine, source_line  # noqa: E402  (benc
 import kanpde as kp
 from kanpde._atomic import atomic_write, write_json
 from kanpde.metrics import relative_l2
-from kanpde.solution import evaluation_points
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = "python benchmarks/peers.py"
@@ -471,7 +470,7 @@ def worker(args: argparse.Namespace) -> int:
         return MISSING_EXIT
     torch.set_num_threads(args.threads)
     spec = peer_problem(args.problem)
-    eval_x = evaluation_points(kp.load_problem(args.problem).domain, torch.float64)[0]
+    eval_x = kp.load_problem(args.problem).domain.evaluation_points(torch.float64)[0]
     eval_u = spec.exact(eval_x)
     result = peer.run(spec, peer.recipes[1 if args.quick else 0], eval_x, eval_u)
     write_json(args.result, result | {"version": peer_version(args.worker), "threads": args.threads})

@@ -61,7 +61,6 @@ import kanpde
 from kanpde.loss import Collocation, PINNLoss
 from kanpde.metrics import relative_l2
 from kanpde.optim import LBFGS, NonFiniteError, Objective
-from kanpde.solution import evaluation_points
 
 COMMAND = "python benchmarks/pykan_compare.py"
 ALPHA = 0.01
@@ -499,7 +498,7 @@ def main(argv=None) -> dict:
         print(f"pykan not available, skipping the pykan rows: {skipped}", flush=True)
     dtype = torch.float64
     domain = kanpde.load_problem("poisson2d_sin").domain
-    eval_x = evaluation_points(domain, dtype)[0]
+    eval_x = domain.evaluation_points(dtype)[0]
     eval_u = exact(eval_x)
     load_start = load_average()
     variants = {"matched": (), "tutorial": TUTORIAL_GRID_UPDATES}

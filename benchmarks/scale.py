@@ -45,8 +45,8 @@ from kanpde._atomic import atomic_write, write_json  # noqa: E402
 from kanpde.ansatz import Ansatz  # noqa: E402
 from kanpde.loss import PINNLoss, sample_collocation  # noqa: E402
 from kanpde.metrics import relative_l2  # noqa: E402
-from kanpde.optim import CG_MAX_ITER, Objective, make_optimizer  # noqa: E402
-from kanpde.settings import DEFAULT_CHUNK_SIZE  # noqa: E402
+from kanpde.optim import CG_MAX_ITER, Objective  # noqa: E402
+from kanpde.settings import DEFAULT_CHUNK_SIZE, OPTIMIZERS  # noqa: E402
 
 RESULTS = ROOT / "results"
 F64 = torch.float64
@@ -75,7 +75,7 @@ def run_case(spec: dict) -> dict:
     rss_before = _rss_mb()
     loss = PINNLoss(problem, points, "forward", chunk_size=spec.get("chunk_size"))
     obj = Objective(model, loss)
-    opt = make_optimizer(spec["optimizer"], obj, **spec.get("options", {}))
+    opt = OPTIMIZERS[spec["optimizer"]](**spec.get("options", {})).build(obj)
     times, cg, losses = [], [], []
     start = time.perf_counter()
     while len(times) < spec.get("steps", 10**9) and time.perf_counter() - start < spec.get("seconds", 1e9):
@@ -134,7 +134,7 @@ def overhead(threads: int, rounds: int = 5) -> list[dict]:
             model = Ansatz.for_problem(kp.KAN([2, 10, 1], grid=20, seed=0), problem)
             model.load_state_dict(model0.state_dict())
             loss = PINNLoss(problem, points, "forward", chunk_size=size)
-            opt = make_optimizer(name, Objective(model, loss))
+            opt = OPTIMIZERS[name]().build(Objective(model, loss))
             opt.step()  # warm
             state[name, size] = (opt, len(loss.chunks), [])
     for _ in range(rounds):

@@ -48,7 +48,8 @@ from _provenance import kanpde_source, machine, source_line  # noqa: E402  (benc
 import kanpde
 from kanpde import KAN, MLP
 from kanpde.loss import PINNLoss, sample_collocation
-from kanpde.optim import Objective, make_optimizer
+from kanpde.optim import Objective
+from kanpde.settings import OPTIMIZERS
 
 COMMAND = "python benchmarks/step_time.py"
 WIDTH = [2, 10, 1]
@@ -122,7 +123,7 @@ def cases_for(models: dict, problem, pts) -> dict:
     for mname, model in models.items():
         for opt in OPTS:
             obj = Objective(copy.deepcopy(model), PINNLoss(problem, pts, "forward"))
-            cases[f"{mname}/{opt}"] = (obj, make_optimizer(opt, obj, **OPT_OPTIONS[opt]))
+            cases[f"{mname}/{opt}"] = (obj, OPTIMIZERS[opt](**OPT_OPTIONS[opt]).build(obj))
     return cases
 
 
@@ -203,7 +204,7 @@ def allocator_child(quick: bool) -> list[dict]:
         cases = {}
         for name, model in (("kan", kan), ("mlp", mlp)):
             obj = Objective(copy.deepcopy(model), PINNLoss(problem, pts, "forward"))
-            cases[name] = (obj, make_optimizer("adam", obj, **OPT_OPTIONS["adam"]))
+            cases[name] = (obj, OPTIMIZERS["adam"](**OPT_OPTIONS["adam"]).build(obj))
         rows.append({"n_interior": n} | time_round_robin(cases, 1, 1 if quick else 3))
     return rows
 

@@ -210,7 +210,7 @@ def pruning_case(sparsity: float) -> dict:
     )
     stages = [("trained", sol.model, sol.relative_l2(), clock.read()[0])]
     small = sol.model.prune(x, threshold=1e-2)
-    stages.append(("pruned", small, kp.Solution(small, problem, [], {}).relative_l2(), clock.read()[0]))
+    stages.append(("pruned", small, kp.Solution(small, problem).relative_l2(), clock.read()[0]))
     again = kp.solve(problem, small, grids=(12, 24), steps=STEPS)
     stages.append(("retrained", again.model, again.relative_l2(), clock.read()[0]))
     importance = [float(v) for v in sol.model.edge_scores(x)[1].sum(1)]

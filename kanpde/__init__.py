@@ -3,6 +3,7 @@
 from .catalog import list_problems, load_problem
 from .conditions import Condition, Data, Dirichlet, Initial, Neumann, Periodic, Robin
 from .derivatives import Field, Fields
+from .fitting import fit
 from .formula import LIBRARY as SYMBOLIC_LIBRARY
 from .formula import Formula, symbolic
 from .geometry import (
@@ -24,16 +25,30 @@ from .geometry import (
 from .jet import JetSpec
 from .kan import KAN, GridReport, KANLayer
 from .knots import KNOT_PLACEMENTS, KnotRule
+from .levers import RAD, RBA, Causal, Lever, Sparsity
 from .mlp import MLP
 from .models import MODELS
-from .observers import Observer
-from .optim import OPTIMIZERS
+from .observers import Observer, Progress
+from .plotting import plot_edges, plot_history
 from .problem import Problem, Unknown
 from .reference import Reference
 from .runfolder import RunFolder
-from .settings import SolveSettings, Stage
+from .settings import (
+    LBFGS,
+    LM,
+    OPTIMIZERS,
+    Adam,
+    GridPlan,
+    Restarts,
+    Runtime,
+    Sampling,
+    Schedule,
+    SolveSettings,
+    Stage,
+)
 from .solution import Solution, load
-from .train import fit, resume, solve
+from .solver import resume, solve
+from .state import TrainerState
 
 __all__ = [
     "KAN",
@@ -72,9 +87,26 @@ __all__ = [
     "OPTIMIZERS",
     "MODELS",
     "SolveSettings",
+    "Sampling",
+    "Schedule",
     "Stage",
+    "GridPlan",
+    "Adam",
+    "LBFGS",
+    "LM",
+    "Restarts",
+    "Runtime",
+    "Lever",
+    "RAD",
+    "RBA",
+    "Causal",
+    "Sparsity",
+    "TrainerState",
     "RunFolder",
     "Observer",
+    "Progress",
+    "plot_edges",
+    "plot_history",
     "solve",
     "resume",
     "fit",

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from .geometry import DistanceFunction
 from .jet import JetSpec
 from .network import layer_gradients, layer_outputs
 from .problem import Unknown
@@ -130,8 +131,6 @@ class Ansatz(nn.Module):
     @classmethod
     def for_problem(cls, net: nn.Module, problem) -> Ansatz:
         """The ansatz of ``problem``: its fields, unknowns and exactly imposed Dirichlet conditions."""
-        from .geometry import DistanceFunction
-
         hard = [
             Hard(
                 problem.fields.index(c.field or problem.fields[0]),

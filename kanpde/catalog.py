@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from .problem import Problem
+from .settings import SolveSettings
 
 __all__ = ["problems_dir", "list_problems", "load_problem", "describe"]
 
@@ -80,7 +81,18 @@ def load_problem(ref: str | Path, **params) -> Problem:
         problem = getattr(module, "problem", None)
     if not isinstance(problem, Problem):
         raise ValueError(f"{path} defines no 'problem' (a kanpde.Problem) nor make_problem() returning one")
+    _check_recommended(problem, path)
     return dataclasses.replace(problem, source=str(path.resolve()))
+
+
+def _check_recommended(problem: Problem, path: Path) -> None:
+    """The problem's recommended solve settings, each checked where settings check it."""
+    if not problem.recommended:
+        return
+    try:
+        SolveSettings(**problem.solve_options)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"problem file {path}: recommended settings: {err}") from err
 
 
 def _literal_names(node, assigned: dict) -> tuple[str, ...] | None:

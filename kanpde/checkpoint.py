@@ -2,8 +2,10 @@
 
 A checkpoint is a ``torch.save`` archive of plain data and tensors only (read back with
 ``weights_only=True``, so opening one never unpickles code): the model class and constructor arguments,
-its state dict, the history, the settings, the trainer's position (for :func:`kanpde.resume`), the domain
-as plain values, and the problem's name.
+its state dict, the fields and unknowns, the exactly imposed Dirichlet conditions, the history, the
+settings, the trainer's state (for :func:`kanpde.resume`), the domain as plain values, the problem's name
+and the formula once found. This module owns that payload: :func:`payload` builds it from a solution,
+:func:`restore` rebuilds the solution's parts from it.
 
 **Loading never runs code named inside the file.** A problem is Python code; kanpde 0.1 stored the path of
 the problem file and executed it on load, so a checkpoint someone sent you could run any ``.py`` file on your
@@ -27,12 +29,21 @@ import torch
 from torch import Tensor
 
 from ._atomic import atomic_write, plain
-from .geometry import Domain
-from .problem import Problem
+from .ansatz import Ansatz, Hard
+from .catalog import list_problems, load_problem, problems_dir
+from .formula import Formula
+from .geometry import DistanceFunction, Domain
+from .models import rebuild_model
+from .problem import Problem, Unknown
+from .settings import SolveSettings
+from .state import TrainerState
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_VERSION",
+    "Restored",
+    "payload",
+    "restore",
     "write_checkpoint",
     "read_checkpoint",
     "read_problem",
@@ -43,8 +54,9 @@ __all__ = [
 ]
 
 CHECKPOINT_FORMAT = "kanpde-checkpoint"
-CHECKPOINT_VERSION = 2
-"""1: kanpde 0.1 (problem by file path); 2: the domain as plain values and the shipped problem by name."""
+CHECKPOINT_VERSION = 3
+"""1: kanpde 0.1 (problem by file path); 2: the domain as plain values and the shipped problem by name;
+3: the settings by part (:class:`~kanpde.SolveSettings`) and the trainer state with the levers' own."""
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _REQUIRED = ("model_class", "model_config", "state_dict", "history", "settings", "problem")
@@ -130,8 +142,6 @@ def _digest(path: Path) -> str | None:
 
 def _shipped_file(problem: Problem) -> Path | None:
     """The shipped problem file ``problem`` was loaded from, if it was."""
-    from .catalog import problems_dir
-
     if not problem.source:
         return None
     source = Path(problem.source).resolve()
@@ -154,8 +164,6 @@ def problem_info(problem: Problem | None) -> dict:
 
 def read_problem(info: dict, problem: Problem | str | Path | None) -> Problem | None:
     """The problem to attach to a loaded solution (see the module docstring)."""
-    from .catalog import list_problems, load_problem, problems_dir
-
     if isinstance(problem, Problem):
         return problem
     if isinstance(problem, (str, Path)):
@@ -242,3 +250,143 @@ def float_dtype(state: dict) -> torch.dtype:
     return next(
         (v.dtype for v in state.values() if isinstance(v, Tensor) and v.is_floating_point()), torch.float64
     )
+
+
+# -- the payload ------------------------------------------------------------------------------------------
+def payload(solution) -> dict:
+    """What a checkpoint of ``solution`` holds (plain data and tensors; never code)."""
+    net, ansatz = solution.model, solution.ansatz
+    state = solution.trainer_state
+    return {
+        "model_class": type(net).__name__,
+        "model_config": plain(net.config()),
+        "state_dict": {
+            k: v.detach().cpu() if isinstance(v, Tensor) else v for k, v in net.state_dict().items()
+        },
+        "fields": list(solution.fields),
+        "unknowns": [
+            {**spec.as_dict(), "raw": float(ansatz.raw[name].detach())} for name, spec in ansatz.specs.items()
+        ],
+        "hard": hard_info(solution),
+        "history": solution.history,
+        "settings": solution.settings.as_dict() if solution.settings is not None else None,
+        "trainer_state": state.as_dict() if state is not None else None,
+        "problem": problem_info(solution.problem),
+        "domain": domain_to_dict(solution.domain) if solution.domain is not None else None,
+        "formula": solution.symbolic_formula.as_dict() if solution.symbolic_formula is not None else None,
+    }
+
+
+def hard_info(solution) -> list[dict]:
+    """The exactly imposed Dirichlet conditions as plain data (a callable value as ``None``: only the
+    problem can give it back)."""
+    if solution.problem is None:
+        return list(getattr(solution.ansatz, "hard_info", []))
+    return [
+        {
+            "field": c.field or solution.fields[0],
+            "value": None if callable(c.value) else float(c.value),
+            "on": encode_on(c.on),
+        }
+        for c in solution.problem.hard_conditions
+    ]
+
+
+def save(solution, path: str | Path) -> Path:
+    """Write ``solution``'s checkpoint to ``path`` atomically."""
+    return write_checkpoint(path, payload(solution))
+
+
+@dataclasses.dataclass(frozen=True)
+class Restored:
+    """A checkpoint's contents, rebuilt: what a :class:`~kanpde.Solution` is made of."""
+
+    ansatz: Ansatz
+    problem: Problem | None
+    history: list
+    settings: SolveSettings | None
+    trainer_state: TrainerState | None
+    domain: Domain | None
+    formula: Formula | None
+
+
+def restore(
+    path: str | Path, problem: Problem | str | Path | None = None, device: str | None = None
+) -> Restored:
+    """Read the checkpoint at ``path`` and rebuild its parts; the problem is attached as
+    :func:`read_problem` says. A damaged checkpoint is a ``ValueError`` that says so."""
+    path = Path(path)
+    data = read_checkpoint(path, device)
+    attached = read_problem(data["problem"], problem)
+    domain = domain_from_dict(data["domain"]) if data.get("domain") else None
+    fields = tuple(data.get("fields", ("u",)))
+    hard = _stored_hard(data, fields, domain) if attached is None else []
+    ansatz = _damaged(path, "its model does not rebuild", lambda: _ansatz(data, attached, fields, hard))
+    settings, state = _damaged(path, "its settings do not read back", lambda: _run_state(data))
+    if device is not None:
+        ansatz = ansatz.to(device)
+    formula = _read_formula(path, data.get("formula"))
+    return Restored(ansatz, attached, data["history"], settings, state, domain, formula)
+
+
+def _damaged(path: Path, what: str, read):
+    """``read()``, its failure a ``ValueError`` that says the checkpoint is damaged and what failed."""
+    try:
+        return read()
+    except (AttributeError, TypeError, ValueError, RuntimeError, KeyError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path} is a damaged kanpde checkpoint: {what} ({first}); save it again") from err
+
+
+def _run_state(data: dict) -> tuple[SolveSettings | None, TrainerState | None]:
+    """The stored settings and trainer state (``None`` where the solution has none)."""
+    settings = SolveSettings.from_dict(data["settings"]) if data["settings"] is not None else None
+    state = data.get("trainer_state")
+    levers = settings.levers if settings is not None else ()
+    return settings, TrainerState.from_dict(state, levers) if state is not None else None
+
+
+def _ansatz(data: dict, problem: Problem | None, fields: tuple[str, ...], hard: list[Hard]) -> Ansatz:
+    state = data["state_dict"]
+    model = rebuild_model(data["model_class"], data["model_config"], float_dtype(state))
+    model.load_state_dict(state)
+    specs = [
+        (Unknown(**{k: v for k, v in u.items() if k != "raw"}), u["raw"]) for u in data.get("unknowns", [])
+    ]
+    if problem is not None:
+        ansatz = Ansatz.for_problem(model, problem)
+    else:
+        ansatz = Ansatz(model, fields, tuple(s for s, _ in specs), hard)
+        ansatz.hard_info = data.get("hard", [])
+    with torch.no_grad():
+        for spec, raw in specs:
+            ansatz.raw[spec.name].fill_(raw)
+    return ansatz
+
+
+def _read_formula(path: Path, data: dict | None) -> Formula | None:
+    """The formula stored with a checkpoint (plain data, nothing evaluated); one that does not read back
+    (functions outside the default library, damaged data) is skipped with a warning: compute it again."""
+    if data is None:
+        return None
+    try:
+        return Formula.from_dict(data)
+    except (ValueError, TypeError, KeyError, IndexError) as err:
+        warnings.warn(f"{path}: the stored formula was not read ({err})", RuntimeWarning, stacklevel=3)
+        return None
+
+
+def _stored_hard(data: dict, fields: tuple[str, ...], domain: Domain | None) -> list[Hard]:
+    """The exactly imposed Dirichlet conditions rebuilt from a checkpoint without its problem (numbers
+    only: a callable value needs the problem)."""
+    out = []
+    for info in data.get("hard", []):
+        if info["value"] is None or domain is None:
+            raise ValueError(
+                f"field {info['field']!r} imposes its Dirichlet values exactly with a function of the points; "
+                "load the checkpoint with kp.load(path, problem=NAME_OR_FILE.py) to evaluate it"
+            )
+        out.append(
+            Hard(fields.index(info["field"]), DistanceFunction(domain, decode_on(info["on"])), info["value"])
+        )
+    return out

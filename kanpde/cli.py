@@ -32,9 +32,17 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from .models import MODELS, build_model
+from . import __version__
+from .bench import add_arguments, run_from_args
+from .catalog import describe, list_problems, load_problem, problems_dir
+from .distributed import init_from_env, leave
+from .formula import check_problem, check_symbolic, symbolic
+from .metrics import relative_l2
+from .models import MODELS, build_model, is_kan
 from .runfolder import RunFolder
-from .settings import SolveSettings
+from .settings import FlatOption, SolveSettings, flat_options
+from .solution import load
+from .solver import resume, solve
 
 __all__ = ["main", "COMMANDS"]
 
@@ -64,8 +72,6 @@ def _add_list(sub) -> None:
 
 
 def _run_list(args: argparse.Namespace) -> int:
-    from .catalog import describe, list_problems, problems_dir
-
     names = list_problems()
     if not names:
         print(f"no problems found in {problems_dir()}", file=sys.stderr)
@@ -144,62 +150,24 @@ def _text(flag: str, text) -> str:
     return str(text).strip()
 
 
-# flag (TOML key, argparse dest) -> (SolveSettings field, parser, help)
+_PARSERS: dict[str, Callable] = {
+    "int": _int,
+    "float": _float,
+    "text": _text,
+    "ints": _int_list,
+    "schedule": _schedule,
+    "compile": _compile,
+}
+"""How the command line reads each kind of option (:class:`kanpde.settings.FlatOption`)."""
+
+
+def _option_help(option: FlatOption) -> str:
+    return option.help if option.default is None else f"{option.help} (default: {option.default})"
+
+
+# flag (TOML key, argparse dest) -> (solve option, parser, help): generated from the settings' fields
 _SETTINGS_FLAGS: dict[str, tuple[str, Callable, str]] = {
-    "points": ("n_interior", _int, "interior collocation points (default: by dimension)"),
-    "boundary_points": ("n_boundary", _int, "boundary collocation points (default: by dimension)"),
-    "initial_points": ("n_initial", _int, "initial-condition points of time-dependent problems"),
-    "sampler": ("sampler", _text, "collocation sampler: sobol, random, grid (default sobol)"),
-    "optimizer": (
-        "optimizer",
-        _schedule,
-        "an optimiser (adam, lbfgs, lm, lm-cg; default lm) or a schedule adam:200,lm:300",
-    ),
-    "steps": (
-        "steps",
-        _int,
-        "steps of a single optimiser on every grid stage (default 450 split over the grids)",
-    ),
-    "grids": ("grids", _int_list, "KAN grid stages, e.g. 5,10,20: the optimiser schedule runs at each"),
-    "lr": ("lr", _float, "Adam learning rate (default 0.01)"),
-    "seed": ("seed", _int, "seed of the initialisation and the collocation points (default 0)"),
-    "dtype": ("dtype", _text, "float64 or float32 (default float64)"),
-    "device": ("device", _text, "auto, cpu or cuda (default auto: CUDA when available)"),
-    "derivatives": ("derivatives", _text, "auto, forward (jets) or autograd (default auto)"),
-    "log_every": ("log_every", _int, "a history record every this many steps (default 10)"),
-    "compile": ("compile", _compile, "torch.compile the loss for Adam/L-BFGS: true or a backend name"),
-    "resample_every": (
-        "resample_every",
-        _int,
-        "redraw the interior points from the residual every N steps (RAD)",
-    ),
-    "resample_k": ("resample_k", _float, "RAD density exponent k in |r|^k / mean + c (default 1)"),
-    "resample_c": ("resample_c", _float, "RAD uniform share c (default 1)"),
-    "point_weights": ("point_weights", _text, "adaptive weights of the PDE's points: rba (default none)"),
-    "causal": ("causal", _float, "causal weighting in time with this epsilon (time-dependent problems)"),
-    "causal_slices": ("causal_slices", _int, "time slices of causal weighting (default 16)"),
-    "knots": (
-        "knots",
-        _text,
-        "KAN knot placement at grid stages: uniform, or residual (new knots where the residual is large)",
-    ),
-    "chunk_size": (
-        "chunk_size",
-        _int,
-        "points per chunk: loss, gradient and Gauss-Newton sums go chunk by chunk, bounding memory "
-        "(default 16384)",
-    ),
-    "sparsity": (
-        "sparsity",
-        _float,
-        "weight of the L1 + entropy penalty on KAN edge magnitudes, for pruning and formulas (default 0: off)",
-    ),
-    "restarts": (
-        "restarts",
-        _int,
-        "try this many other initialisations (seeds s+1, ...) on a short probe; go on from the best (default 0)",
-    ),
-    "restart_steps": ("restart_steps", _int, "steps of each restart probe (default 20)"),
+    o.flag: (o.name, _PARSERS[o.kind], _option_help(o)) for o in flat_options()
 }
 # flag -> (parser, help) of the model and the run
 _MODEL_FLAGS: dict[str, tuple[Callable, str]] = {
@@ -320,20 +288,25 @@ def _model(raw: dict, settings: SolveSettings, n_in: int, n_out: int = 1, recomm
     if family not in MODELS:
         raise UsageError(f"unknown --model {family!r}; valid ones: {', '.join(MODELS)}")
     if family == "kan" and "grid" not in opts:
-        opts["grid"] = settings.grids[0] if settings.grids else 5
+        sizes = settings.schedule.grids.sizes
+        opts["grid"] = sizes[0] if sizes else 5
     width = opts.pop("width", None)
 
     def build():
         return build_model(
-            family, width, n_in=n_in, n_out=n_out, seed=settings.seed, dtype=settings.torch_dtype, **opts
+            family,
+            width,
+            n_in=n_in,
+            n_out=n_out,
+            seed=settings.sampling.seed,
+            dtype=settings.runtime.torch_dtype,
+            **opts,
         )
 
     return _in_flag_words(build, _MODEL_NAMES)
 
 
 def _run_solve(args: argparse.Namespace) -> int:
-    from .distributed import init_from_env, leave
-
     comm = init_from_env()  # under torchrun: join the group; rank 0 alone writes and prints
     try:
         code = _solve_on(comm, args)
@@ -345,9 +318,6 @@ def _run_solve(args: argparse.Namespace) -> int:
 
 
 def _solve_on(comm, args: argparse.Namespace) -> int:
-    from .catalog import load_problem
-    from .train import resume, solve
-
     raw = _raw_options(args)
     if args.problem is not None:
         raw["problem"] = args.problem
@@ -369,7 +339,7 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
         recommended_settings, recommended_model = _recommended(problem, raw)
         settings = _settings(raw, recommended_settings)
         model = _model(raw, settings, problem.domain.dim, len(problem.fields), recommended_model)
-        settings = _in_flag_words(lambda: settings.resolve(problem, model), _SETTINGS_NAMES)
+        settings = _in_flag_words(lambda: settings.check(problem, model), _SETTINGS_NAMES)
         out = Path(raw["out"]) if "out" in raw else Path("runs") / problem.name
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {out} is a file; pass a folder")
@@ -391,12 +361,9 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
 
 def _check_symbolic(args: argparse.Namespace, problem, model) -> None:
     """``--symbolic`` needs a KAN on a problem a formula can describe; say so before training."""
-    from .formula import check_problem
-    from .kan import KAN
-
     if not args.symbolic:
         return
-    if not isinstance(model, KAN):
+    if not is_kan(model):
         raise UsageError("--symbolic needs a KAN (its edges are fitted); drop it or pass --model kan")
     try:
         check_problem(problem)
@@ -406,8 +373,6 @@ def _check_symbolic(args: argparse.Namespace, problem, model) -> None:
 
 def _resumable(raw: dict):
     """The checkpoint of ``--resume`` with its problem attached; training options come from it alone."""
-    from .solution import load
-
     given = sorted(set(raw) & {*_SETTINGS_FLAGS, *_MODEL_FLAGS})
     if given:
         flags = ", ".join(f"--{g.replace('_', '-')}" for g in given)
@@ -482,8 +447,6 @@ def _add_export(sub) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from .solution import load
-
     checkpoint = Path(args.checkpoint)
     resolution = _int("resolution", args.resolution) if args.resolution is not None else None
     solution = load(checkpoint, problem=args.problem)
@@ -516,10 +479,6 @@ def _add_symbolic(sub) -> None:
 
 
 def _run_symbolic(args: argparse.Namespace) -> int:
-    from .formula import check_symbolic, symbolic
-    from .metrics import relative_l2
-    from .solution import evaluation_points, load
-
     solution = load(Path(args.checkpoint), problem=args.problem)
     if solution.problem is None:
         raise UsageError(
@@ -534,7 +493,7 @@ def _run_symbolic(args: argparse.Namespace) -> int:
     if solution.problem.exact is not None:
         print(f"{'relative L2':<12} {found.relative_l2(solution.problem):.3e} (to the exact solution)")
     else:
-        x = evaluation_points(solution.problem.domain)[0]
+        x = solution.problem.domain.evaluation_points()[0]
         print(f"{'relative L2':<12} {relative_l2(found(x), solution(x)):.3e} (to the KAN; no exact solution)")
     if found.loss is not None:
         print(f"{'PDE loss':<12} {found.loss:.3e}")
@@ -549,15 +508,11 @@ def _run_symbolic(args: argparse.Namespace) -> int:
 
 
 def _add_bench(sub) -> None:
-    from .bench import add_arguments
-
     p = sub.add_parser("bench", help="KAN vs MLP on the same points and schedule, several seeds")
     add_arguments(p)
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from .bench import run_from_args
-
     return run_from_args(args)
 
 
@@ -578,8 +533,6 @@ COMMANDS: dict[str, Command] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-
     parser = _Parser(prog=PROG, description="Physics-informed KANs for partial differential equations.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from .derivatives import Field, Fields
-from .geometry import Box, Domain, SpaceTime
+from .geometry import Box, DistanceFunction, Domain, SpaceTime
 from .geometry.base import is_mask
 
 __all__ = ["Condition", "Dirichlet", "Neumann", "Robin", "Periodic", "Initial", "Data", "evaluate_value"]
@@ -63,8 +63,6 @@ def evaluate_value(value: Value, x: Tensor, what: str) -> Tensor:
 
 def _check_hard(cond: Dirichlet, domain: Domain) -> None:
     """A hard condition needs a distance function of its part and a value defined inside the domain."""
-    from .geometry import DistanceFunction
-
     if is_mask(cond.on):
         raise ValueError(
             "Dirichlet(hard=True) needs on= as face names or shapes (a mask callable defines no distance "

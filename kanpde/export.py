@@ -55,12 +55,23 @@ from xml.etree import ElementTree as ET
 
 import h5py
 import numpy as np
+import torch
 from scipy.spatial import Delaunay, QhullError
 
-from ._atomic import atomic_write
+from ._atomic import atomic_write, plain
+from ._checks import check_positive_int
+from .geometry import Box
 from .grids import grid_nodes
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "export_hdf5", "export_points_hdf5", "read_hdf5", "triangulate"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "export_hdf5",
+    "export_points_hdf5",
+    "export_solution",
+    "read_hdf5",
+    "triangulate",
+]
 
 FORMAT = "kanpde-fields"
 FORMAT_VERSION = 1
@@ -657,3 +668,125 @@ def _as_python(value: Any) -> Any:
 
 # layout attribute → reader
 _READERS: dict[str, Callable[[h5py.File], dict[str, Any]]] = {"grid": _read_layout, "points": _read_points}
+
+
+# --------------------------------------------------------------------------------------------------
+# A solution's fields
+# --------------------------------------------------------------------------------------------------
+
+
+def export_solution(
+    solution, path: str | os.PathLike[str], resolution: int | None = None
+) -> tuple[Path, Path]:
+    """Write ``solution``'s fields on a regular grid to HDF5 with an XDMF file beside it (for ParaView);
+    see :meth:`kanpde.Solution.export`. The mesh is prepared here: a box (and space-time over a box) is
+    written as its grid; another domain in 2-D or 3-D as its evaluation nodes inside plus points on its
+    boundary, triangulated with the cells outside removed."""
+    domain = solution.domain
+    if domain is None:
+        raise ValueError(
+            "export needs the problem, which this solution does not have (nor its domain); load the checkpoint with "
+            "kp.load(path, problem=NAME_OR_FILE.py) or problem=a kp.Problem"
+        )
+    if not solution.exportable:
+        raise ValueError(
+            f"export writes fields on 1-, 2- or 3-D grids for ParaView; this solution's domain has "
+            f"{domain.space_dim} spatial axes ({', '.join(domain.names)}): evaluate it at the points you "
+            "need with solution(points) instead"
+        )
+    if resolution is not None and (check_positive_int("resolution", resolution) < 2):
+        raise ValueError(f"resolution must be an integer >= 2 (nodes per coordinate), got {resolution}")
+    sizes = domain.evaluation_sizes() if resolution is None else [resolution] * domain.dim
+    attrs = _solution_attrs(solution)
+    space = domain.spatial
+    if not isinstance(space, Box) and space.dim in (2, 3):
+        return _export_mesh(solution, path, domain, sizes, attrs)
+    axes, mask = domain.evaluation_grid(sizes)
+    fields = _solution_fields(solution, grid_nodes(axes))
+    shape = [len(a) for a in axes]
+    fields = {k: v.reshape(shape) for k, v in fields.items()}  # (n_1, ..., n_d)
+    names = domain.names
+    if domain.is_time_dependent:
+        # move t (last column) to the front: (n_t, n_1, ..., n_d)
+        fields = {k: np.moveaxis(v, -1, 0) for k, v in fields.items()}
+        space_mask = mask.all(axis=-1)
+        return export_hdf5(
+            path,
+            dict(zip(names[:-1], axes[:-1], strict=True)),
+            fields,
+            times=axes[-1],
+            attrs=attrs,
+            mask=None if space_mask.all() else space_mask,
+        )
+    return export_hdf5(
+        path, dict(zip(names, axes, strict=True)), fields, attrs=attrs, mask=None if mask.all() else mask
+    )
+
+
+def _solution_attrs(solution) -> dict[str, Any]:
+    """What the file says of the run: the problem, model, fields, settings, metrics, unknowns, formula."""
+    problem = solution.problem
+    attrs = {
+        "problem": problem.name if problem is not None else "",
+        "model": repr(solution.model),
+        "fields": list(solution.fields),
+        "settings": solution.settings.as_dict() if solution.settings is not None else {},
+    }
+    if problem is not None and problem.has_truth:
+        attrs["metrics"] = plain(solution.metrics())
+    if solution.ansatz.specs:
+        attrs["unknowns"] = solution.unknowns
+    attrs.update(solution.formula_attributes())
+    return attrs
+
+
+def _export_mesh(solution, path, domain, sizes: list[int], attrs: dict) -> tuple[Path, Path]:
+    """A domain that is not a box: its evaluation nodes inside plus boundary points, triangulated
+    (tetrahedra in 3-D) with the cells outside removed (:func:`export_points_hdf5`)."""
+    timed = domain.is_time_dependent
+    space = domain.spatial
+    axes, mask = space.evaluation_grid(sizes[: space.dim])
+    boundary = space.sample_boundary(4 * max(sizes[: space.dim]), sampler="grid", dtype=torch.float64)[0]
+    points = np.concatenate([grid_nodes(axes)[mask.ravel()], boundary.numpy()])  # (N, d_space)
+    times = domain.evaluation_grid(sizes)[0][-1] if timed else None
+    if timed:  # every point at every time: (T * N, d_space + 1), time outermost
+        stacked = np.concatenate(
+            [np.repeat(times, len(points))[:, None], np.tile(points, (len(times), 1))], axis=1
+        )
+        stacked = np.roll(stacked, -1, axis=1)  # columns x, y, (z,) t
+    else:
+        stacked = points
+    fields = _solution_fields(solution, stacked)
+    if timed:
+        fields = {k: v.reshape(len(times), len(points)) for k, v in fields.items()}  # (T, N)
+
+    def inside(c: np.ndarray) -> np.ndarray:
+        return space.contains(torch.as_tensor(c)).numpy()
+
+    names = tuple(space.names)
+    return export_points_hdf5(path, points, fields, names=names, inside=inside, times=times, attrs=attrs)
+
+
+def _solution_fields(solution, nodes: np.ndarray) -> dict[str, np.ndarray]:
+    """The fields at ``nodes`` ``(M, d)`` and, where the problem is attached, the truth, the error and the
+    PDE's residuals."""
+    x = solution.as_points(nodes)
+    values = solution.evaluate(x).cpu().numpy()  # (M, F)
+    one = len(solution.fields) == 1
+    out = {("u" if one else f): values[:, i] for i, f in enumerate(solution.fields)}
+    problem = solution.problem
+    if problem is None:
+        return out
+    true = None
+    if problem.exact is not None:
+        with torch.no_grad():
+            true = problem.exact_values(x).cpu().numpy()  # (M, F)
+    elif problem.reference is not None:
+        true = problem.reference.interpolate(x.cpu().numpy())
+    if true is not None:
+        for i, f in enumerate(solution.fields):
+            out["exact" if one else f"exact_{f}"] = true[:, i]
+            out["error" if one else f"error_{f}"] = values[:, i] - true[:, i]
+    for name, r in solution.residuals(x).items():
+        out[name if name.startswith("residual") else f"residual_{name}"] = r.cpu().numpy()
+    return out

@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -444,9 +443,9 @@ class KAN(Network):
     def __repr__(self) -> str:
         return f"KAN(width={self.width}, grid={self.grid_spec}, k={self.k}, params={self.num_parameters})"
 
-    @torch.no_grad()
-    def activations(self, x: Tensor) -> list[Tensor]:
-        """Inputs of every layer (after the input map) at points ``x``: a list of ``(N, n_in)`` tensors."""
+    def layer_inputs(self, x: Tensor) -> list[Tensor]:
+        """Inputs of every layer (after the input map) at points ``x``: a list of ``(N, n_in)`` tensors,
+        differentiable in the parameters (the activation walk of :meth:`activations` and the penalties)."""
         self.check_input(x)
         v = x * self.input_scale + self.input_shift
         out = [v]
@@ -454,6 +453,35 @@ class KAN(Network):
             v = layer.forward_parts((v, None, None), JetSpec(layer.n_in))[0]
             out.append(v)
         return out
+
+    @torch.no_grad()
+    def activations(self, x: Tensor) -> list[Tensor]:
+        """:meth:`layer_inputs` without a graph."""
+        return self.layer_inputs(x)
+
+    # -- the sparsity penalty (Liu et al. 2024, §2.5.1) -------------------------------------------------
+    def edge_magnitudes(self, x: Tensor) -> list[Tensor]:
+        """``|phi_lji|_1 = (1/N) sum_s |phi_lji(v_i^(s))|`` per layer as ``(n_in, n_out)`` tensors, at points
+        ``x`` ``(N, d)`` (``v^(s)`` the layer inputs there), differentiable in the parameters."""
+        return [
+            layer.edge_functions(v).abs().mean(0)
+            for layer, v in zip(self.layers, self.layer_inputs(x), strict=True)
+        ]
+
+    def sparsity_penalty(self, x: Tensor) -> Tensor:
+        """``P = sum_l (mu_1 |Phi_l|_1 + mu_2 S(Phi_l))`` at points ``x`` (0-dim), with ``|Phi_l|_1`` the sum of
+        layer ``l``'s edge magnitudes, ``S(Phi_l) = -sum_ij p_lij log p_lij`` its entropy
+        (``p_lij = |phi_lji|_1 / |Phi_l|_1``) and ``mu_1 = mu_2 = 1``. The ``sparsity`` lever adds ``λ P``
+        to the loss (:mod:`kanpde.sparsity`)."""
+        return sum(MU_L1 * m.sum() + MU_ENTROPY * _entropy(m) for m in self.edge_magnitudes(x))
+
+    def penalty_rows(self, x: Tensor, weight: float) -> Tensor:
+        """Rows ``r`` with ``|r|^2 = weight · P``: ``sqrt(weight mu_1 |phi_lji|_1)`` one per edge, then
+        ``sqrt(weight mu_2 S(Phi_l))`` one per layer (every term of ``P`` is non-negative)."""
+        terms = []
+        for m in self.edge_magnitudes(x):
+            terms += [weight * MU_L1 * m.reshape(-1), (weight * MU_ENTROPY * _entropy(m)).reshape(1)]
+        return torch.cat(terms).clamp(min=0).sqrt()
 
     @torch.no_grad()
     def range_violation(self, x: Tensor) -> float:
@@ -648,11 +676,17 @@ class KAN(Network):
             _copy_pruned(old, fresh, keep[l], keep[l + 1], scores[l] < threshold, means[l])
         return new
 
-    def plot(self, path: str | Path, n_points: int = 200) -> Path:
-        """Draw every edge function ``phi_ji`` over its grid span into one PNG (a panel per edge)."""
-        from .plotting import plot_edges
 
-        return plot_edges(self, path, n_points)
+MU_L1 = 1.0
+MU_ENTROPY = 1.0
+"""The weights of the L1 and entropy terms of the sparsity penalty."""
+
+
+def _entropy(m: Tensor) -> Tensor:
+    """``-sum p log p`` with ``p = m / sum m`` (0 for an all-zero layer; ``0 log 0 = 0``)."""
+    total = m.sum()
+    p = m / torch.where(total > 0, total, torch.ones_like(total))
+    return -(p * torch.log(p.clamp(min=1e-300))).sum()
 
 
 def _copy_pruned(

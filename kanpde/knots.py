@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ._checks import check_positive_int
+
 __all__ = [
     "KnotRule",
     "KNOT_PLACEMENTS",
@@ -87,8 +89,6 @@ def grid_sizes(grid, width: Sequence[int]) -> list[tuple[int, ...]]:
     ``[(5, 20), 10]`` for width ``[2, 10, 1]`` puts 5 intervals on ``x``, 20 on ``y`` and 10 on each input of
     the output layer. A flat sequence of integers is always per layer.
     """
-    from ._checks import check_positive_int
-
     n_layers = len(width) - 1
     example = f"e.g. grid=5, or one entry per layer such as {_example(width)}"
     if isinstance(grid, (str, bytes)) or not isinstance(grid, Sequence):

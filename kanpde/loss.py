@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -29,7 +30,10 @@ from torch import Tensor, nn
 from ._checks import check_positive_int
 from .derivatives import DerivativePlan, Evaluation, accessor
 from .distributed import Comm
-from .problem import Problem
+from .residuals import equations, residual_rows
+
+if TYPE_CHECKING:
+    from .problem import Problem
 
 __all__ = [
     "Collocation",
@@ -80,37 +84,6 @@ def split_collocation(points: Collocation, pieces: int) -> list[Collocation]:
         Collocation(interior[i], tuple({k: parts[i] for k, parts in c.items()} for c in conditions))
         for i in range(pieces)
     ]
-
-
-def _as_column(r: Tensor, n: int, what: str) -> Tensor:
-    if not isinstance(r, Tensor):
-        raise TypeError(f"{what} must return a torch.Tensor, got {type(r).__name__}")
-    if r.ndim == 1 and r.shape[0] == n:
-        return r[:, None]
-    if r.ndim == 2 and r.shape[0] == n and r.shape[1] == 1:
-        return r
-    raise ValueError(
-        f"{what} returned shape {tuple(r.shape)} for {n} points; return shape (N,) or (N, 1) (several "
-        "equations as a list or a dict of such tensors)"
-    )
-
-
-def equations(out, n: int) -> tuple[Tensor, tuple[str, ...]]:
-    """A residual function's output as columns ``(N, C)`` and the equations' names: one tensor ->
-    ``("residual",)``; a list or tuple -> ``residual_1, ...``; a dict -> its keys."""
-    what = "the residual function"
-    if isinstance(out, dict):
-        if not out or not all(isinstance(k, str) and k for k in out):
-            raise ValueError(f"{what} returned a dict; its keys must be non-empty equation names")
-        names, parts = tuple(out), list(out.values())
-    elif isinstance(out, (list, tuple)):
-        if not out:
-            raise ValueError(f"{what} returned an empty {type(out).__name__}; return one tensor per equation")
-        names, parts = tuple(f"residual_{i + 1}" for i in range(len(out))), list(out)
-    else:
-        return _as_column(out, n, what), ("residual",)
-    columns = [_as_column(p, n, f"{what} (equation {name!r})") for name, p in zip(names, parts, strict=True)]
-    return torch.cat(columns, dim=1), names  # (N, C)
 
 
 class _Probe(nn.Module):
@@ -299,10 +272,10 @@ class PINNLoss:
 
     def pde_residual(self, model: nn.Module, x: Tensor) -> Tensor:
         """The PDE's residual columns ``(N, C)`` at any points ``x`` ``(N, d)`` (detached; e.g. to place knots
-        or points where it is large)."""
-        with torch.no_grad() if self.mode == "forward" else torch.enable_grad():
-            r, _ = equations(self.problem.residual(x, self._field(model, 0, x)), x.shape[0])
-        return r.detach()
+        where it is large), with the rows this loss's PDE term carries (:func:`kanpde.residuals.residual_rows`)."""
+        return residual_rows(
+            self.problem, model, x, self.mode, batch=max(1, x.shape[0]), plan=self._plans[0]
+        )[0]
 
     def _stacked_residuals(self, model: nn.Module) -> list[Tensor]:
         """Every term's residual from one jet pass over all their points (see the class docstring)."""

@@ -15,13 +15,19 @@ from torch import nn
 from .kan import KAN
 from .mlp import MLP
 
-__all__ = ["MODELS", "model_class", "build_model", "default_width", "rebuild_model"]
+__all__ = ["MODELS", "is_kan", "model_class", "build_model", "default_width", "rebuild_model"]
 
 MODELS: dict[str, type[nn.Module]] = {"kan": KAN, "mlp": MLP}
 """Model name -> class."""
 
 _DEFAULT_HIDDEN = {"kan": (10,), "mlp": (64, 64, 64)}
 _OPTIONS = {"kan": ("grid", "k"), "mlp": ("activation",)}
+
+
+def is_kan(model: nn.Module) -> bool:
+    """Whether ``model``, or the network inside an :class:`~kanpde.ansatz.Ansatz`, is a :class:`~kanpde.KAN`
+    (the one test for "has knot grids, edge functions and grid stages")."""
+    return isinstance(getattr(model, "net", model), KAN)
 
 
 def model_class(name: str) -> type[nn.Module]:

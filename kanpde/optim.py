@@ -51,7 +51,6 @@ from torch import Tensor, nn
 from torch.optim.lbfgs import _strong_wolfe
 
 from .distributed import Comm
-from .loss import PINNLoss
 
 __all__ = [
     "Objective",
@@ -59,8 +58,10 @@ __all__ = [
     "NonFiniteError",
     "LineSearchError",
     "StepResult",
-    "OPTIMIZERS",
-    "make_optimizer",
+    "Adam",
+    "LBFGS",
+    "LevenbergMarquardt",
+    "loss_chunks",
 ]
 
 
@@ -104,7 +105,7 @@ class StepResult:
 class Objective:
     """The model's parameters as one flat vector, with the loss, its gradient and its residuals."""
 
-    def __init__(self, model: nn.Module, loss: PINNLoss, compile: str | None = None) -> None:
+    def __init__(self, model: nn.Module, loss, compile: str | None = None) -> None:
         self.model, self.loss = model, loss
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.comm: Comm = getattr(loss, "comm", Comm())
@@ -519,13 +520,6 @@ class LevenbergMarquardt:
         self.no_descent = bool(state.get("no_descent", False))
 
 
-class MatrixFreeLM(LevenbergMarquardt):
-    """Levenberg-Marquardt with the matrix-free solver at any model size (``"lm-cg"``)."""
-
-    def __init__(self, objective: Objective, **options) -> None:
-        super().__init__(objective, solver="cg", **options)
-
-
 def gram(jac: Tensor, blocks: int = 4) -> Tensor:
     """``JᵀJ`` ``(P, P)`` of ``jac`` ``(M, P)`` from the upper block triangle: the products of ``blocks``
     column blocks with the ones at or right of them, mirrored, cost ``(blocks + 1) / (2 blocks)`` of the
@@ -545,14 +539,3 @@ def gram(jac: Tensor, blocks: int = 4) -> Tensor:
             if b > a:
                 out[edges[b] : edges[b + 1], edges[a] : edges[a + 1]] = block.T
     return out
-
-
-OPTIMIZERS = {"adam": Adam, "lbfgs": LBFGS, "lm": LevenbergMarquardt, "lm-cg": MatrixFreeLM}
-"""Optimiser name -> class."""
-
-
-def make_optimizer(name: str, objective: Objective, **options):
-    """Build the optimiser registered under ``name``."""
-    if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; valid ones: {', '.join(OPTIMIZERS)}")
-    return OPTIMIZERS[name](objective, **options)

@@ -175,9 +175,7 @@ class _View:
             with torch.no_grad():
                 return problem.exact_values(torch.as_tensor(nodes)).cpu().numpy()[:, self.index].astype(float)
         if problem.reference is not None and nodes.shape[1] <= 3:
-            from .solution import interpolate_reference
-
-            return interpolate_reference(problem.reference, nodes)[:, self.index]
+            return problem.reference.interpolate(nodes)[:, self.index]
         return None
 
 

@@ -128,7 +128,8 @@ class Problem:
             (``{"grids": (5, 10, 20, 40), "resample_every": 50}``) plus the model keys ``model``,
             ``width``, ``grid``, ``activation``; ``kanpde solve`` starts from them (a config file and flags
             override them), and Python code can pass them on: ``kp.solve(problem, model,
-            **problem.solve_options)``.
+            **problem.solve_options)``. :func:`kanpde.load_problem` checks them when it loads a problem
+            file; a problem built in Python has them checked where they are used.
     """
 
     domain: Domain
@@ -177,15 +178,12 @@ class Problem:
             self._check_recommended()
 
     def _check_recommended(self) -> None:
-        from .settings import SolveSettings, check_options
-
-        if not isinstance(self.recommended, Mapping):
+        """A mapping of option names; its values are checked where settings are made from them (by
+        :func:`kanpde.load_problem` for a problem file, else by :func:`kanpde.solve`)."""
+        if not isinstance(self.recommended, Mapping) or not all(isinstance(k, str) for k in self.recommended):
             raise TypeError(
-                f"recommended must be a dict of solve options, got {type(self.recommended).__name__}"
+                f"recommended must be a dict of solve options by name, got {type(self.recommended).__name__}"
             )
-        options = dict(self.solve_options)
-        check_options(options)
-        SolveSettings(**options)  # each value checked where settings check it
 
     @property
     def solve_options(self) -> dict:
@@ -255,9 +253,7 @@ class Problem:
         """Points ``(M, d)`` and true values ``(M, n_fields)`` to measure errors on: the documented
         evaluation grid with the exact solution, else the reference's points; ``None`` without either."""
         if self.exact is not None:
-            from .solution import evaluation_points
-
-            x = evaluation_points(self.domain, dtype, device)[0]
+            x = self.domain.evaluation_points(dtype, device)[0]
             with torch.no_grad():
                 return x, self.exact_values(x)
         if self.reference is not None:

@@ -22,7 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.interpolate import LinearNDInterpolator
 from torch import Tensor
+
+from .export import read_hdf5
+from .grids import grid_nodes
 
 __all__ = ["Reference"]
 
@@ -109,6 +113,22 @@ class Reference:
         return Reference(self.points, self.values[:, columns], fields, source=self.source)
 
     # -- files -----------------------------------------------------------------------------------------
+    def interpolate(self, nodes: np.ndarray) -> np.ndarray | None:
+        """The values linearly interpolated at ``nodes`` ``(M, d)`` (NaN outside the hull of the points),
+        ``(M, n_fields)``; ``None`` beyond 3 columns."""
+        d = nodes.shape[1]
+        if d > 3:
+            return None
+        if d == 1:
+            order = np.argsort(self.points[:, 0])
+            xs = self.points[order, 0]
+            columns = [
+                np.interp(nodes[:, 0], xs, self.values[order, i], left=np.nan, right=np.nan)
+                for i in range(self.values.shape[1])
+            ]
+            return np.stack(columns, axis=1)
+        return LinearNDInterpolator(self.points, self.values)(nodes)  # (M, F)
+
     @classmethod
     def load(cls, path: str | os.PathLike[str], fields: Sequence[str] | None = None) -> Reference:
         """Read a reference file (see the module docstring); ``fields`` names the field columns (a text
@@ -143,8 +163,6 @@ class Reference:
 
     @classmethod
     def _load_h5(cls, path: Path, fields) -> Reference:
-        from .export import read_hdf5
-
         data = read_hdf5(path)
         stored, times = data["fields"], data.get("times")
         names = tuple(fields) if fields is not None else ((("u",) if "u" in stored else ()) or tuple(stored))
@@ -157,8 +175,6 @@ class Reference:
                 n, t = points.shape[0], len(times)
                 points = np.concatenate([np.repeat(points, t, axis=0), np.tile(times, n)[:, None]], axis=1)
         else:
-            from .grids import grid_nodes
-
             axes = list(data["axes"].values())
             points = grid_nodes(axes if times is None else [*axes, times])  # (M, d)
         columns = []

@@ -28,8 +28,9 @@ from pathlib import Path
 from ._atomic import write_csv, write_json
 from ._checks import check_positive_int
 from .distributed import current
-from .models import MODELS
+from .models import MODELS, is_kan
 from .observers import Observer, Run
+from .plotting import plot_edges, plot_history
 from .solution import Solution
 
 __all__ = ["RunFolder"]
@@ -92,7 +93,7 @@ class RunFolder(Observer):
             self._save(run.snapshot())
 
     def on_interrupt(self, solution: Solution) -> None:
-        self.interrupted = solution.trainer_state["step"]
+        self.interrupted = solution.trainer_state.step
         if current().is_root:
             self._save(solution)
 
@@ -108,8 +109,6 @@ class RunFolder(Observer):
 
     def write(self, solution: Solution) -> dict:
         """Write every file of the folder for ``solution``; returns the metrics written to ``metrics.json``."""
-        from .plotting import plot_edges, plot_history
-
         if self.formula and solution.symbolic_formula is None:
             _find_formula(solution)
         self._save(solution)
@@ -129,7 +128,7 @@ class RunFolder(Observer):
             solution.plot(self.path / "solution.png")
             if solution.history:
                 plot_history(solution.history, self.path / "history.png")
-            if hasattr(solution.model, "extend_grid"):
+            if is_kan(solution.model):
                 plot_edges(solution.model, self.path / "edges.png")
         if solution.symbolic_formula is not None:
             solution.symbolic_formula.save(self.path / "formula.json")
@@ -149,7 +148,7 @@ def run_metrics(solution: Solution) -> dict:
     against the exact solution (when the problem has one) and the settings."""
     problem, model, history = solution.problem, solution.model, solution.history
     family = next((name for name, cls in MODELS.items() if isinstance(model, cls)), type(model).__name__)
-    state = solution.trainer_state or {}
+    state = solution.trainer_state
     data = {
         "problem": problem.name if problem is not None else None,
         "source": problem.source if problem is not None else None,
@@ -159,7 +158,7 @@ def run_metrics(solution: Solution) -> dict:
         "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "train_seconds": history[-1]["seconds"] if history else 0.0,
         "steps": history[-1]["step"] if history else 0,
-        "finished": bool(state.get("finished", False)),
+        "finished": bool(state is not None and state.finished),
         "final_loss": history[-1]["loss"] if history else None,
     }
     if problem is not None and problem.has_truth:
@@ -167,5 +166,5 @@ def run_metrics(solution: Solution) -> dict:
     elif solution.ansatz.specs:
         data["unknowns"] = solution.unknowns
     data.update(solution.formula_attributes())
-    data["settings"] = solution.settings
+    data["settings"] = solution.settings.as_dict() if solution.settings is not None else None
     return data

@@ -1,10 +1,10 @@
-"""The result of a solve: evaluate, measure, save, load, export, plot.
+"""The result of a solve: evaluate and measure; save, export and plot through the modules that own them
+(:mod:`kanpde.checkpoint`, :mod:`kanpde.export`, :mod:`kanpde.plotting`).
 
 **Evaluation set.** With an exact solution, metrics use a fixed regular grid over the domain's bounding box,
-end points included, keeping the nodes inside the domain: 1001 nodes in 1-D, 101² in 2-D, 31³ in 3-D, then
-``floor(60000^(1/d))`` per column (15⁴, 9⁵, 6⁶, at least 3; space-time: 101 × 101, 41² × 21, 21³ × 21, 11 per
-space column × 21). The relative H1 error
-uses the spatial gradient. Without an exact solution, a problem's :class:`~kanpde.Reference` gives the points
+end points included, keeping the nodes inside the domain (:meth:`kanpde.Domain.evaluation_points`: 1001
+nodes in 1-D, 101² in 2-D, 31³ in 3-D, then ``floor(60000^(1/d))`` per column; space-time: 101 × 101, 41² ×
+21, 21³ × 21, 11 per space column × 21). The relative H1 error uses the spatial gradient. Without an exact solution, a problem's :class:`~kanpde.Reference` gives the points
 and the true values (relative L2 and max abs only: a reference has no gradients).
 
 **Several fields.** ``sol(x)`` is ``(N,)`` for one field and ``(N, n_fields)`` for several; errors are over
@@ -14,58 +14,31 @@ gives both.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from . import checkpoint
 from . import metrics as _metrics
-from ._atomic import plain
-from ._checks import check_positive_int
 from .ansatz import Ansatz
-from .checkpoint import (
-    domain_from_dict,
-    domain_to_dict,
-    float_dtype,
-    problem_info,
-    read_checkpoint,
-    read_problem,
-    write_checkpoint,
-)
-from .derivatives import Evaluation, Field, accessor, resolve_mode
-from .geometry import Box, Domain
-from .grids import grid_nodes
-from .models import rebuild_model
+from .derivatives import Evaluation, Field, resolve_mode
+from .export import export_solution
+from .formula import Formula, symbolic
+from .geometry import Domain
+from .plotting import plot_solution
 from .problem import Problem, Unknown
+from .residuals import residual_rows
+from .settings import SolveSettings
+from .state import TrainerState
 
-__all__ = ["Solution", "load", "evaluation_points"]
-
-
-EVALUATION_NODES = 60_000
-"""Past three columns, the evaluation grid has ``floor(EVALUATION_NODES ** (1/d))`` nodes a column (15 in
-4-D, 9 in 5-D, 3 at least), so that the error records of a high-dimensional solve stay cheap."""
-
-
-def _grid_sizes(domain) -> list[int]:
-    if domain.is_time_dependent:
-        space = {1: [101], 2: [41, 41], 3: [21, 21, 21]}.get(domain.space_dim, [11] * domain.space_dim)
-        return space + [21 if domain.space_dim > 1 else 101]
-    per_column = max(3, int(EVALUATION_NODES ** (1 / domain.dim) + 1e-9))
-    return {1: [1001], 2: [101, 101], 3: [31, 31, 31]}.get(domain.dim, [per_column] * domain.dim)
-
-
-def evaluation_points(
-    domain, dtype=torch.float64, device="cpu"
-) -> tuple[Tensor, list[np.ndarray], np.ndarray]:
-    """The documented evaluation set: points ``(M, d)`` inside the domain, the axes and the inside mask."""
-    axes, mask = domain.evaluation_grid(_grid_sizes(domain))
-    nodes = grid_nodes(axes)[mask.ravel()]  # (M, d)
-    return torch.as_tensor(nodes, dtype=dtype, device=device), axes, mask
+__all__ = ["Solution", "load"]
 
 
 class Solution:
-    """A trained model with its problem, history and settings.
+    """A trained model with its problem, history and settings (``None`` for one not made by a solve).
 
     Call it on points: ``sol(x)`` takes ``(N, d)`` (tensor in, tensor out; NumPy in, NumPy out) and returns
     ``(N,)`` for one field, ``(N, n_fields)`` for several. ``sol.model`` is the network (a
@@ -79,9 +52,9 @@ class Solution:
         self,
         model: nn.Module,
         problem: Problem | None,
-        history: list[dict],
-        settings: dict,
-        trainer_state: dict | None = None,
+        history: Sequence[dict] = (),
+        settings: SolveSettings | None = None,
+        trainer_state: TrainerState | None = None,
         *,
         domain: Domain | None = None,
         fields: tuple[str, ...] | None = None,
@@ -91,11 +64,15 @@ class Solution:
             model = Ansatz.for_problem(model, problem)
         elif not isinstance(model, Ansatz):
             model = Ansatz(model, fields or ("u",), unknowns or ())
+        if settings is not None and not isinstance(settings, SolveSettings):
+            raise TypeError(f"settings must be a kanpde.SolveSettings or None, got {type(settings).__name__}")
         self.ansatz, self.problem, self.history = model, problem, list(history)
-        self.settings = dict(settings)
+        self.settings = settings
         self.trainer_state = trainer_state  # where training stands, for kanpde.resume
         self.domain = problem.domain if problem is not None else domain
-        self.symbolic_formula = None  # the Formula of formula(), saved and exported once computed
+        self.symbolic_formula: Formula | None = (
+            None  # the Formula of formula(), saved and exported once computed
+        )
 
     def __repr__(self) -> str:
         name = self.problem.name if self.problem is not None else "?"
@@ -147,11 +124,6 @@ class Solution:
             )
         return self.problem
 
-    def _need_domain(self, what: str) -> Domain:
-        if self.domain is None:
-            return self._need_problem(what).domain
-        return self.domain
-
     def _truth(self, what: str) -> tuple[Tensor, Tensor]:
         problem = self._need_problem(what)
         p = self._param
@@ -176,9 +148,16 @@ class Solution:
         x, true = self._truth("relative_l2")
         columns = self._columns(field)
         with torch.no_grad():
-            return _metrics.relative_l2(self._evaluate(x)[:, columns], true[:, columns])
+            return _metrics.relative_l2(self.evaluate(x)[:, columns], true[:, columns])
 
-    def _evaluate(self, x: Tensor, batch: int = 20000) -> Tensor:
+    def as_points(self, x) -> Tensor:
+        """Points ``x`` (a tensor or array ``(M, d)``) as a tensor of the model's dtype on its device."""
+        p = self._param
+        return torch.as_tensor(x, dtype=p.dtype, device=p.device)
+
+    def evaluate(self, x: Tensor, batch: int = 20000) -> Tensor:
+        """Every field at points ``x`` ``(M, d)`` as columns ``(M, n_fields)``, ``batch`` points at a time,
+        without a graph."""
         with torch.no_grad():
             return torch.cat([self.ansatz(chunk) for chunk in x.split(batch)])  # (M, n_fields)
 
@@ -211,7 +190,7 @@ class Solution:
 
     def _values_and_gradients(self, x: Tensor, domain: Domain, gradients: bool, batch: int = 20000):
         if not gradients:
-            return self._evaluate(x), None
+            return self.evaluate(x), None
         d, mode = domain.space_dim, resolve_mode("auto", self.ansatz)
         values, grads = [], []
         for chunk in x.split(batch):
@@ -236,17 +215,9 @@ class Solution:
     def residuals(self, x: Tensor, batch: int = 20000) -> dict[str, Tensor]:
         """The PDE's residuals at ``x``: ``{equation: (N,)}`` (one entry, ``"residual"``, for a residual
         function returning one tensor)."""
-        from .loss import equations
-
         problem = self._need_problem("residual")
-        mode = resolve_mode("auto", self.ansatz)
-        names, chunks = None, []
-        for chunk in x.split(batch):
-            ev = Evaluation(self.ansatz, chunk, problem.domain.names, problem.domain.space_dim, mode)
-            r, names = equations(problem.residual(chunk, accessor(ev, self.fields)), chunk.shape[0])
-            chunks.append(r.detach())
-        values = torch.cat(chunks)  # (N, C)
-        return {name: values[:, i] for i, name in enumerate(names)}
+        values, names = residual_rows(problem, self.ansatz, x, resolve_mode("auto", self.ansatz), batch=batch)
+        return {name: values[:, i] for i, name in enumerate(names)}  # values: (N, C)
 
     def residual(self, x: Tensor, batch: int = 20000) -> Tensor:
         """The PDE residual ``R[u](x)``: ``(N,)`` for one equation, ``(N, C)`` for several."""
@@ -257,8 +228,6 @@ class Solution:
         """The closed form of this solution: ``kp.symbolic(self).refine(self.problem)`` (see
         :func:`kanpde.symbolic` and :meth:`kanpde.Formula.refine`, whose options pass through). The formula is
         kept as ``symbolic_formula`` and saved and exported with the solution from then on."""
-        from .formula import symbolic
-
         problem = self._need_problem("formula")
         found = symbolic(self, library=library, threshold=threshold).refine(problem, **refine_options)
         self.symbolic_formula = found
@@ -277,44 +246,8 @@ class Solution:
     # -- files ------------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write a checkpoint (:mod:`kanpde.checkpoint`): model config, knot grids, weights, the fields and
-        unknowns, history, settings, the trainer's position, the domain and the problem's name (never code)."""
-        net = self.model
-        payload = {
-            "model_class": type(net).__name__,
-            "model_config": plain(net.config()),
-            "state_dict": {
-                k: v.detach().cpu() if isinstance(v, Tensor) else v for k, v in net.state_dict().items()
-            },
-            "fields": list(self.fields),
-            "unknowns": [
-                {**spec.as_dict(), "raw": float(self.ansatz.raw[name].detach())}
-                for name, spec in self.ansatz.specs.items()
-            ],
-            "hard": self._hard_info(),
-            "history": self.history,
-            "settings": plain(self.settings),
-            "trainer_state": self.trainer_state,
-            "problem": problem_info(self.problem),
-            "domain": domain_to_dict(self.domain) if self.domain is not None else None,
-            "formula": self.symbolic_formula.as_dict() if self.symbolic_formula is not None else None,
-        }
-        return write_checkpoint(path, payload)
-
-    def _hard_info(self) -> list[dict]:
-        """The exactly imposed Dirichlet conditions as plain data (a callable value as ``None``: only the
-        problem can give it back)."""
-        from .checkpoint import encode_on
-
-        if self.problem is None:
-            return list(getattr(self.ansatz, "hard_info", []))
-        return [
-            {
-                "field": c.field or self.fields[0],
-                "value": None if callable(c.value) else float(c.value),
-                "on": encode_on(c.on),
-            }
-            for c in self.problem.hard_conditions
-        ]
+        unknowns, history, settings, the trainer's state, the domain and the problem's name (never code)."""
+        return checkpoint.save(self, path)
 
     @property
     def exportable(self) -> bool:
@@ -335,111 +268,11 @@ class Solution:
         exact solution the truth is the reference, interpolated linearly onto the grid (NaN outside its
         points' hull). A space-time problem gives a time series. Settings and metrics are attributes.
         """
-        from .export import export_hdf5
-
-        domain = self._need_domain("export")
-        if not self.exportable:
-            raise ValueError(
-                f"export writes fields on 1-, 2- or 3-D grids for ParaView; this solution's domain has "
-                f"{domain.space_dim} spatial axes ({', '.join(domain.names)}): evaluate it at the points you "
-                "need with solution(points) instead"
-            )
-        if resolution is not None and (check_positive_int("resolution", resolution) < 2):
-            raise ValueError(f"resolution must be an integer >= 2 (nodes per coordinate), got {resolution}")
-        sizes = _grid_sizes(domain) if resolution is None else [resolution] * domain.dim
-        problem = self.problem
-        attrs = {
-            "problem": problem.name if problem is not None else "",
-            "model": repr(self.model),
-            "fields": list(self.fields),
-            "settings": plain(self.settings),
-        }
-        if problem is not None and problem.has_truth:
-            attrs["metrics"] = plain(self.metrics())
-        if self.ansatz.specs:
-            attrs["unknowns"] = self.unknowns
-        attrs.update(self.formula_attributes())
-        space = domain.space if domain.is_time_dependent else domain
-        if not isinstance(space, Box) and space.dim in (2, 3):
-            return self._export_mesh(path, domain, sizes, attrs)
-        axes, mask = domain.evaluation_grid(sizes)
-        p = self._param
-        nodes = torch.as_tensor(grid_nodes(axes), dtype=p.dtype, device=p.device)  # (M, d)
-        fields = self._export_fields(nodes)
-        shape = [len(a) for a in axes]
-        fields = {k: v.reshape(shape) for k, v in fields.items()}  # (n_1, ..., n_d)
-        names = domain.names
-        if domain.is_time_dependent:
-            # move t (last column) to the front: (n_t, n_1, ..., n_d)
-            fields = {k: np.moveaxis(v, -1, 0) for k, v in fields.items()}
-            space_mask = mask.all(axis=-1)
-            return export_hdf5(
-                path,
-                dict(zip(names[:-1], axes[:-1], strict=True)),
-                fields,
-                times=axes[-1],
-                attrs=attrs,
-                mask=None if space_mask.all() else space_mask,
-            )
-        return export_hdf5(
-            path, dict(zip(names, axes, strict=True)), fields, attrs=attrs, mask=None if mask.all() else mask
-        )
-
-    def _export_mesh(self, path, domain: Domain, sizes: list[int], attrs: dict) -> tuple[Path, Path]:
-        """A domain that is not a box: its evaluation nodes inside plus boundary points, triangulated
-        (tetrahedra in 3-D) with the cells outside removed (:func:`kanpde.export.export_points_hdf5`)."""
-        from .export import export_points_hdf5
-
-        timed = domain.is_time_dependent
-        space = domain.space if timed else domain
-        axes, mask = space.evaluation_grid(sizes[: space.dim])
-        boundary = space.sample_boundary(4 * max(sizes[: space.dim]), sampler="grid", dtype=torch.float64)[0]
-        points = np.concatenate([grid_nodes(axes)[mask.ravel()], boundary.numpy()])  # (N, d_space)
-        times = domain.evaluation_grid(sizes)[0][-1] if timed else None
-        if timed:  # every point at every time: (T * N, d_space + 1), time outermost
-            stacked = np.concatenate(
-                [np.repeat(times, len(points))[:, None], np.tile(points, (len(times), 1))], axis=1
-            )
-            stacked = np.roll(stacked, -1, axis=1)  # columns x, y, (z,) t
-        else:
-            stacked = points
-        p = self._param
-        fields = self._export_fields(torch.as_tensor(stacked, dtype=p.dtype, device=p.device))
-        if timed:
-            fields = {k: v.reshape(len(times), len(points)) for k, v in fields.items()}  # (T, N)
-
-        def inside(c: np.ndarray) -> np.ndarray:
-            return space.contains(torch.as_tensor(c)).numpy()
-
-        names = tuple(space.names)
-        return export_points_hdf5(path, points, fields, names=names, inside=inside, times=times, attrs=attrs)
-
-    def _export_fields(self, nodes: Tensor) -> dict[str, np.ndarray]:
-        values = self._evaluate(nodes).cpu().numpy()  # (M, F)
-        one = len(self.fields) == 1
-        out = {("u" if one else f): values[:, i] for i, f in enumerate(self.fields)}
-        problem = self.problem
-        if problem is None:
-            return out
-        true = None
-        if problem.exact is not None:
-            with torch.no_grad():
-                true = problem.exact_values(nodes).cpu().numpy()  # (M, F)
-        elif problem.reference is not None:
-            true = interpolate_reference(problem.reference, nodes.cpu().numpy())
-        if true is not None:
-            for i, f in enumerate(self.fields):
-                out["exact" if one else f"exact_{f}"] = true[:, i]
-                out["error" if one else f"error_{f}"] = values[:, i] - true[:, i]
-        for name, r in self.residuals(nodes).items():
-            out[name if name.startswith("residual") else f"residual_{name}"] = r.cpu().numpy()
-        return out
+        return export_solution(self, path, resolution)
 
     def plot(self, path: str | Path, field: str | None = None) -> Path | list[Path]:
         """Draw the solution, and the error where the truth is known, into one PNG; with several fields and
         no ``field``, one PNG per field (``<stem>_<field>.png``) and the list of their paths."""
-        from .plotting import plot_solution
-
         if field is None and len(self.fields) > 1:
             path = Path(path)
             return [
@@ -460,27 +293,6 @@ def _errors(u: Tensor, true: Tensor, grad_u, grad_true, columns: list[int]) -> d
     return out
 
 
-def interpolate_reference(reference, nodes: np.ndarray) -> np.ndarray | None:
-    """The reference's values linearly interpolated at ``nodes`` ``(M, d)`` (NaN outside the hull of its
-    points); ``None`` beyond 3 columns."""
-    d = nodes.shape[1]
-    if d == 1:
-        order = np.argsort(reference.points[:, 0])
-        xs = reference.points[order, 0]
-        return np.stack(
-            [
-                np.interp(nodes[:, 0], xs, reference.values[order, i], left=np.nan, right=np.nan)
-                for i in range(reference.values.shape[1])
-            ],
-            axis=1,
-        )
-    if d > 3:
-        return None
-    from scipy.interpolate import LinearNDInterpolator
-
-    return LinearNDInterpolator(reference.points, reference.values)(nodes)  # (M, F)
-
-
 def load(
     path: str | Path, problem: Problem | str | Path | None = None, device: str | None = None
 ) -> Solution:
@@ -491,72 +303,9 @@ def load(
     trust), else the shipped problem the checkpoint was made from; otherwise the solution has none and
     still evaluates, exports and plots on the stored domain.
     """
-    path = Path(path)
-    payload = read_checkpoint(path, device)
-    attached = read_problem(payload["problem"], problem)
-    domain = domain_from_dict(payload["domain"]) if payload.get("domain") else None
-    try:
-        state = payload["state_dict"]
-        model = rebuild_model(payload["model_class"], payload["model_config"], float_dtype(state))
-        model.load_state_dict(state)
-        specs = [
-            (Unknown(**{k: v for k, v in u.items() if k != "raw"}), u["raw"])
-            for u in payload.get("unknowns", [])
-        ]
-        if attached is not None:
-            ansatz = Ansatz.for_problem(model, attached)
-        else:
-            fields = tuple(payload.get("fields", ("u",)))
-            ansatz = Ansatz(model, fields, tuple(s for s, _ in specs), _stored_hard(payload, fields, domain))
-            ansatz.hard_info = payload.get("hard", [])
-        with torch.no_grad():
-            for spec, raw in specs:
-                ansatz.raw[spec.name].fill_(raw)
-    except (AttributeError, TypeError, ValueError, RuntimeError, KeyError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(
-            f"{path} is a damaged kanpde checkpoint: its model does not rebuild ({first}); save it again"
-        ) from err
-    if device is not None:
-        ansatz = ansatz.to(device)
+    found = checkpoint.restore(path, problem, device)
     solution = Solution(
-        ansatz, attached, payload["history"], payload["settings"], payload.get("trainer_state"), domain=domain
+        found.ansatz, found.problem, found.history, found.settings, found.trainer_state, domain=found.domain
     )
-    solution.symbolic_formula = _read_formula(path, payload.get("formula"))
+    solution.symbolic_formula = found.formula
     return solution
-
-
-def _read_formula(path: Path, data: dict | None):
-    """The formula stored with a checkpoint (plain data, nothing evaluated); one that does not read back
-    (functions outside the default library, damaged data) is skipped with a warning: compute it again."""
-    if data is None:
-        return None
-    import warnings
-
-    from .formula import Formula
-
-    try:
-        return Formula.from_dict(data)
-    except (ValueError, TypeError, KeyError, IndexError) as err:
-        warnings.warn(f"{path}: the stored formula was not read ({err})", RuntimeWarning, stacklevel=3)
-        return None
-
-
-def _stored_hard(payload: dict, fields: tuple[str, ...], domain: Domain | None) -> list:
-    """The exactly imposed Dirichlet conditions rebuilt from a checkpoint without its problem (numbers
-    only: a callable value needs the problem)."""
-    from .ansatz import Hard
-    from .checkpoint import decode_on
-    from .geometry import DistanceFunction
-
-    out = []
-    for info in payload.get("hard", []):
-        if info["value"] is None or domain is None:
-            raise ValueError(
-                f"field {info['field']!r} imposes its Dirichlet values exactly with a function of the points; "
-                "load the checkpoint with kp.load(path, problem=NAME_OR_FILE.py) to evaluate it"
-            )
-        out.append(
-            Hard(fields.index(info["field"]), DistanceFunction(domain, decode_on(info["on"])), info["value"])
-        )
-    return out

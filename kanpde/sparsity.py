@@ -1,14 +1,7 @@
-"""The sparsity penalty of the KAN paper (Liu et al. 2024, §2.5.1) on edge magnitudes.
+"""The sparsity penalty as a loss term: ``λ P`` of the KAN paper (Liu et al. 2024, §2.5.1) on edge magnitudes.
 
-With ``N`` points ``x_s`` and ``v_i^(s)`` the inputs of layer ``l`` there, an edge's magnitude is its mean
-absolute activation and a layer's the sum over its edges,
-
-    |phi_lji|_1 = (1/N) sum_s |phi_lji(v_i^(s))|,        |Phi_l|_1 = sum_ij |phi_lji|_1,
-
-its entropy ``S(Phi_l) = - sum_ij p_lij log p_lij`` with ``p_lij = |phi_lji|_1 / |Phi_l|_1``, and the penalty
-added to the loss with weight ``λ`` (``sparsity=`` of :func:`kanpde.solve` and :func:`kanpde.fit`) is
-
-    P = sum_l (mu_1 |Phi_l|_1 + mu_2 S(Phi_l)),        mu_1 = mu_2 = 1.
+``P`` itself, its rows and the edge magnitudes are the KAN's (:meth:`kanpde.KAN.sparsity_penalty`,
+:meth:`kanpde.KAN.penalty_rows`); :class:`SparseLoss` adds ``λ P`` to a :class:`~kanpde.loss.PINNLoss`.
 
 **With each optimiser.** Adam and L-BFGS minimise ``L + λ P`` (value and gradient by autograd).
 Levenberg-Marquardt needs least-squares rows: every term of ``λ P`` is non-negative, so the rows
@@ -30,52 +23,7 @@ from torch import Tensor, nn
 from ._checks import check_positive_real
 from .loss import chunked_loss, chunked_rows
 
-__all__ = ["edge_magnitudes", "sparsity_penalty", "penalty_rows", "SparseLoss", "check_sparsity"]
-
-MU_L1 = 1.0
-MU_ENTROPY = 1.0
-
-
-def check_sparsity(value: object) -> float:
-    """``value`` as a float ``>= 0`` (0 turns the penalty off), or a clear error."""
-    return check_positive_real("sparsity", value, allow_zero=True)
-
-
-def edge_magnitudes(model: nn.Module, x: Tensor) -> list[Tensor]:
-    """``|phi_lji|_1`` per layer as ``(n_in, n_out)`` tensors, differentiable in the model's parameters."""
-    layers = getattr(model, "layers", None)
-    if layers is None or not all(hasattr(layer, "edge_functions") for layer in layers):
-        raise TypeError(
-            f"the sparsity penalty needs a kanpde.KAN (edge functions), got {type(model).__name__}"
-        )
-    model.check_input(x)
-    v = x * model.input_scale + model.input_shift
-    out = []
-    for layer in layers:
-        phi = layer.edge_functions(v)  # (N, n_in, n_out)
-        out.append(phi.abs().mean(0))
-        v = phi.sum(1) + layer.bias  # (N, n_out)
-    return out
-
-
-def _entropy(m: Tensor) -> Tensor:
-    """``-sum p log p`` with ``p = m / sum m`` (0 for an all-zero layer; ``0 log 0 = 0``)."""
-    total = m.sum()
-    p = m / torch.where(total > 0, total, torch.ones_like(total))
-    return -(p * torch.log(p.clamp(min=1e-300))).sum()
-
-
-def sparsity_penalty(model: nn.Module, x: Tensor) -> Tensor:
-    """``P = sum_l (mu_1 |Phi_l|_1 + mu_2 S(Phi_l))`` at points ``x`` (0-dim tensor)."""
-    return sum(MU_L1 * m.sum() + MU_ENTROPY * _entropy(m) for m in edge_magnitudes(model, x))
-
-
-def penalty_rows(model: nn.Module, x: Tensor, weight: float) -> Tensor:
-    """Rows ``r`` with ``|r|² = weight · P``: one per edge, then one per layer (module docstring)."""
-    terms = []
-    for m in edge_magnitudes(model, x):
-        terms += [weight * MU_L1 * m.reshape(-1), (weight * MU_ENTROPY * _entropy(m)).reshape(1)]
-    return torch.cat(terms).clamp(min=0).sqrt()
+__all__ = ["SparseLoss"]
 
 
 class SparseLoss:
@@ -91,7 +39,8 @@ class SparseLoss:
     """
 
     def __init__(self, loss, x: Tensor, weight: float, active: bool = True) -> None:
-        self.inner, self.x, self.weight, self.active = loss, x, check_sparsity(weight), active
+        self.inner, self.x, self.active = loss, x, active
+        self.weight = check_positive_real("sparsity", weight, allow_zero=True)
         self.mode, self.comm = loss.mode, loss.comm
         inner = tuple(getattr(loss, "chunks", (loss,)))
         self.chunks = (self,) if len(inner) == 1 else (*(_Padded(c) for c in inner), _PenaltyChunk(self))
@@ -120,7 +69,7 @@ class SparseLoss:
         """``weight · P`` of the network at ``x`` (0-dim; 0 on an inactive rank)."""
         if not self.active:
             return self.x.new_zeros(())
-        return self.weight * sparsity_penalty(_network(model), self.x)
+        return self.weight * _network(model).sparsity_penalty(self.x)
 
     def __call__(self, model: nn.Module) -> tuple[Tensor, Tensor]:
         if len(self.chunks) > 1:
@@ -145,7 +94,7 @@ class SparseLoss:
             return like.new_zeros(0), like.new_zeros(0, n_params)
         params = list(model.parameters())
         with torch.enable_grad():
-            rows = penalty_rows(_network(model), self.x, self.weight)
+            rows = _network(model).penalty_rows(self.x, self.weight)
             values = rows.detach()
             extra = like.new_zeros(rows.shape[0], n_params)  # (E + L, P)
             for k in range(rows.shape[0]):

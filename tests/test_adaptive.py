@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import kanpde as kp
-from kanpde.adaptive import causal_scale, rad_points, rba_update
+from kanpde.levers import causal_scale, rad_points, rba_update
 
 
 def test_rad_draws_from_the_stated_density():
@@ -81,10 +81,11 @@ def test_adaptive_runs_resume_bit_identically(tmp_path, extra):
     for p, q in zip(full.ansatz.parameters(), done.ansatz.parameters(), strict=True):
         assert torch.equal(p, q)
     if "resample_every" in extra:
-        assert full.trainer_state["resamples"] == 5  # before steps 4, 7, 10, 13 and 16 of 16
-        assert not torch.equal(full.trainer_state["interior"], part.trainer_state["interior"])
+        assert full.trainer_state.levers[0]["count"] == 5  # before steps 4, 7, 10, 13 and 16 of 16
+        assert not torch.equal(full.trainer_state.interior, part.trainer_state.interior)
     else:
-        assert full.trainer_state["scale"].shape == (60,)
+        factors = [state for state in full.trainer_state.levers if "weights" in state or "scale" in state]
+        assert next(iter(factors[0].values())).shape == (60,)
 
 
 @pytest.mark.parametrize(
@@ -124,7 +125,7 @@ def test_resampling_moves_points_to_where_the_residual_is():
         "n_initial": 40,
     }
     sol = kp.solve(problem, kp.KAN([2, 5, 1]), resample_every=29, resample_k=2.0, resample_c=0.0, **options)
-    x = sol.trainer_state["interior"]
+    x = sol.trainer_state.interior
     near = float(((x[:, 0].abs() < 0.2) & (x[:, 1] > 0.3)).double().mean())
     assert near > 0.2 * 0.7 * 1.5  # the uniform share of that region is 0.2 * 0.7 = 0.14
 

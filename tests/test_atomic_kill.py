@@ -43,7 +43,7 @@ for i in itertools.count(1):
         with torch.no_grad():
             for p in model.parameters():
                 p.fill_(i)
-        kp.Solution(model, None, [{{"iteration": i}}], {{}}).save(path)
+        kp.Solution(model, None, [{{"iteration": i}}]).save(path)
     else:
         export_hdf5(path, {{"x": axis, "y": axis}}, {{"u": np.full(({N}, {N}), float(i))}}, attrs={{"iteration": i}})
     print(i, flush=True)
@@ -55,7 +55,7 @@ def write_checkpoint(path: Path, i: int) -> None:
     with torch.no_grad():
         for p in model.parameters():
             p.fill_(i)
-    kp.Solution(model, None, [{"iteration": i}], {}).save(path)
+    kp.Solution(model, None, [{"iteration": i}]).save(path)
 
 
 def checkpoint_iteration(path: Path) -> int:

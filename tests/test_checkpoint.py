@@ -66,14 +66,14 @@ def test_a_python_problem_named_like_a_shipped_one_is_not_replaced_by_it(tmp_pat
     mine = kp.Problem(
         shipped.domain, shipped.residual, shipped.conditions, name="poisson1d"
     )  # not from the file
-    sol = kp.Solution(kp.KAN([1, 3, 1]), mine, [], {})
+    sol = kp.Solution(kp.KAN([1, 3, 1]), mine)
     back = kp.load(sol.save(tmp_path / "mine.pt"))
     assert back.problem is None and back.domain == shipped.domain
     assert kp.load(tmp_path / "mine.pt", problem=mine).problem is mine
 
 
 def test_a_shipped_problem_is_reattached_and_a_changed_file_is_reported(tmp_path, monkeypatch):
-    sol = kp.Solution(kp.KAN([1, 3, 1]), kp.load_problem("poisson1d"), [], {})
+    sol = kp.Solution(kp.KAN([1, 3, 1]), kp.load_problem("poisson1d"))
     path = sol.save(tmp_path / "a.pt")
     back = kp.load(path)
     assert back.problem.name == "poisson1d" and math.isfinite(back.relative_l2())
@@ -111,7 +111,7 @@ def test_unknown_domain_types_are_refused():
 
 def test_export_and_plot_without_the_problem_use_the_stored_domain(tmp_path):
     problem = kp.Problem(kp.Rectangle((0.0, 0.0), (2.0, 1.0)), lambda x, u: u.laplacian(), name="python_made")
-    sol = kp.Solution(kp.KAN([2, 3, 1]), problem, [], {})
+    sol = kp.Solution(kp.KAN([2, 3, 1]), problem)
     back = kp.load(sol.save(tmp_path / "s.pt"))
     assert back.problem is None
     h5, _ = back.export(tmp_path / "s.h5", resolution=5)

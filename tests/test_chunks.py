@@ -23,7 +23,6 @@ from kanpde.optim import (
     Objective,
     _DenseSystem,
     _MatrixFreeSystem,
-    make_optimizer,
 )
 from kanpde.settings import DEFAULT_CHUNK_SIZE, SolveSettings
 
@@ -147,7 +146,7 @@ def test_lm_picks_its_solver_by_size_and_lm_cg_forces_cg():
     assert sum(p.numel() for p in obj.params) <= DENSE_MAX
     assert LevenbergMarquardt(obj).solver == "dense"
     assert LevenbergMarquardt(obj, dense_max=10).solver == "cg"
-    assert make_optimizer("lm-cg", obj).solver == "cg"
+    assert kp.OPTIMIZERS["lm-cg"]().build(obj).solver == "cg"
     runs = {
         name: kp.solve(
             kp.load_problem("poisson1d"),
@@ -178,7 +177,7 @@ def test_a_chunked_solve_follows_the_unchunked_one():
     }
     a = kp.solve(PROBLEM, kp.KAN([2, 3, 2], grid=3), chunk_size=40, **options)
     b = kp.solve(PROBLEM, kp.KAN([2, 3, 2], grid=3), chunk_size=DEFAULT_CHUNK_SIZE, **options)
-    assert a.settings["chunk_size"] == 40
+    assert a.settings.runtime.chunk_size == 40
     assert [r["step"] for r in a.history] == [r["step"] for r in b.history] == list(range(1, 10))
     for x, y in zip(a.history, b.history, strict=True):
         assert x["loss"] == pytest.approx(y["loss"], rel=1e-11)

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-import kanpde.train
+import kanpde as kp
+import kanpde.cli
 from kanpde.cli import main
 from kanpde.export import read_hdf5
 
@@ -24,6 +25,11 @@ OUTPUTS = [
     "history.png",
     "edges.png",
 ]
+
+
+def _options(metrics: dict) -> dict:
+    """The keyword options of the settings a run's ``metrics.json`` records."""
+    return kp.SolveSettings.from_dict(metrics["settings"]).options()
 
 
 def error_line(capsys) -> str:
@@ -63,8 +69,8 @@ def test_solve_metrics(run_dir):
     assert metrics["problem"] == "poisson1d" and metrics["model"] == "kan"
     assert metrics["width"] == [1, 3, 1] and metrics["params"] > 0
     assert metrics["train_seconds"] > 0 and metrics["steps"] == 5
-    assert metrics["settings"]["n_interior"] == 64
-    assert metrics["settings"]["optimizer"] == [["adam", 5]]
+    assert _options(metrics)["n_interior"] == 64
+    assert _options(metrics)["optimizer"] == [["adam", 5]]
 
 
 def test_solve_history_csv(run_dir):
@@ -113,14 +119,14 @@ def test_config_file_and_override(tmp_path, monkeypatch):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["width"] == [1, 2, 1]  # from the file
     assert metrics["steps"] == 4  # the flag wins
-    assert metrics["settings"]["n_interior"] == 32
+    assert _options(metrics)["n_interior"] == 32
 
 
 def test_interrupt_returns_130(tmp_path, monkeypatch, capsys):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(kanpde.train, "solve", interrupted)
+    monkeypatch.setattr(kanpde.cli, "solve", interrupted)
     assert main(["solve", "poisson1d", *TINY, "--out", str(tmp_path / "x")]) == 130
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "interrupted" in err[0]

@@ -16,6 +16,11 @@ from kanpde.export import read_hdf5
 BASE = ["--width", "1,3,1", "--grids", "3", "--optimizer", "adam:2", "--points", "16", "--no-progress"]
 
 
+def _options(metrics: dict) -> dict:
+    """The keyword options of the settings a run's ``metrics.json`` records."""
+    return kp.SolveSettings.from_dict(metrics["settings"]).options()
+
+
 def _without(args: list[str], *flags: str) -> list[str]:
     out, skip = [], False
     for a in args:
@@ -59,7 +64,7 @@ def check_width(tmp_path):
 
 def check_grid(tmp_path):
     m = _run(tmp_path, "--grid", "4", base=_without(BASE, "--grids"))
-    assert m["settings"]["grids"] == [4, 8, 16] and _model(m).grid == 16
+    assert _options(m)["grids"] == [4, 8, 16] and _model(m).grid == 16
 
 
 def check_activation(tmp_path):
@@ -70,42 +75,42 @@ def check_activation(tmp_path):
 
 
 def check_points(tmp_path):
-    assert _run(tmp_path, "--points", "20")["settings"]["n_interior"] == 20
+    assert _options(_run(tmp_path, "--points", "20"))["n_interior"] == 20
 
 
 def check_boundary_points(tmp_path):
-    assert _run(tmp_path, "--boundary-points", "6")["settings"]["n_boundary"] == 6
+    assert _options(_run(tmp_path, "--boundary-points", "6"))["n_boundary"] == 6
 
 
 def check_initial_points(tmp_path):
     m = _run(tmp_path, "--initial-points", "9", "--width", "2,3,1", problem="heat1d")
-    assert m["settings"]["n_initial"] == 9
+    assert _options(m)["n_initial"] == 9
 
 
 def check_sampler(tmp_path):
-    assert _run(tmp_path, "--sampler", "random")["settings"]["sampler"] == "random"
+    assert _options(_run(tmp_path, "--sampler", "random"))["sampler"] == "random"
 
 
 def check_optimizer(tmp_path):
     m = _run(tmp_path, "--optimizer", "lbfgs:2,adam:1")
-    assert m["settings"]["optimizer"] == [["lbfgs", 2], ["adam", 1]]
+    assert _options(m)["optimizer"] == [["lbfgs", 2], ["adam", 1]]
     assert [r["stage"] for r in _history(m)] == ["lbfgs", "adam"]
 
 
 def check_steps(tmp_path):
     # --steps without --optimizer runs the default optimiser (Levenberg-Marquardt) for that many steps
     m = _run(tmp_path, "--steps", "3", base=_without(BASE, "--optimizer"))
-    assert m["settings"]["optimizer"] == [["lm", 3]] and _history(m)[-1]["stage"] == "lm"
+    assert _options(m)["optimizer"] == [["lm", 3]] and _history(m)[-1]["stage"] == "lm"
 
 
 def check_grids(tmp_path):
     m = _run(tmp_path, "--grids", "3,6")
-    assert m["settings"]["grids"] == [3, 6] and [r["grid"] for r in _history(m)] == ["3", "6"]
+    assert _options(m)["grids"] == [3, 6] and [r["grid"] for r in _history(m)] == ["3", "6"]
 
 
 def check_lr(tmp_path):
     a = _run(tmp_path, "--lr", "0.05")
-    assert a["settings"]["lr"] == 0.05
+    assert _options(a)["lr"] == 0.05
     b = _run(tmp_path)  # the default 0.01 moves the same first two Adam steps by a fifth as much
     assert a["relative_l2"] != b["relative_l2"]
 
@@ -114,50 +119,50 @@ def check_seed(tmp_path):
     a = _run(tmp_path, "--seed", "3")
     model_a = _model(a)
     b = _run(tmp_path)
-    assert a["settings"]["seed"] == 3 and model_a.seed == 3 and _model(b).seed == 0
+    assert _options(a)["seed"] == 3 and model_a.seed == 3 and _model(b).seed == 0
     assert not torch.equal(model_a.layers[0].base_weight, _model(b).layers[0].base_weight)
 
 
 def check_dtype(tmp_path):
     m = _run(tmp_path, "--dtype", "float32")
-    assert m["settings"]["dtype"] == "float32" and _model(m).layers[0].coef.dtype == torch.float32
+    assert _options(m)["dtype"] == "float32" and _model(m).layers[0].coef.dtype == torch.float32
 
 
 def check_device(tmp_path):
-    assert _run(tmp_path, "--device", "cpu")["settings"]["device"] == "cpu"
+    assert _options(_run(tmp_path, "--device", "cpu"))["device"] == "cpu"
 
 
 def check_derivatives(tmp_path):
-    assert _run(tmp_path, "--derivatives", "autograd")["settings"]["derivatives"] == "autograd"
+    assert _options(_run(tmp_path, "--derivatives", "autograd"))["derivatives"] == "autograd"
 
 
 def check_log_every(tmp_path):
     m = _run(tmp_path, "--log-every", "1")
-    assert m["settings"]["log_every"] == 1 and [r["step"] for r in _history(m)] == ["1", "2"]
+    assert _options(m)["log_every"] == 1 and [r["step"] for r in _history(m)] == ["1", "2"]
 
 
 def check_compile(tmp_path):
-    assert _run(tmp_path, "--compile", "eager")["settings"]["compile"] == "eager"
+    assert _options(_run(tmp_path, "--compile", "eager"))["compile"] == "eager"
 
 
 def check_knots(tmp_path):
     m = _run(tmp_path, "--knots", "residual", "--grids", "3,6")
     first = _model(m).layers[0]
-    assert m["settings"]["knots"] == "residual" and first.sizes == (6,) and not first.uniform
+    assert _options(m)["knots"] == "residual" and first.sizes == (6,) and not first.uniform
     assert _model(_run(tmp_path, "--grids", "3,6", folder="plain")).layers[0].uniform  # the default
 
 
 def check_chunk_size(tmp_path):
     a = _run(tmp_path, "--chunk-size", "7")  # 16 interior + 2 boundary points: 3 chunks
     b = _run(tmp_path, folder="out2")
-    assert a["settings"]["chunk_size"] == 7 and b["settings"]["chunk_size"] == 16384
+    assert _options(a)["chunk_size"] == 7 and _options(b)["chunk_size"] == 16384
     assert a["relative_l2"] == pytest.approx(b["relative_l2"], rel=1e-10)  # the same sums, in chunks
 
 
 def check_sparsity(tmp_path):
     m = _run(tmp_path, "--sparsity", "0.01", "--log-every", "1")
     first = _history(m)[0]
-    assert m["settings"]["sparsity"] == 0.01 and float(first["sparsity"]) > 0
+    assert _options(m)["sparsity"] == 0.01 and float(first["sparsity"]) > 0
     assert float(first["loss"]) == pytest.approx(
         float(first["residual"]) + float(first["dirichlet"]) + float(first["sparsity"]), rel=1e-12
     )
@@ -167,13 +172,13 @@ def check_sparsity(tmp_path):
 def check_restarts(tmp_path):
     a = _run(tmp_path, "--restarts", "2", "--restart-steps", "2")
     b = _run(tmp_path, folder="plain")
-    assert a["settings"]["restarts"] == 2 and b["settings"]["restarts"] == 0
+    assert _options(a)["restarts"] == 2 and _options(b)["restarts"] == 0
     assert a["relative_l2"] != b["relative_l2"]  # the run went on from a probe (2 steps in), not from scratch
 
 
 def check_restart_steps(tmp_path):
     m = _run(tmp_path, "--restarts", "1", "--restart-steps", "3")
-    assert m["settings"]["restart_steps"] == 3 and m["settings"]["restarts"] == 1
+    assert _options(m)["restart_steps"] == 3 and _options(m)["restarts"] == 1
 
 
 def check_symbolic(tmp_path):
@@ -196,6 +201,12 @@ def check_symbolic(tmp_path):
     assert read_hdf5(out / "solution.h5")["attrs"]["formula"] == "x/2 + sin(2*pi*x)"
     assert kp.load(out / "solution.pt").symbolic_formula.equals("sin(2*pi*x) + x/2")
     assert "formula" not in _run(tmp_path, folder="plain")  # off by default
+
+
+def check_threads(tmp_path):
+    before = torch.get_num_threads()
+    m = _run(tmp_path, "--threads", "1")
+    assert _options(m)["threads"] == 1 and torch.get_num_threads() == before  # restored after the solve
 
 
 def check_out(tmp_path):
@@ -247,7 +258,7 @@ def check_resume(tmp_path):
     part.save(tmp_path / "part.pt")
     assert main(["solve", "--resume", str(tmp_path / "part.pt"), "--no-progress"]) == 0
     done = kp.load(tmp_path / "solution.pt")  # the run folder is the checkpoint's folder
-    assert done.trainer_state["finished"] and (tmp_path / "metrics.json").is_file()
+    assert done.trainer_state.finished and (tmp_path / "metrics.json").is_file()
     assert torch.equal(done.model.layers[0].coef, finished.model.layers[0].coef)
 
 
@@ -255,41 +266,41 @@ def check_config(tmp_path):
     config = tmp_path / "run.toml"
     config.write_text('points = 24\nsampler = "grid"\nlog-every = 1\n')
     m = _run(tmp_path, "--config", str(config), "--points", "30")
-    assert m["settings"]["n_interior"] == 30 and m["settings"]["sampler"] == "grid"  # the flag wins
+    assert _options(m)["n_interior"] == 30 and _options(m)["sampler"] == "grid"  # the flag wins
     assert m["options"]["points"] == "30" and m["options"]["sampler"] == "grid"  # as given
 
 
 def check_resample_every(tmp_path):
     m = _run(tmp_path, "--resample-every", "1")
-    assert m["settings"]["resample_every"] == 1
-    assert kp.load(m["_out"] / "solution.pt").trainer_state["resamples"] == 1  # before step 2 of 2
+    assert _options(m)["resample_every"] == 1
+    assert kp.load(m["_out"] / "solution.pt").trainer_state.levers[0]["count"] == 1  # before step 2 of 2
 
 
 def check_resample_k(tmp_path):
     m = _run(tmp_path, "--resample-every", "1", "--resample-k", "2")
-    assert m["settings"]["resample_k"] == 2.0
+    assert _options(m)["resample_k"] == 2.0
 
 
 def check_resample_c(tmp_path):
     m = _run(tmp_path, "--resample-every", "1", "--resample-c", "0.5")
-    assert m["settings"]["resample_c"] == 0.5
+    assert _options(m)["resample_c"] == 0.5
 
 
 def check_point_weights(tmp_path):
     m = _run(tmp_path, "--point-weights", "rba")
     state = kp.load(m["_out"] / "solution.pt").trainer_state
-    assert m["settings"]["point_weights"] == "rba" and state["weights"].shape == (16,)
+    assert _options(m)["point_weights"] == "rba" and state.levers[0]["weights"].shape == (16,)
 
 
 def check_causal(tmp_path):
     m = _run(tmp_path, "--causal", "2.5", "--width", "2,3,1", problem="heat1d")
     state = kp.load(m["_out"] / "solution.pt").trainer_state
-    assert m["settings"]["causal"] == 2.5 and state["scale"].shape == (16,)
+    assert _options(m)["causal"] == 2.5 and state.levers[0]["scale"].shape == (16,)
 
 
 def check_causal_slices(tmp_path):
     m = _run(tmp_path, "--causal", "1", "--causal-slices", "4", "--width", "2,3,1", problem="heat1d")
-    assert m["settings"]["causal_slices"] == 4
+    assert _options(m)["causal_slices"] == 4
 
 
 CHECKS = {
@@ -317,6 +328,7 @@ CHECKS = {
     "--point-weights": check_point_weights,
     "--causal": check_causal,
     "--causal-slices": check_causal_slices,
+    "--threads": check_threads,
     "--knots": check_knots,
     "--chunk-size": check_chunk_size,
     "--sparsity": check_sparsity,
@@ -371,20 +383,37 @@ def test_a_problem_s_recommended_settings_are_the_command_line_s_defaults(tmp_pa
     out = tmp_path / "a"
     assert main(["solve", str(path), "--no-progress", "--out", str(out)]) == 0
     m = json.loads((out / "metrics.json").read_text())
-    assert m["width"] == [1, 4, 1] and m["settings"]["grids"] == [3, 6] and m["settings"]["n_interior"] == 24
-    assert m["settings"]["optimizer"] == [["adam", 2]]
+    assert m["width"] == [1, 4, 1] and _options(m)["grids"] == [3, 6] and _options(m)["n_interior"] == 24
+    assert _options(m)["optimizer"] == [["adam", 2]]
     out = tmp_path / "b"  # flags override; another model family drops the recommended model and grids
     assert (
         main(["solve", str(path), "--model", "mlp", "--points", "30", "--no-progress", "--out", str(out)])
         == 0
     )
     m = json.loads((out / "metrics.json").read_text())
-    assert m["model"] == "mlp" and m["settings"]["grids"] is None and m["settings"]["n_interior"] == 30
+    assert m["model"] == "mlp" and _options(m)["grids"] is None and _options(m)["n_interior"] == 30
 
 
-def test_bad_recommended_settings_are_refused_where_the_problem_is_made():
+def test_bad_recommended_settings_are_refused_where_the_problem_enters(tmp_path):
+    """A problem file's recommended settings are checked when the file is loaded; a problem built in Python
+    has them checked where they are used."""
+    for i, (bad, error, match) in enumerate(
+        [
+            ("{'pointz': 3}", TypeError, "unknown solve option"),
+            ("{'n_interior': 0}", ValueError, "n_interior must"),
+        ]
+    ):
+        path = tmp_path / f"bad{i}.py"
+        path.write_text(
+            "import kanpde as kp\nbase = kp.load_problem('poisson1d')\n"
+            f"problem = kp.Problem(base.domain, base.residual, base.conditions, recommended={bad})\n"
+        )
+        with pytest.raises(error, match=f"problem file .*bad{i}.py: recommended settings: .*{match}"):
+            kp.load_problem(path)
+        assert main(["solve", str(path), "--no-progress", "--out", str(tmp_path / "out")]) == 2
     base = kp.load_problem("poisson1d")
+    problem = kp.Problem(base.domain, base.residual, recommended={"pointz": 3})
     with pytest.raises(TypeError, match="unknown solve option"):
-        kp.Problem(base.domain, base.residual, recommended={"pointz": 3})
-    with pytest.raises(ValueError, match="n_interior must be a positive integer"):
-        kp.Problem(base.domain, base.residual, recommended={"n_interior": 0})
+        kp.solve(problem, kp.KAN([1, 2, 1]), **problem.solve_options)
+    with pytest.raises(TypeError, match="recommended must be a dict of solve options"):
+        kp.Problem(base.domain, base.residual, recommended=[("n_interior", 3)])

@@ -25,6 +25,11 @@ from kanpde.export import read_hdf5
 PI = math.pi
 
 
+def _options(metrics: dict) -> dict:
+    """The keyword options of the settings a run's ``metrics.json`` records."""
+    return kp.SolveSettings.from_dict(metrics["settings"]).options()
+
+
 def _grad_poisson1d(x):
     return torch.stack([2 * PI * torch.cos(2 * PI * x[:, 0]) + 0.5], dim=1)  # u = sin 2πx + x/2
 
@@ -64,7 +69,7 @@ def _solution(name: str, kind: str) -> kp.Solution:
         )
     model = kp.KAN([d, 3, 1], grid=4, seed=1) if kind == "kan" else kp.MLP([d, 8, 8, 1], seed=1)
     model.set_input_bounds(*problem.domain.bounds())
-    return kp.Solution(model, problem, [], {})
+    return kp.Solution(model, problem)
 
 
 @pytest.mark.parametrize("name", list(H1_CASES))
@@ -117,7 +122,7 @@ def cli_run(tmp_path_factory):
 
 
 def test_cli_flags_reach_the_solver(cli_run):
-    settings = json.loads((cli_run / "metrics.json").read_text())["settings"]
+    settings = _options(json.loads((cli_run / "metrics.json").read_text()))
     assert settings["lr"] == 0.05 and settings["seed"] == 3
     assert settings["n_boundary"] == 24 and settings["dtype"] == "float32"
     with (cli_run / "history.csv").open(newline="") as f:

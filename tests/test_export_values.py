@@ -31,7 +31,7 @@ def _solution(name: str) -> kp.Solution:
     d = problem.domain.dim
     model = kp.KAN([d, 3, 1], grid=4, seed=d)  # untrained: any function of all coordinates will do
     model.set_input_bounds(*problem.domain.bounds())
-    return kp.Solution(model, problem, [], {"note": "untrained"})
+    return kp.Solution(model, problem)
 
 
 def _indices(shape, seed: int) -> list[tuple[int, ...]]:
@@ -98,7 +98,7 @@ def test_exported_fields_equal_the_solution_at_the_nodes(tmp_path, case):
     assert inside.sum() >= 0.7 * len(index)
     metrics = data["attrs"]["metrics"]
     assert metrics["relative_l2"] == pytest.approx(sol.relative_l2(), rel=1e-12)
-    assert data["attrs"]["problem"] == name and data["attrs"]["settings"] == {"note": "untrained"}
+    assert data["attrs"]["problem"] == name and data["attrs"]["settings"] == {}
 
     with h5py.File(h5, "r") as f:  # the same arrays, read without kanpde
         assert list(f["coordinates"]) == space_names + (["t"] if time_series else [])

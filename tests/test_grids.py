@@ -260,7 +260,7 @@ def test_knots_option_in_a_solve_and_its_resume() -> None:
     options = {"optimizer": [("lm", 3)], "n_interior": 80, "n_boundary": 40, "knots": "residual"}
     sol = kp.solve(problem, KAN([2, 3, 1], grid=3), grids=(3, 8), **options)
     first = sol.model.layers[0]
-    assert sol.settings["knots"] == "residual" and not first.uniform and first.sizes == (8, 8)
+    assert sol.settings.schedule.grids.knots == "residual" and not first.uniform and first.sizes == (8, 8)
     coarse = kp.solve(problem, KAN([2, 3, 1], grid=3), grids=(3,), **options).ansatz
     points = sample_collocation(problem, 80, 40, 1, "sobol", 0, F64, torch.device("cpu"))
     residual = PINNLoss(problem, points, "forward").pde_residual(coarse, points.interior)  # (N, 1)

@@ -113,14 +113,14 @@ def test_hard_beats_soft_on_a_short_poisson_solve():
 
 def test_hard_conditions_survive_checkpoints(tmp_path):
     problem = _problem(SQUARE - HOLE, SQUARE, 0.7, name="python_made")
-    sol = kp.Solution(kp.KAN([2, 3, 1]), problem, [], {})
+    sol = kp.Solution(kp.KAN([2, 3, 1]), problem)
     back = kp.load(sol.save(tmp_path / "a.pt"))  # without the problem: rebuilt from the stored numbers
     assert back.problem is None
     x = SQUARE.sample_boundary(30, dtype=torch.float64)[0]
     assert torch.allclose(back(x), torch.full((30,), 0.7, dtype=torch.float64), atol=1e-12)
     y = (SQUARE - HOLE).sample_interior(30, dtype=torch.float64)
     assert torch.equal(back(y), sol(y))
-    callable_value = kp.Solution(kp.KAN([2, 3, 1]), _problem(SQUARE, None, g_smooth, name="c"), [], {})
+    callable_value = kp.Solution(kp.KAN([2, 3, 1]), _problem(SQUARE, None, g_smooth, name="c"))
     callable_value.save(tmp_path / "b.pt")
     with pytest.raises(
         ValueError, match="imposes its Dirichlet values exactly with a function of the points"

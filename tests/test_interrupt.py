@@ -16,10 +16,15 @@ import pytest
 import torch
 
 import kanpde as kp
-import kanpde.train
+import kanpde.cli
 from kanpde.cli import main
 
 SCHEDULE = [("adam", 6), ("lm", 5)]
+
+
+def _options(metrics: dict) -> dict:
+    """The keyword options of the settings a run's ``metrics.json`` records."""
+    return kp.SolveSettings.from_dict(metrics["settings"]).options()
 
 
 def _problem(residual_hook=None) -> kp.Problem:
@@ -68,8 +73,8 @@ def test_keyboard_interrupt_with_a_run_folder_resumes_bit_identically(tmp_path, 
     with pytest.raises(KeyboardInterrupt):
         _solve(_problem(_interrupt_at_call(call)), callbacks=[folder])
     paused = kp.load(folder.checkpoint, problem=_problem())  # a problem made in Python: pass it
-    assert folder.interrupted == paused.trainer_state["step"] > 0
-    assert not paused.trainer_state["finished"]
+    assert folder.interrupted == paused.trainer_state.step > 0
+    assert not paused.trainer_state.finished
     with (tmp_path / "run" / "history.csv").open(newline="") as f:
         assert [int(r["step"]) for r in csv.DictReader(f)] == [r["step"] for r in paused.history]
     done = kp.resume(paused, callbacks=[kp.RunFolder(tmp_path / "run")])
@@ -86,7 +91,7 @@ def test_a_run_folder_writes_everything_and_periodic_checkpoints(tmp_path):
     class Spy(kp.Observer):
         def on_record(self, record, run):
             if (tmp_path / "run" / "solution.pt").exists():
-                seen.append((record["step"], kp.load(tmp_path / "run" / "solution.pt").trainer_state["step"]))
+                seen.append((record["step"], kp.load(tmp_path / "run" / "solution.pt").trainer_state.step))
 
     sol = _solve(_problem(), callbacks=[kp.RunFolder(tmp_path / "run", every=4), Spy()])
     names = sorted(p.name for p in (tmp_path / "run").iterdir())
@@ -97,7 +102,7 @@ def test_a_run_folder_writes_everything_and_periodic_checkpoints(tmp_path):
     assert sorted({saved for _, saved in seen}) == [4, 8, 13, 17, 21]  # records: 2, 4, 6, 8, 10, 11, 13, ...
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["relative_l2"] == pytest.approx(sol.relative_l2(), rel=1e-12)
-    assert metrics["settings"]["optimizer"] == [["adam", 6], ["lm", 5]]
+    assert _options(metrics)["optimizer"] == [["adam", 6], ["lm", 5]]
 
 
 def test_a_periodic_checkpoint_resumes_bit_identically(tmp_path):
@@ -119,7 +124,7 @@ def test_ctrl_c_in_the_cli_saves_a_resumable_checkpoint_and_resume_finishes_the_
 ):
     args = ["--width", "1,3,1", "--grids", "3", "--optimizer", "adam:30", "--points", "16", "--no-progress"]
     assert main(["solve", "poisson1d", *args, "--out", str(tmp_path / "full")]) == 0
-    real_solve = kanpde.train.solve
+    real_solve = kanpde.cli.solve
     records = []
 
     def interrupt_at_the_second_record(problem, model, *, callbacks=(), **options):
@@ -130,7 +135,7 @@ def test_ctrl_c_in_the_cli_saves_a_resumable_checkpoint_and_resume_finishes_the_
 
         return real_solve(problem, model, callbacks=[*callbacks, stop], **options)
 
-    monkeypatch.setattr(kanpde.train, "solve", interrupt_at_the_second_record)
+    monkeypatch.setattr(kanpde.cli, "solve", interrupt_at_the_second_record)
     out = tmp_path / "out"
     assert main(["solve", "poisson1d", *args, "--out", str(out)]) == 130
     err = capsys.readouterr().err.splitlines()
@@ -140,15 +145,15 @@ def test_ctrl_c_in_the_cli_saves_a_resumable_checkpoint_and_resume_finishes_the_
     assert f"continue with: kanpde solve poisson1d --resume {out / 'solution.pt'}" in err[0]
     assert sorted(p.name for p in out.iterdir()) == ["history.csv", "solution.pt"]
     paused = kp.load(out / "solution.pt")
-    assert [r["step"] for r in paused.history] == [10] and paused.trainer_state["step"] == 19
-    monkeypatch.setattr(kanpde.train, "solve", real_solve)
+    assert [r["step"] for r in paused.history] == [10] and paused.trainer_state.step == 19
+    monkeypatch.setattr(kanpde.cli, "solve", real_solve)
     assert main(["solve", "--resume", str(out / "solution.pt"), "--no-progress"]) == 0
     _same_params(kp.load(tmp_path / "full" / "solution.pt").model, kp.load(out / "solution.pt").model)
     assert (out / "metrics.json").is_file() and (out / "solution.h5").is_file()
 
 
 def test_resume_refuses_training_flags(tmp_path, capsys):
-    checkpoint = kp.Solution(kp.KAN([1, 3, 1]), kp.load_problem("poisson1d"), [], {}).save(tmp_path / "a.pt")
+    checkpoint = kp.Solution(kp.KAN([1, 3, 1]), kp.load_problem("poisson1d")).save(tmp_path / "a.pt")
     assert main(["solve", "--resume", str(checkpoint), "--points", "50"]) == 2
     assert "--resume continues the run stored in the checkpoint" in capsys.readouterr().err
 
@@ -221,7 +226,7 @@ def test_sigint_to_a_real_solve_then_resume_equals_an_uninterrupted_run(tmp_path
     lines = stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("kanpde: interrupted after step"), stderr
     paused = kp.load(tmp_path / "cut" / "solution.pt", problem=problem)
-    assert 0 < paused.trainer_state["step"] < 3040 and not paused.trainer_state["finished"]
+    assert 0 < paused.trainer_state.step < 3040 and not paused.trainer_state.finished
     assert not list((tmp_path / "cut").glob(".*.tmp-*"))
     resumed = _kanpde(str(problem), "--resume", str(tmp_path / "cut" / "solution.pt"), cwd=tmp_path)
     full = _kanpde(*args, "--out", str(tmp_path / "full"), cwd=tmp_path)
@@ -230,5 +235,5 @@ def test_sigint_to_a_real_solve_then_resume_equals_an_uninterrupted_run(tmp_path
         assert p.returncode == 0, err
     a = kp.load(tmp_path / "cut" / "solution.pt", problem=problem)
     b = kp.load(tmp_path / "full" / "solution.pt", problem=problem)
-    assert a.trainer_state["finished"] and b.trainer_state["finished"]
+    assert a.trainer_state.finished and b.trainer_state.finished
     _same_params(a.model, b.model)

@@ -29,7 +29,7 @@ def untrained(name: str, exact: bool = True) -> kp.Solution:
         problem = dataclasses.replace(problem, exact=None)
     model = kp.KAN([problem.domain.dim, 2, 1], grid=3)
     model.set_input_bounds(*problem.domain.bounds())
-    return kp.Solution(model, problem, [], {})
+    return kp.Solution(model, problem)
 
 
 def panels_with_data(fig) -> int:
@@ -66,7 +66,7 @@ def test_edges_cap_per_layer(monkeypatch):
 
 
 def test_plot_edges_writes_png(tmp_path):
-    path = kp.KAN([2, 2, 1]).plot(tmp_path / "edges.png", n_points=30)
+    path = kp.plot_edges(kp.KAN([2, 2, 1]), tmp_path / "edges.png", n_points=30)
     assert path == tmp_path / "edges.png"
     check_png(path)
 

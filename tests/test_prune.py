@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 import kanpde as kp
 from kanpde.loss import PINNLoss, sample_collocation
-from kanpde.sparsity import SparseLoss, edge_magnitudes, penalty_rows, sparsity_penalty
+from kanpde.sparsity import SparseLoss
 from kanpde.spline import cox_de_boor
 
 F64 = torch.float64
@@ -39,11 +39,11 @@ def test_penalty_matches_hand_computation():
     model = kp.KAN([2, 3, 2, 1], grid=4, seed=3)
     x = _points(64, 2, 0)
     with torch.no_grad():
-        assert float(sparsity_penalty(model, x)) == pytest.approx(_hand_penalty(model, x), rel=1e-12)
-        rows = penalty_rows(model, x, 0.3)
+        assert float(model.sparsity_penalty(x)) == pytest.approx(_hand_penalty(model, x), rel=1e-12)
+        rows = model.penalty_rows(x, 0.3)
         assert rows.shape == (2 * 3 + 3 * 2 + 2 + 3,)  # one row per edge, one per layer
         assert float(rows @ rows) == pytest.approx(0.3 * _hand_penalty(model, x), rel=1e-12)
-        assert [m.shape for m in edge_magnitudes(model, x)] == [(2, 3), (3, 2), (2, 1)]
+        assert [m.shape for m in model.edge_magnitudes(x)] == [(2, 3), (3, 2), (2, 1)]
 
 
 def test_penalty_rows_jacobian_matches_finite_differences():
@@ -88,11 +88,11 @@ def test_solve_adds_the_penalty_with_every_optimizer(optimizer):
     points = sample_collocation(problem, 40, 2, 400, "sobol", 0, F64, "cpu")
     with torch.no_grad():
         pde = float(PINNLoss(problem, points, "forward")(start)[0])
-        penalty = 1e-2 * float(sparsity_penalty(start, points.interior))
+        penalty = 1e-2 * float(start.sparsity_penalty(points.interior))
     first = sol.history[0]  # the loss at the parameters the first step started from
     assert first["sparsity"] == pytest.approx(penalty, rel=1e-10)
     assert first["loss"] == pytest.approx(pde + penalty, rel=1e-10)
-    assert sol.settings["sparsity"] == 1e-2
+    assert sol.settings.levers == (kp.Sparsity(1e-2),)
     assert sol.history[-1]["loss"] < first["loss"]
 
 
@@ -104,7 +104,7 @@ def test_penalty_shrinks_edges_during_training():
         problem, kp.KAN([1, 4, 1], grid=4, seed=1), steps=20, grids=(4,), n_interior=200, sparsity=1.0
     )
     with torch.no_grad():
-        assert float(sparsity_penalty(sparse.model, x)) < 0.8 * float(sparsity_penalty(plain.model, x))
+        assert float(sparse.model.sparsity_penalty(x)) < 0.8 * float(plain.model.sparsity_penalty(x))
 
 
 def test_fit_with_sparsity():
@@ -112,7 +112,7 @@ def test_fit_with_sparsity():
     y = x[:, 0] ** 2
     model = kp.KAN([2, 2, 1], grid=3, seed=0)
     with torch.no_grad():
-        expected = float((model(x)[:, 0] - y).square().mean()) + 1e-3 * float(sparsity_penalty(model, x))
+        expected = float((model(x)[:, 0] - y).square().mean()) + 1e-3 * float(model.sparsity_penalty(x))
     history = kp.fit(model, x, y, steps=3, sparsity=1e-3)
     assert history[0]["loss"] == pytest.approx(expected, rel=1e-12)
     assert history[-1]["loss"] < history[0]["loss"]
@@ -126,8 +126,8 @@ def test_sparsity_bad_input():
         kp.solve(problem, kp.MLP([1, 8, 1]), sparsity=1e-3)
     with pytest.raises(ValueError, match=r"sparsity applies to KAN models"):
         kp.fit(kp.MLP([1, 8, 1]), _points(10, 1, 0), _points(10, 1, 1)[:, 0], sparsity=1e-3)
-    with pytest.raises(TypeError, match=r"the sparsity penalty needs a kanpde.KAN"):
-        sparsity_penalty(kp.MLP([1, 8, 1]), _points(10, 1, 0))
+    with pytest.raises(ValueError, match=r"sparsity applies to KAN models"):
+        kp.Sparsity(1e-3).check(problem, kp.MLP([1, 8, 1]))
 
 
 def _kan_with_dead_parts() -> kp.KAN:
@@ -247,15 +247,15 @@ def test_resampled_points_keep_the_penalty():
         resample_every=2,
         log_every=1,
     )
-    assert sol.trainer_state["resamples"] == 1
+    assert sol.trainer_state.levers[0]["count"] == 1
     assert all(r["sparsity"] > 0 for r in sol.history)
-    x = sol.trainer_state["interior"]  # the points the last steps' penalty was on
+    x = sol.trainer_state.interior  # the points the last steps' penalty was on
     record = sol.history[-1]  # the loss at the parameters the last step started from: not the final ones
     assert record["loss"] == pytest.approx(
         sum(record[k] for k in ("residual", "dirichlet", "sparsity")), rel=1e-12
     )
     with torch.no_grad():
-        assert 1e-2 * float(sparsity_penalty(sol.model, x)) == pytest.approx(record["sparsity"], rel=0.2)
+        assert 1e-2 * float(sol.model.sparsity_penalty(x)) == pytest.approx(record["sparsity"], rel=0.2)
 
 
 def test_prune_keeps_per_input_grid_sizes():

@@ -43,7 +43,7 @@ def quick_solve(problem, model=None, **options):
 
 def checkpoint(path: Path, problem=None) -> Path:
     """A real checkpoint of an untrained KAN, without a solve."""
-    return kp.Solution(kp.KAN([1, 3, 1]), problem, [], {}).save(path)
+    return kp.Solution(kp.KAN([1, 3, 1]), problem).save(path)
 
 
 def write(path: Path, text: str) -> Path:
@@ -195,7 +195,7 @@ API_CASES = [
     ),
     (
         "solution called on a list",
-        lambda t: kp.Solution(kp.KAN([1, 3, 1]), None, [], {})([0.5]),
+        lambda t: kp.Solution(kp.KAN([1, 3, 1]), None)([0.5]),
         TypeError,
         r"a Solution takes a tensor or NumPy array of shape \(N, d\), got list",
     ),
@@ -416,13 +416,13 @@ API_CASES = [
     # metrics without an exact solution
     (
         "metrics without an exact solution",
-        lambda t: kp.Solution(kp.KAN([1, 3, 1]), interval_problem(), [], {}).metrics(),
+        lambda t: kp.Solution(kp.KAN([1, 3, 1]), interval_problem()).metrics(),
         ValueError,
         r"metrics needs the truth, and problem 'problem' has neither an exact solution nor a reference",
     ),
     (
         "relative_l2 without a problem",
-        lambda t: kp.Solution(kp.KAN([1, 3, 1]), None, [], {}).relative_l2(),
+        lambda t: kp.Solution(kp.KAN([1, 3, 1]), None).relative_l2(),
         ValueError,
         r"needs the problem.*kp.load\(path, problem=NAME_OR_FILE.py\)",
     ),
@@ -569,7 +569,7 @@ API_CASES = [
     ),
     (
         "export to an .xdmf path",
-        lambda t: kp.Solution(kp.KAN([1, 3, 1]), poisson1d(), [], {}).export(t / "u.xdmf"),
+        lambda t: kp.Solution(kp.KAN([1, 3, 1]), poisson1d()).export(t / "u.xdmf"),
         ValueError,
         r"ends in '.xdmf', but it names the HDF5 file; pass a path ending in '.h5'",
     ),

@@ -34,10 +34,10 @@ def _same(a: kp.Solution, b: kp.Solution) -> None:
 def test_pause_save_load_resume_is_bit_identical(tmp_path, pause):
     full = _run(kp.KAN([1, 4, 1], grid=3))
     part = _run(kp.KAN([1, 4, 1], grid=3), stop_after=pause)
-    assert part.history[-1]["step"] == pause and not part.trainer_state["finished"]
+    assert part.history[-1]["step"] == pause and not part.trainer_state.finished
     loaded = kp.load(part.save(tmp_path / "paused.pt"))
     done = kp.resume(loaded)
-    assert done.trainer_state["finished"]
+    assert done.trainer_state.finished
     _same(full, done)
 
 

@@ -30,10 +30,10 @@ def _same(a: kp.Solution, b: kp.Solution) -> None:
 
 def _resumed(tmp_path, model, pause, **kw):
     part = _run(model, stop_after=pause, **kw)
-    assert part.history[-1]["step"] == pause and not part.trainer_state["finished"]
+    assert part.history[-1]["step"] == pause and not part.trainer_state.finished
     loaded = kp.load(part.save(tmp_path / "paused.pt"))
     done = kp.resume(loaded)
-    assert done.trainer_state["finished"]
+    assert done.trainer_state.finished
     return part, done
 
 
@@ -46,16 +46,16 @@ def test_pause_inside_every_optimiser_is_bit_identical(tmp_path, pause, stage):
     full = _run(kp.KAN([1, 4, 1], grid=3))
     part, done = _resumed(tmp_path, kp.KAN([1, 4, 1], grid=3), pause)
     assert part.history[-1]["stage"] == stage
-    assert part.trainer_state["stage_step"] not in (0, dict(SCHEDULE)[stage])  # inside the stage
+    assert part.trainer_state.stage_step not in (0, dict(SCHEDULE)[stage])  # inside the stage
     if stage == "lm":  # the damping moved away from its start: a resume that dropped it would differ
-        assert part.trainer_state["optimizer"]["lam"] != 1e-3
+        assert part.trainer_state.optimizer["lam"] != 1e-3
     _same(full, done)
 
 
 def test_pause_inside_lm_on_an_mlp(tmp_path):
     full = _run(kp.MLP([1, 8, 1]), grids=None, optimizer="lm", steps=12)
     part, done = _resumed(tmp_path, kp.MLP([1, 8, 1]), 5, grids=None, optimizer="lm", steps=12)
-    assert part.trainer_state["optimizer"]["lam"] != 1e-3
+    assert part.trainer_state.optimizer["lam"] != 1e-3
     _same(full, done)
 
 
@@ -67,5 +67,5 @@ def test_pause_inside_lm_keeps_the_stall_window(tmp_path):
     first = [r for r in full.history if r["grid"] == 3 and r.get("stopped") == "converged"]
     assert len(first) == 1 and 44 < first[0]["step"] <= 54  # the pause lies in the stall window
     part, done = _resumed(tmp_path, kp.KAN([1, 4, 1], grid=3), 44, **options)
-    assert len(part.trainer_state["optimizer"]["losses"]) == 11  # the full window: 10 steps and the first
+    assert len(part.trainer_state.optimizer["losses"]) == 11  # the full window: 10 steps and the first
     _same(full, done)

@@ -14,7 +14,7 @@ def _poisson1d():
 
 
 def _initial_error(problem, model):
-    sol = kp.Solution(model, problem, [], {})
+    sol = kp.Solution(model, problem)
     return sol.relative_l2()
 
 
@@ -229,8 +229,6 @@ def test_steps_left_by_a_converged_stage_go_to_the_next_grid():
 
 def test_the_evaluation_set_stays_bounded_in_high_dimension():
     """15 nodes a column in 4-D (unchanged), 9 in 5-D, 3 in 10-D: at most 60 000 points past 3-D."""
-    from kanpde.solution import evaluation_points
-
     for dim, per_column in ((4, 15), (5, 9), (10, 3)):
-        points, axes, _ = evaluation_points(kp.Box((0.0,) * dim, (1.0,) * dim))
+        points, axes, _ = kp.Box((0.0,) * dim, (1.0,) * dim).evaluation_points()
         assert [len(a) for a in axes] == [per_column] * dim and points.shape == (per_column**dim, dim)

@@ -154,7 +154,7 @@ def test_small_inputs_enter_to_first_order():
 
 def test_symbolic_of_a_solution_uses_its_coordinates():
     problem = kp.load_problem("poisson2d")
-    sol = kp.Solution(polynomial_kan(), problem, [], {})
+    sol = kp.Solution(polynomial_kan(), problem)
     f = kp.symbolic(sol, library=("x", "x^2"))
     assert f.names == ("x", "y") and f.expr.free_symbols == {sympy.Symbol("x"), sympy.Symbol("y")}
     assert str(f) == str(f.expr)
@@ -272,7 +272,7 @@ def test_bad_input():
     with pytest.raises(TypeError, match=r"symbolic needs a kanpde.KAN or a Solution of one .* got MLP"):
         symbolic(kp.MLP([2, 8, 1]), x)
     with pytest.raises(ValueError, match=r"symbolic needs sample points x"):
-        symbolic(kp.Solution(model, None, [], {}))
+        symbolic(kp.Solution(model, None))
     with pytest.raises(ValueError, match=r"input must have shape \(N, 2\)"):
         symbolic(model, torch.rand(20, 3, dtype=F64))
     with pytest.raises(ValueError, match=r"the formula uses z, which are not among its coordinates x, y"):
@@ -292,7 +292,7 @@ def test_bad_input():
 
 def test_formula_travels_with_the_solution(tmp_path):
     problem = kp.load_problem("poisson1d")
-    sol = kp.Solution(kp.KAN([1, 2, 1], grid=3, seed=0), problem, [], {})
+    sol = kp.Solution(kp.KAN([1, 2, 1], grid=3, seed=0), problem)
     sol.symbolic_formula = Formula("sin(2*pi*x) + x/2", ("x",))
     back = kp.load(sol.save(tmp_path / "s.pt"))
     assert back.symbolic_formula.expr == sol.symbolic_formula.expr
@@ -305,14 +305,14 @@ def test_formula_travels_with_the_solution(tmp_path):
 
 def test_cli_symbolic(tmp_path, capsys):
     problem = kp.load_problem("poisson2d")
-    checkpoint = kp.Solution(polynomial_kan(), problem, [], {}).save(tmp_path / "solution.pt")
+    checkpoint = kp.Solution(polynomial_kan(), problem).save(tmp_path / "solution.pt")
     out = tmp_path / "f.json"
     assert main(["symbolic", str(checkpoint), "--no-refine", "--out", str(out)]) == 0
     lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
     assert set(lines) == {"formula", "relative", "out"}
     assert "to the exact solution" in lines["relative"]
     assert Formula.load(out).names == ("x", "y")
-    mlp = kp.Solution(kp.MLP([2, 4, 1]), problem, [], {}).save(tmp_path / "mlp.pt")
+    mlp = kp.Solution(kp.MLP([2, 4, 1]), problem).save(tmp_path / "mlp.pt")
     assert main(["symbolic", str(mlp)]) == 2
     assert "symbolic needs a KAN" in capsys.readouterr().err
 
@@ -334,16 +334,16 @@ def test_cli_solve_symbolic_refuses_what_has_no_formula_before_training(tmp_path
 def test_formulas_refuse_problems_they_cannot_describe():
     base = kp.load_problem("poisson2d")
     hard = kp.Problem(base.domain, base.residual, [kp.Dirichlet(0.0, hard=True)], base.exact, name="hard")
-    sol = kp.Solution(kp.KAN([2, 2, 1], grid=3), hard, [], {})
+    sol = kp.Solution(kp.KAN([2, 2, 1], grid=3), hard)
     with pytest.raises(ValueError, match=r"problem 'hard' imposes Dirichlet values exactly \(hard=True\)"):
         symbolic(sol)
     with pytest.raises(ValueError, match=r"imposes Dirichlet values exactly"):
         Formula("sin(pi*x)*sin(pi*y)", ("x", "y")).refine(hard)
     inverse = kp.load_problem("heat_inverse")
     with pytest.raises(ValueError, match=r"problem 'heat_inverse' has unknown coefficients \(kappa\)"):
-        kp.Solution(kp.KAN([2, 2, 1], grid=3), inverse, [], {}).formula()
+        kp.Solution(kp.KAN([2, 2, 1], grid=3), inverse).formula()
     system = kp.load_problem("stokes2d")
     with pytest.raises(ValueError, match=r"symbolic formulas are of one field, and problem 'stokes2d' has 3"):
-        symbolic(kp.Solution(kp.KAN([2, 2, 3], grid=3), system, [], {}))
+        symbolic(kp.Solution(kp.KAN([2, 2, 3], grid=3), system))
     with pytest.raises(TypeError, match=r"symbolic needs a KAN \(its edges are fitted\), got a MLP"):
-        symbolic(kp.Solution(kp.MLP([2, 4, 1]), base, [], {}))
+        symbolic(kp.Solution(kp.MLP([2, 4, 1]), base))

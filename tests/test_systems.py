@@ -180,7 +180,7 @@ def test_reference_load_every_format(tmp_path):
         _table(tmp_path, "0.1,0.2,1,-1\n0.3,0.4,2,-2\n0.5,0.6,3,-3\n", "r.csv"), fields=("u", "v")
     )
     assert np.array_equal(ref.values[:, 1], v)
-    sol = kp.Solution(kp.KAN([2, 3, 1]), kp.load_problem("poisson2d"), [], {})
+    sol = kp.Solution(kp.KAN([2, 3, 1]), kp.load_problem("poisson2d"))
     h5, _ = sol.export(tmp_path / "s.h5", resolution=5)
     ref = kp.Reference.load(h5, fields=("u",))
     assert len(ref) == 25 and np.allclose(ref.values[:, 0], sol(ref.points), atol=1e-14)

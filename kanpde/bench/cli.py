@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from ..catalog import list_problems
 from .pipeline import run_plan, write_outputs
 from .plan import PLANS, Plan
 from .tables import load_results
@@ -102,8 +103,6 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     for suite in suites:
         kw = {}
         if args.problems:
-            from ..catalog import list_problems
-
             wanted = [p.strip() for p in args.problems.split(",") if p.strip()]
             shipped = list_problems()
             unknown = [p for p in wanted if p not in shipped]

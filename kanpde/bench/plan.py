@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..models import MODELS, build_model
+from ..settings import OPTIMIZERS
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -24,8 +27,6 @@ class ModelSpec:
     grids: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        from ..models import MODELS
-
         if self.family not in MODELS:
             raise ValueError(f"unknown model family {self.family!r}; valid ones: {', '.join(MODELS)}")
         hidden = tuple(self.hidden)
@@ -67,8 +68,6 @@ class ModelSpec:
         return f"KAN {shape} {grids}"
 
     def build(self, dim: int, seed: int, grid: int | None = None, n_out: int = 1):
-        from ..models import build_model
-
         options = {"grid": grid or self.grids[0]} if self.family == "kan" else {}
         return build_model(self.family, self.layers(dim, n_out), seed=seed, **options)
 
@@ -112,8 +111,6 @@ class Suite:
     note: str = ""
 
     def __post_init__(self) -> None:
-        from ..optim import OPTIMIZERS
-
         if not self.problems or not self.models or not self.seeds:
             raise ValueError(f"suite {self.name!r} needs at least one problem, one model and one seed")
         object.__setattr__(self, "problems", tuple(self.problems))

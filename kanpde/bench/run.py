@@ -17,6 +17,11 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .. import __version__
+from ..catalog import load_problem
+from ..conditions import Dirichlet
+from ..geometry.base import is_mask
+from ..solver import solve
 from .plan import ModelSpec, Plan, Suite
 
 SUMMARY_COLUMNS = (
@@ -68,8 +73,6 @@ class RunResult:
 
 
 def suite_problem(suite: Suite, name: str):
-    from ..catalog import load_problem
-
     problem = load_problem(name)
     if suite.residual_weight is not None:
         problem = dataclasses.replace(problem, residual_weight=suite.residual_weight)
@@ -82,9 +85,6 @@ def suite_problem(suite: Suite, name: str):
 def _can_be_hard(condition) -> bool:
     """A Dirichlet condition with a constant value (conditions hold a finite number or a callable) on faces
     or shapes (a mask callable has no distance function, so such a condition stays penalised)."""
-    from ..conditions import Dirichlet
-    from ..geometry.base import is_mask
-
     return isinstance(condition, Dirichlet) and not callable(condition.value) and not is_mask(condition.on)
 
 
@@ -98,8 +98,6 @@ def run_one(
     problem, spec: ModelSpec, seed: int, suite: Suite, device: str = "cpu", ms_exact=None
 ) -> RunResult:
     """Train one model; the row of ``summary.csv`` and the compact history (a failed run has NaN metrics)."""
-    from ..train import solve
-
     dim, n_out = problem.domain.dim, len(problem.fields)
     row = {
         "suite": suite.name,
@@ -202,8 +200,6 @@ def aggregate(
 
 
 def environment(plan: Plan, command: str, device: str, seconds: float) -> dict:
-    from .. import __version__
-
     return {
         "command": command,
         "plan": plan.name,

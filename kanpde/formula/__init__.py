@@ -4,10 +4,12 @@
 (or ``refine(data=(x, y))``) fits its constants by Levenberg-Marquardt and snaps them to exact numbers.
 """
 
-from .compose import check_problem, check_symbolic, symbolic
+from .checks import check_problem, check_symbolic
+from .compose import symbolic
 from .edges import EdgeFit, fit_edge
-from .formula import Formula, FormulaModule
+from .formula import Formula
 from .library import LIBRARY, Primitive, resolve_library
+from .module import FormulaModule
 
 __all__ = [
     "symbolic",

@@ -16,11 +16,12 @@ import torch
 from torch import Tensor
 
 from ..kan import KAN
+from .checks import check_symbolic
 from .edges import fit_edge
 from .formula import Formula
 from .library import resolve_library
 
-__all__ = ["symbolic", "check_symbolic", "check_problem"]
+__all__ = ["symbolic"]
 
 N_POINTS = 1000
 """Sample points drawn from a solution's domain when none are given."""
@@ -113,44 +114,9 @@ def _node(layer, values: Tensor, terms, j: int, linearize: float) -> tuple[sympy
     return main, sum(terms[i][j] for i in small) - _number(mean)
 
 
-def check_symbolic(problem, model) -> None:
-    """Raise a clear error unless a formula of ``model`` can describe the solution of ``problem``: ``model``
-    a :class:`~kanpde.KAN` and ``problem`` (``None``: not checked) one that :func:`check_problem` accepts."""
-    if not isinstance(model, KAN):
-        name = type(getattr(model, "net", model)).__name__
-        raise TypeError(f"symbolic needs a KAN (its edges are fitted), got a {name}; train a kanpde.KAN")
-    if problem is not None:
-        check_problem(problem)
-
-
-def check_problem(problem) -> None:
-    """Raise a clear error unless a formula can be the solution of ``problem``: one field, its Dirichlet
-    values imposed weakly (an exactly imposed one makes the field ``g + φ N``, with ``φ`` a distance function
-    that is no formula) and no unknown coefficients (refinement fits the formula's constants alone)."""
-    if len(problem.fields) != 1:
-        raise ValueError(
-            f"symbolic formulas are of one field, and problem {problem.name!r} has {len(problem.fields)} "
-            f"({', '.join(problem.fields)}); solve the fields as separate problems, or fit each output with "
-            "kp.symbolic(kan, x) on a one-output KAN"
-        )
-    if problem.hard_conditions:
-        raise ValueError(
-            f"problem {problem.name!r} imposes Dirichlet values exactly (hard=True): its field is g + phi N, "
-            "not the KAN's output; use soft conditions (hard=False) for a formula"
-        )
-    if problem.unknowns:
-        names = ", ".join(u.name for u in problem.unknowns)
-        raise ValueError(
-            f"problem {problem.name!r} has unknown coefficients ({names}), which formula refinement does not "
-            "fit; refine against data instead: kp.symbolic(sol.model, x).refine(data=(x, sol(x)))"
-        )
-
-
 def _resolve(source, x: Tensor | None, names: Sequence[str] | None) -> tuple[KAN, Tensor, tuple[str, ...]]:
-    from ..solution import Solution
-
     problem = None
-    if isinstance(source, Solution):
+    if not isinstance(source, KAN) and hasattr(source, "problem") and hasattr(source, "model"):  # a Solution
         check_symbolic(source.problem, source.model)
         problem, source = source.problem, source.model
     if not isinstance(source, KAN):

@@ -12,62 +12,28 @@ evaluated on loading.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 import sympy
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from .._atomic import write_json
+from ..metrics import relative_l2
+from ..problem import Problem
 from .edges import EdgeFit
-from .expr import evaluate, from_tree, functions_for, to_tree
+from .expr import from_tree, functions_for, to_tree
 from .library import Primitive, resolve_library
+from .module import FormulaModule
+from .refine import refine
 
-__all__ = ["Formula", "FormulaModule", "FORMAT"]
+__all__ = ["Formula", "FORMAT"]
 
 FORMAT = "kanpde-formula"
 _VERSION = 1
 _CONSTANTS = ("a", "b", "c", "d", "a2", "b2", "c2")
-
-
-class FormulaModule(nn.Module):
-    """A torch module ``(N, d) -> (N, 1)`` evaluating ``expr`` with coordinates from the input columns and the
-    constants ``params`` from the tensor ``theta`` ``(K,)``.
-
-    With ``per_point`` on, each call uses its own copy of the constants per point, an ``(N, K)`` leaf
-    appended to ``leaves``: when row ``n`` of a residual depends on point ``n`` only, one backward pass of the
-    residual's sum to those leaves gives every row of its Jacobian with respect to the constants. The output
-    also holds ``0 · Σ_a x_a³``, which keeps every coordinate in the autograd graph, so derivatives of a
-    formula that does not depend on some coordinate are zeros rather than errors.
-    """
-
-    def __init__(
-        self,
-        expr: sympy.Expr,
-        coordinates: Sequence[sympy.Symbol],
-        params: Sequence[sympy.Symbol],
-        theta: Tensor,
-        functions: Mapping[type, Callable],
-    ) -> None:
-        super().__init__()
-        self.expr, self.coordinates, self.params = expr, tuple(coordinates), tuple(params)
-        self.theta, self.functions = theta, functions
-        self.per_point = False
-        self.leaves: list[Tensor] = []
-
-    def forward(self, x: Tensor) -> Tensor:
-        values = {s: x[:, a] for a, s in enumerate(self.coordinates)}
-        theta = self.theta.to(dtype=x.dtype, device=x.device)
-        if self.per_point:
-            leaf = theta.detach().expand(x.shape[0], theta.shape[0]).clone().requires_grad_(True)  # (N, K)
-            self.leaves.append(leaf)
-            values.update({s: leaf[:, k] for k, s in enumerate(self.params)})
-        else:
-            values.update({s: theta[k] for k, s in enumerate(self.params)})
-        out = evaluate(self.expr, values, self.functions, x[:, 0])  # (N,)
-        return (out + 0.0 * x.pow(3).sum(1))[:, None]  # (N, 1)
 
 
 class Formula:
@@ -134,14 +100,10 @@ class Formula:
     def relative_l2(self, target, x: Tensor | None = None) -> float:
         """``||f - u|| / ||u||`` against a :class:`~kanpde.Problem`'s exact solution on its evaluation set, or
         against a callable ``u(x) -> (N,)`` at points ``x``."""
-        from ..metrics import relative_l2
-        from ..problem import Problem
-        from ..solution import evaluation_points
-
         if isinstance(target, Problem):
             if target.exact is None:
                 raise ValueError(f"problem {target.name!r} has no exact solution to compare the formula with")
-            x = evaluation_points(target.domain)[0] if x is None else x
+            x = target.domain.evaluation_points()[0] if x is None else x
             target = target.exact
         if not callable(target) or x is None:
             raise TypeError(
@@ -153,9 +115,8 @@ class Formula:
     def refine(self, problem=None, *, data: tuple[Tensor, Tensor] | None = None, **options) -> Formula:
         """Levenberg-Marquardt on the constants against ``problem``'s PDE loss or ``data = (x, y)``, then
         snapping; see :func:`kanpde.formula.refine.refine`."""
-        from .refine import refine
-
-        return refine(self, problem, data=data, **options)
+        expr, loss = refine(self, problem, data=data, **options)
+        return Formula(expr, self.names, self.edges, self.library, loss=loss)
 
     # -- text files ---------------------------------------------------------------------------------------
     def as_dict(self) -> dict:

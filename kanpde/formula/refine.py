@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import sympy
 import torch
@@ -36,10 +37,13 @@ from torch import Tensor
 
 from ..loss import PINNLoss, sample_collocation
 from ..problem import Problem
-from .compose import check_problem
+from .checks import check_problem
 from .expr import float_count, nearest_simple, parametrize
-from .formula import Formula, FormulaModule
 from .lm import least_squares
+from .module import FormulaModule
+
+if TYPE_CHECKING:
+    from .formula import Formula
 
 __all__ = ["refine"]
 
@@ -71,9 +75,10 @@ def refine(
     snap_tol: float = 1e-2,
     expand: bool = True,
     device: str | torch.device = "cpu",
-) -> Formula:
-    """The formula with its constants fitted to ``problem``'s PDE loss, or to ``data = (x, y)``, and snapped
-    (module docstring). Point counts default by dimension (1-D 500 interior; 2-D 1000 interior, 200
+) -> tuple[sympy.Expr, float]:
+    """The expression of ``formula`` with its constants fitted to ``problem``'s PDE loss, or to
+    ``data = (x, y)``, and snapped (module docstring), and the loss it reaches
+    (:meth:`kanpde.Formula.refine` makes the refined formula of them). Point counts default by dimension (1-D 500 interior; 2-D 1000 interior, 200
     boundary, 200 initial; beyond 2000, 600, 300), drawn by Sobol from ``seed``: a formula with few constants
     needs few points, and its error is measured elsewhere."""
     if (problem is None) == (data is None):
@@ -101,7 +106,7 @@ def refine(
     if snap:
         expr, loss = _snap(expr, loss, fit, floor, snap_tol)
         expr, loss = fit(expr)
-    return Formula(_tidy(expr, formula), formula.names, formula.edges, formula.library, loss=loss)
+    return _tidy(expr, formula), loss
 
 
 def _module(formula: Formula, expr: sympy.Expr, params, theta: Tensor) -> FormulaModule:

@@ -32,6 +32,10 @@ _MASK_ROUNDS = 3
 # Rounds of topping up when interior points are drawn by rejection.
 _REJECTION_ROUNDS = 12
 
+EVALUATION_NODES = 60_000
+"""Past three columns, the evaluation grid has ``floor(EVALUATION_NODES ** (1/d))`` nodes a column (15 in
+4-D, 9 in 5-D, 3 at least), so that the error records of a high-dimensional solve stay cheap."""
+
 
 def is_mask(on: object) -> bool:
     """Whether the selector ``on`` is a mask callable ``on(points) -> bool (N,)`` rather than a shape."""
@@ -394,6 +398,30 @@ class Domain(ABC):
         return to_tensor(x_min, dtype, device), to_tensor(x_max, dtype, device)
 
     # ---- evaluation ----
+    @property
+    def spatial(self) -> Domain:
+        """The spatial part: the domain itself, or the space of a space-time cylinder."""
+        return self
+
+    def evaluation_sizes(self) -> list[int]:
+        """Nodes per column of the documented evaluation grid over :meth:`bounds`: 1001 in 1-D, 101² in 2-D,
+        31³ in 3-D, then ``floor(60000^(1/d))`` per column (15⁴, 9⁵, 6⁶, at least 3); space-time: 101 × 101,
+        41² × 21, 21³ × 21, 11 per space column × 21."""
+        if self.is_time_dependent:
+            space = {1: [101], 2: [41, 41], 3: [21, 21, 21]}.get(self.space_dim, [11] * self.space_dim)
+            return space + [21 if self.space_dim > 1 else 101]
+        per_column = max(3, int(EVALUATION_NODES ** (1 / self.dim) + 1e-9))
+        return {1: [1001], 2: [101, 101], 3: [31, 31, 31]}.get(self.dim, [per_column] * self.dim)
+
+    def evaluation_points(
+        self, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu"
+    ) -> tuple[Tensor, list[np.ndarray], np.ndarray]:
+        """The nodes of the evaluation grid (:meth:`evaluation_sizes`) inside the domain, ``(M, d)``, with the
+        grid's axes and inside mask: where metrics measure errors against an exact solution."""
+        axes, mask = self.evaluation_grid(self.evaluation_sizes())
+        nodes = grid_nodes(axes)[mask.ravel()]  # (M, d)
+        return torch.as_tensor(nodes, dtype=dtype, device=device), axes, mask
+
     def evaluation_grid(self, n: int | Sequence[int]) -> tuple[list[np.ndarray], np.ndarray]:
         """Regular grid over :meth:`bounds`: per-column coordinates and the inside mask.
 

@@ -58,6 +58,10 @@ class SpaceTime(Domain):
         return (*self.space.names, "t")
 
     @property
+    def spatial(self) -> Domain:
+        return self.space
+
+    @property
     def is_time_dependent(self) -> bool:
         return True
 
