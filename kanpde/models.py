@@ -70,5 +70,12 @@ def build_model(
 
 
 def rebuild_model(class_name: str, config: dict, dtype: torch.dtype) -> nn.Module:
-    """A model of class ``class_name`` built from its ``config()`` (load the state dict on top)."""
+    """A model of class ``class_name`` built from its ``config()`` (load the state dict on top).
+
+    The constructors refuse sizes that cannot fit in memory before allocating (a stored width
+    ``[1, 100000, 100000, 1]`` is an error with the estimate, not a hang)."""
+    if not isinstance(config, dict) or not all(isinstance(key, str) for key in config):
+        raise ValueError(
+            f"a model config must be a dict of constructor arguments, got {type(config).__name__}"
+        )
     return model_class(class_name)(**{**config, "dtype": dtype})
