@@ -50,6 +50,7 @@ import torch
 from torch import Tensor, nn
 from torch.optim.lbfgs import _strong_wolfe
 
+from ._checks import check_compile_backend
 from .distributed import Comm
 from .loss import PINNLoss
 
@@ -117,6 +118,7 @@ class Objective:
                 "chunks; drop compile, or raise chunk_size to the number of points"
             )
         if compile is not None:
+            check_compile_backend(compile)
             # One eager call settles each term's derivative plan, so the compiled graph sees fixed shapes.
             loss(model)
             self._loss_fn = torch.compile(loss.__call__, backend=compile, dynamic=False)
