@@ -106,6 +106,8 @@ class Objective:
     """The model's parameters as one flat vector, with the loss, its gradient and its residuals."""
 
     def __init__(self, model: nn.Module, loss: PINNLoss, compile: str | None = None) -> None:
+        if compile is not None:
+            check_compile_backend(compile)  # a name in torch's registry, never e.g. "os.system"
         self.model, self.loss = model, loss
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.comm: Comm = getattr(loss, "comm", Comm())
@@ -118,7 +120,6 @@ class Objective:
                 "chunks; drop compile, or raise chunk_size to the number of points"
             )
         if compile is not None:
-            check_compile_backend(compile)
             # One eager call settles each term's derivative plan, so the compiled graph sees fixed shapes.
             loss(model)
             self._loss_fn = torch.compile(loss.__call__, backend=compile, dynamic=False)
