@@ -163,7 +163,9 @@ def _bomb(path: Path, n: int = 40_000) -> Path:
     export_hdf5(path, {"x": X, "y": Y}, {"u": np.zeros((5, 4))})
     with h5py.File(path, "a") as f:
         del f["fields/u"]
-        f["fields"].create_dataset("u", shape=(n, n), dtype="f8", chunks=(min(n, 1000),) * 2, compression="gzip")
+        f["fields"].create_dataset(
+            "u", shape=(n, n), dtype="f8", chunks=(min(n, 1000),) * 2, compression="gzip"
+        )
     assert path.stat().st_size < 1_000_000
     return path
 
