@@ -497,7 +497,7 @@ def load(
     domain = domain_from_dict(payload["domain"]) if payload.get("domain") else None
     try:
         state = payload["state_dict"]
-        model = rebuild_model(payload["model_class"], payload["model_config"], float_dtype(state))
+        model = rebuild_model(payload["model_class"], payload["model_config"], float_dtype(state), state)
         model.load_state_dict(state)
         specs = [
             (Unknown(**{k: v for k, v in u.items() if k != "raw"}), u["raw"])
