@@ -100,6 +100,8 @@ def _decode(value: Any) -> Any:
 
 def domain_from_dict(data: dict) -> Domain:
     """Inverse of :func:`domain_to_dict`; only kanpde's own domain classes are built."""
+    if not isinstance(data, dict):
+        raise ValueError(f"a stored domain must be a dict with a 'type', got {type(data).__name__}")
     classes = _domain_classes()
     name = data.get("type")
     if name not in classes:
@@ -107,9 +109,29 @@ def domain_from_dict(data: dict) -> Domain:
             f"unknown domain type {name!r} in the checkpoint; known: {', '.join(sorted(classes))}"
         )
     fields = {k: _decode(v) for k, v in data.items() if k != "type"}
+    _check_domain_keys(classes[name], fields)
     if name == "Interval":  # constructed from its end points
         return classes[name](fields["lo"][0], fields["hi"][0])
     return classes[name](**fields)
+
+
+def _check_domain_keys(cls: type, fields: dict) -> None:
+    """A ``ValueError`` naming the stored domain's missing or unknown keys (rather than a ``KeyError`` or a
+    ``TypeError`` from the constructor)."""
+    known = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    required = [
+        n
+        for n, f in known.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [n for n in required if n not in fields]
+    unknown = [k for k in fields if k not in known]
+    if missing or unknown:
+        wrong = ", ".join([f"lacks {k!r}" for k in missing] + [f"has the unknown key {k!r}" for k in unknown])
+        raise ValueError(
+            f"the stored {cls.__name__} domain {wrong}; it needs {', '.join(required)}: the checkpoint is "
+            "damaged, save it again"
+        )
 
 
 def encode_on(on: Any) -> Any:
@@ -348,7 +370,7 @@ def _run_state(data: dict) -> tuple[SolveSettings | None, TrainerState | None]:
 
 def _ansatz(data: dict, problem: Problem | None, fields: tuple[str, ...], hard: list[Hard]) -> Ansatz:
     state = data["state_dict"]
-    model = rebuild_model(data["model_class"], data["model_config"], float_dtype(state))
+    model = rebuild_model(data["model_class"], data["model_config"], float_dtype(state), state)
     model.load_state_dict(state)
     specs = [
         (Unknown(**{k: v for k, v in u.items() if k != "raw"}), u["raw"]) for u in data.get("unknowns", [])

@@ -30,6 +30,17 @@ whose vertices all lie inside the mask are written, and the mask itself is a poi
 "mask" (1.0 inside, 0.0 outside). Time series are a ``Temporal`` collection of grids, one per
 step, each with a ``<Time Value=...>``.
 
+**The pair.** The ``.h5`` and the ``.xdmf`` are both written to temporary files and renamed only when
+both are complete, the ``.xdmf`` first. A kill between the two renames could still leave the new ``.xdmf``
+beside the old ``.h5``, so each export draws a random *pair token*, stored in the ``.h5`` as the root
+attribute ``kanpde_pair_token`` and in the ``.xdmf`` as the comment ``<!-- kanpde pair token: ... -->``
+right after the ``<Xdmf>`` tag (readers such as ParaView and meshio ignore comments). :func:`read_hdf5`
+compares the two when the ``.xdmf`` beside the ``.h5`` records a token, and refuses a mismatched pair.
+
+**Reading is bounded.** :func:`read_hdf5` adds up the shapes of the datasets it would read (times their
+item sizes) before reading any, and refuses a file past ``max_bytes`` (default :data:`READ_LIMIT`, at most
+the machine's memory): a small gzip file can declare arrays of many GiB.
+
 Scattered points (non-box domains). :func:`export_points_hdf5` writes fields at points ``(N, 2|3)``
 with a simplex mesh: by default the Delaunay triangulation of the points (``scipy.spatial.Delaunay``)
 without the degenerate simplices and those whose centroid the callable ``inside`` rejects (so a hole
@@ -48,6 +59,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -59,13 +72,14 @@ import torch
 from scipy.spatial import Delaunay, QhullError
 
 from ._atomic import atomic_write, plain
-from ._checks import check_positive_int
+from ._checks import check_memory, check_positive_int, format_bytes, memory_limit
 from .geometry import Box
 from .grids import grid_nodes
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "READ_LIMIT",
     "export_hdf5",
     "export_points_hdf5",
     "export_solution",
@@ -81,6 +95,13 @@ _RESERVED_ATTR_PREFIX = "kanpde_"
 _TIME_NAME = "t"
 _MASK_NAME = "mask"
 _LAYOUT = "kanpde_layout"
+_TOKEN = "kanpde_pair_token"
+_TOKEN_COMMENT = re.compile(r"<!--\s*kanpde pair token:\s*([0-9a-f]+)\s*-->")
+_XDMF_HEAD = 4096  # bytes of the .xdmf read to find the token (it follows the <Xdmf> tag)
+
+READ_LIMIT = 4 * 2**30
+"""Default most bytes of arrays :func:`read_hdf5` reads from one file (4 GiB); pass ``max_bytes`` to
+read more."""
 
 # number of spatial axes → (XDMF topology type, vertices per cell, XDMF geometry type)
 _TOPOLOGY = {1: ("Polyline", 2, "XY"), 2: ("Quadrilateral", 4, "XY"), 3: ("Hexahedron", 8, "XYZ")}
@@ -132,26 +153,46 @@ def export_hdf5(
             values[..., ~mask_] = np.nan  # (..., n_0, n_1, ...) with the grid dims last
     stored_attrs, json_keys = _encode_attrs(attrs or {})
 
-    with atomic_write(h5_path) as tmp:
-        with h5py.File(tmp, "w", track_order=True) as f:
-            _write_header(f, "grid", stored_attrs, json_keys)
-            coords = f.create_group("coordinates", track_order=True)
-            coords.attrs["axes"] = json.dumps(list(axes_))
-            for name, values in axes_.items():
-                coords.create_dataset(name, data=values)
-            if times_ is not None:
-                coords.attrs["time"] = _TIME_NAME
-                coords.create_dataset(_TIME_NAME, data=times_)
-            group = f.create_group("fields", track_order=True)
-            for name, values in fields_.items():
-                group.create_dataset(name, data=values)
-            if mask_ is not None:
-                f.create_dataset(_MASK_NAME, data=mask_.astype(np.uint8))
-            items = _write_xdmf_datasets(f, axes_, fields_, times_, mask_)
+    def body(f: h5py.File) -> dict[str, Any]:
+        coords = f.create_group("coordinates", track_order=True)
+        coords.attrs["axes"] = json.dumps(list(axes_))
+        for name, values in axes_.items():
+            coords.create_dataset(name, data=values)
+        if times_ is not None:
+            coords.attrs["time"] = _TIME_NAME
+            coords.create_dataset(_TIME_NAME, data=times_)
+        group = f.create_group("fields", track_order=True)
+        for name, values in fields_.items():
+            group.create_dataset(name, data=values)
+        if mask_ is not None:
+            f.create_dataset(_MASK_NAME, data=mask_.astype(np.uint8))
+        return _write_xdmf_datasets(f, axes_, fields_, times_, mask_)
 
-    with atomic_write(xdmf_path) as tmp:
-        _xdmf_tree(h5_path.name, items, times_).write(tmp, encoding="utf-8", xml_declaration=True)
+    _write_pair(h5_path, xdmf_path, "grid", stored_attrs, json_keys, body, times_)
     return h5_path, xdmf_path
+
+
+def _write_pair(
+    h5_path: Path,
+    xdmf_path: Path,
+    layout: str,
+    stored_attrs: dict[str, Any],
+    json_keys: list[str],
+    body: Callable[[h5py.File], dict[str, Any]],
+    times: np.ndarray | None,
+) -> None:
+    """Write the ``.h5`` (header, then ``body``, which returns the XDMF items) and the ``.xdmf`` to
+    temporary files, tagged with one fresh pair token; rename them only when both are complete (the
+    ``.xdmf`` first, then the ``.h5``)."""
+    token = secrets.token_hex(16)
+    with atomic_write(h5_path) as tmp_h5, atomic_write(xdmf_path) as tmp_xdmf:
+        with h5py.File(tmp_h5, "w", track_order=True) as f:
+            _write_header(f, layout, stored_attrs, json_keys)
+            f.attrs[_TOKEN] = token
+            items = body(f)
+        tree = _xdmf_tree(h5_path.name, items, times)
+        tree.getroot().insert(0, ET.Comment(f" kanpde pair token: {token} "))
+        tree.write(tmp_xdmf, encoding="utf-8", xml_declaration=True)
 
 
 def triangulate(points: np.ndarray, inside: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
@@ -222,33 +263,35 @@ def export_points_hdf5(
     fields_ = _check_point_fields(fields, len(p), times_)
     stored_attrs, json_keys = _encode_attrs(attrs or {})
 
-    with atomic_write(h5_path) as tmp:
-        with h5py.File(tmp, "w", track_order=True) as f:
-            _write_header(f, "points", stored_attrs, json_keys)
-            f.create_dataset("points", data=p, **_COMPRESS).attrs["names"] = json.dumps(list(names_))
-            f.create_dataset("cells", data=cells_, **_COMPRESS)
-            group = f.create_group("fields", track_order=True)
-            for name, values in fields_.items():
-                group.create_dataset(name, data=values)
-            if times_ is not None:
-                f.create_dataset("times", data=times_)
-            xdmf = f.create_group("xdmf", track_order=True)
-            xdmf.create_dataset("geometry", data=p, **_COMPRESS)
-            xdmf.create_dataset("topology", data=cells_, **_COMPRESS)
-            items = {
-                "topology": _SIMPLEX[d],
-                "n_points": len(p),
-                "n_cells": len(cells_),
-                "fields": _write_flat_fields(xdmf, fields_, times_, len(p)),
-                "mask": None,
-            }
-    with atomic_write(xdmf_path) as tmp:
-        _xdmf_tree(h5_path.name, items, times_).write(tmp, encoding="utf-8", xml_declaration=True)
+    def body(f: h5py.File) -> dict[str, Any]:
+        f.create_dataset("points", data=p, **_COMPRESS).attrs["names"] = json.dumps(list(names_))
+        f.create_dataset("cells", data=cells_, **_COMPRESS)
+        group = f.create_group("fields", track_order=True)
+        for name, values in fields_.items():
+            group.create_dataset(name, data=values)
+        if times_ is not None:
+            f.create_dataset("times", data=times_)
+        xdmf = f.create_group("xdmf", track_order=True)
+        xdmf.create_dataset("geometry", data=p, **_COMPRESS)
+        xdmf.create_dataset("topology", data=cells_, **_COMPRESS)
+        return {
+            "topology": _SIMPLEX[d],
+            "n_points": len(p),
+            "n_cells": len(cells_),
+            "fields": _write_flat_fields(xdmf, fields_, times_, len(p)),
+            "mask": None,
+        }
+
+    _write_pair(h5_path, xdmf_path, "points", stored_attrs, json_keys, body, times_)
     return h5_path, xdmf_path
 
 
-def read_hdf5(path: str | os.PathLike[str]) -> dict[str, Any]:
+def read_hdf5(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> dict[str, Any]:
     """Read a file written by :func:`export_hdf5`.
+
+    Refuses, before reading any array, a file whose arrays would take more than ``max_bytes`` (default
+    :data:`READ_LIMIT`; never more than the machine's memory), a file whose fields do not match its
+    coordinates, and a ``.h5`` whose ``.xdmf`` beside it belongs to another export (module docstring).
 
     Returns:
         for a grid, ``{"axes": {name: (n,)}, "fields": {name: array}, "times": (T,) or None,
@@ -290,9 +333,55 @@ def read_hdf5(path: str | os.PathLike[str]) -> dict[str, Any]:
                 f"{str(path)!r} has an unknown layout {layout!r} (known: {', '.join(_READERS)}); upgrade kanpde"
             )
         try:
-            return _READERS[layout](f)
+            _check_pair(path, f)
+            _check_read_size(path, f, max_bytes)
+            data = _READERS[layout](f)
         except (KeyError, OSError, TypeError, json.JSONDecodeError) as err:
             raise ValueError(f"{str(path)!r} is a damaged kanpde export ({err!r}); export it again") from err
+        problem = _SHAPE_CHECKS[layout](data)
+        if problem:
+            raise ValueError(f"{str(path)!r} is a damaged kanpde export: {problem}; export it again")
+        return data
+
+
+def _check_pair(path: Path, f: h5py.File) -> None:
+    """Refuse a ``.h5`` whose ``.xdmf`` beside it records another export's pair token."""
+    xdmf = path.with_suffix(".xdmf")
+    if not xdmf.is_file():
+        return
+    with xdmf.open("rb") as handle:
+        head = handle.read(_XDMF_HEAD).decode("utf-8", errors="replace")
+    found = _TOKEN_COMMENT.search(head)
+    if found is None:
+        return  # an .xdmf of another tool or of an older kanpde: nothing to compare
+    token = _as_python(f.attrs.get(_TOKEN, ""))
+    if found.group(1) != token:
+        raise ValueError(
+            f"{str(path)!r} and {str(xdmf)!r} are not one export: the .xdmf records pair token "
+            f"{found.group(1)[:8]}..., the .h5 {str(token)[:8] or 'none'}... (an export interrupted between "
+            "the two files, or files of two exports); export again, or delete the stale .xdmf to read the "
+            ".h5 alone"
+        )
+
+
+def _check_read_size(path: Path, f: h5py.File, max_bytes: int | None) -> None:
+    """Refuse, before reading, arrays (everything outside ``/xdmf``) larger than the limit."""
+    sizes: list[tuple[int, str]] = []
+
+    def visit(name: str, item: Any) -> None:
+        if isinstance(item, h5py.Dataset) and not name.startswith("xdmf"):
+            sizes.append((math.prod(item.shape or ()) * item.dtype.itemsize, name))
+
+    f.visititems(visit)
+    total = sum(n for n, _ in sizes)
+    limit = min(READ_LIMIT if max_bytes is None else int(max_bytes), memory_limit())
+    largest = max(sizes, default=(0, ""))
+    check_memory(
+        f"reading {str(path)!r} (largest array /{largest[1]}: {format_bytes(largest[0])})",
+        total,
+        limit=limit,
+        hint="the file is damaged, or pass max_bytes= to read a larger export",
+    )
 
 
 # ----------------------------------------------------------------------------- validation
@@ -657,6 +746,42 @@ def _read_points(f: h5py.File) -> dict[str, Any]:
     }
 
 
+def _grid_shape_problem(data: dict[str, Any]) -> str | None:
+    """What is inconsistent between a grid export's fields, mask and coordinates (``None``: nothing)."""
+    for name, axis in data["axes"].items():
+        if np.ndim(axis) != 1:
+            return f"coordinate {name!r} has shape {np.shape(axis)}, not (n,)"
+    grid = tuple(len(a) for a in data["axes"].values())
+    times = data["times"]
+    if times is not None and np.ndim(times) != 1:
+        return f"the times have shape {np.shape(times)}, not (T,)"
+    expected = grid if times is None else (len(times), *grid)
+    for name, values in data["fields"].items():
+        if np.shape(values) != expected:
+            return f"field {name!r} has shape {np.shape(values)}, but the coordinates give {expected}"
+    if data["mask"] is not None and data["mask"].shape != grid:
+        return f"the mask has shape {data['mask'].shape}, but the coordinates give {grid}"
+    return None
+
+
+def _points_shape_problem(data: dict[str, Any]) -> str | None:
+    """What is inconsistent between a point export's points, cells, fields and times (``None``: nothing)."""
+    points, cells, times = data["points"], data["cells"], data["times"]
+    d = len(data["names"])
+    if np.ndim(points) != 2 or np.shape(points)[1] != d:
+        return f"the points have shape {np.shape(points)}, but {d} coordinate names"
+    if np.ndim(cells) != 2 or np.shape(cells)[1] != d + 1:
+        return f"the cells have shape {np.shape(cells)}, not (M, {d + 1})"
+    n = len(points)
+    if times is not None and np.ndim(times) != 1:
+        return f"the times have shape {np.shape(times)}, not (T,)"
+    expected = (n,) if times is None else (len(times), n)
+    for name, values in data["fields"].items():
+        if np.shape(values) != expected:
+            return f"field {name!r} has shape {np.shape(values)}, but the points give {expected}"
+    return None
+
+
 def _as_python(value: Any) -> Any:
     """numpy scalars → Python scalars, bytes → str; arrays unchanged."""
     if isinstance(value, bytes):
@@ -668,6 +793,10 @@ def _as_python(value: Any) -> Any:
 
 # layout attribute → reader
 _READERS: dict[str, Callable[[h5py.File], dict[str, Any]]] = {"grid": _read_layout, "points": _read_points}
+_SHAPE_CHECKS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "grid": _grid_shape_problem,
+    "points": _points_shape_problem,
+}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_dtype, check_positive_int, check_positive_real
+from ._checks import check_dtype, check_memory, check_positive_int, check_positive_real
 from .jet import Jet, JetSpec, diagonal_curvature, diagonal_curvature_adjoint, pair_products, split, stack
 from .knots import equidistributed_knots, grid_sizes, inserted_knots, pad_rows, quantile_row
 from .network import Network, check_width
@@ -100,18 +100,17 @@ class KANLayer(nn.Module):
         """Record the per-input grid sizes and the index buffers derived from them (not saved: the sizes
         are in the extra state and the model's config)."""
         self.sizes = tuple(int(g) for g in sizes)
-        m = [g + self.k for g in self.sizes]
-        widest = max(m)
         device = device if device is not None else self.knots.device
-        starts = [sum(m[:i]) for i in range(self.n_in)]
         as_long = {"dtype": torch.long, "device": device}
-        self.register_buffer("offsets", torch.tensor(starts, **as_long), persistent=False)  # (n_in,)
-        self.register_buffer("n_basis", torch.tensor(m, **as_long), persistent=False)  # (n_in,)
+        m = torch.tensor([g + self.k for g in self.sizes], **as_long)  # (n_in,)
+        starts = torch.cumsum(m, 0) - m  # (n_in,)
+        self.register_buffer("offsets", starts, persistent=False)  # (n_in,)
+        self.register_buffer("n_basis", m, persistent=False)  # (n_in,)
         # padded position i * max M + m of every stored row, and the input each stored row belongs to
-        rows = [i * widest + j for i in range(self.n_in) for j in range(m[i])]
-        owner = [i for i in range(self.n_in) for _ in range(m[i])]
-        self.register_buffer("padded_rows", torch.tensor(rows, **as_long), persistent=False)  # (sum M_i,)
-        self.register_buffer("row_input", torch.tensor(owner, **as_long), persistent=False)  # (sum M_i,)
+        owner = torch.repeat_interleave(torch.arange(self.n_in, **as_long), m)  # (sum M_i,)
+        within = torch.arange(owner.shape[0], **as_long) - starts[owner]  # (sum M_i,)
+        self.register_buffer("padded_rows", owner * int(m.max()) + within, persistent=False)  # (sum M_i,)
+        self.register_buffer("row_input", owner, persistent=False)  # (sum M_i,)
 
     @property
     def equal_sizes(self) -> bool:
@@ -360,6 +359,28 @@ class KANLayer(nn.Module):
             )
 
 
+def kan_bytes(width: Sequence[int], sizes: Sequence[Sequence[int]], k: int, itemsize: int = 8) -> int:
+    """Estimated bytes of a KAN's parameters and buffers: per layer the coefficients ``sum_i (G_i + k)``
+    rows of ``n_out``, the knot rows, the base and scale weights and the bias, plus four index rows of
+    8 bytes per stored coefficient row."""
+    total = 0
+    for n_in, n_out, g in zip(width[:-1], width[1:], sizes, strict=True):
+        rows = sum(g) + n_in * k
+        values = rows * n_out + n_in * (max(g) + 2 * k + 1) + 2 * n_in * n_out + n_out
+        total += values * itemsize + 4 * 8 * rows
+    return total
+
+
+def check_kan_size(width: Sequence[int], sizes: Sequence[Sequence[int]], k: int, dtype, device) -> None:
+    """Refuse, before allocating anything, a KAN whose parameters cannot fit in memory (width
+    ``[1, 100000, 100000, 1]``, or ``grid=10**9``), with the estimate in the message."""
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    estimate = kan_bytes(width, sizes, k, itemsize)
+    largest = max(max(g) for g in sizes)
+    what = f"a KAN of width {list(width)} with grids up to {largest} intervals (k = {k})"
+    check_memory(what, estimate, device, hint="use fewer or narrower layers, or a coarser grid")
+
+
 class KAN(Network):
     """A Kolmogorov-Arnold Network of any depth.
 
@@ -396,6 +417,7 @@ class KAN(Network):
         self.k = check_positive_int("k", k)
         sizes = grid_sizes(grid, self.width)
         check_dtype(dtype)
+        check_kan_size(self.width, sizes, self.k, dtype, device)
         if not grid_range[0] < grid_range[1]:
             raise ValueError(f"grid_range must be (a, b) with a < b, got {grid_range}")
         self._target = (float(grid_range[0]), float(grid_range[1]))
@@ -533,6 +555,8 @@ class KAN(Network):
     def _regrid(
         self, sizes: list[tuple[int, ...]], samples: Tensor | None, margin: float, placement: _Placement
     ) -> KAN:
+        p = self.input_scale
+        check_kan_size(self.width, sizes, self.k, p.dtype, p.device)
         new = copy.deepcopy(self)
         acts = self.activations(samples) if samples is not None else [None] * len(self.layers)
         # the first hidden layer's range over the input box (exact up to sampling; deeper bounds are loose)

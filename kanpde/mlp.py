@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_dtype
+from ._checks import check_dtype, check_memory
 from .jet import Jet, JetSpec, chain, dense_grad, split, stack
 from .network import Network, check_width
 
@@ -115,6 +115,9 @@ class MLP(Network):
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; valid ones: {', '.join(ACTIVATIONS)}")
         check_dtype(dtype)
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        n_values = sum(a * b + b for a, b in zip(self.width[:-1], self.width[1:], strict=False))
+        check_memory(f"an MLP of width {self.width}", n_values * itemsize, device, hint="use narrower layers")
         self.activation, self.seed = activation, seed
         self._target = (-1.0, 1.0)
         self._init_input_map(input_bounds, self._target, dtype, device)

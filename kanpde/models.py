@@ -7,15 +7,26 @@ and ``device``, and has ``config()`` returning the constructor arguments that re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
 
+from ._checks import check_positive_int
 from .kan import KAN
+from .knots import grid_sizes
 from .mlp import MLP
+from .network import check_width
 
-__all__ = ["MODELS", "is_kan", "model_class", "build_model", "default_width", "rebuild_model"]
+__all__ = [
+    "MODELS",
+    "is_kan",
+    "model_class",
+    "build_model",
+    "default_width",
+    "rebuild_model",
+    "config_values",
+]
 
 MODELS: dict[str, type[nn.Module]] = {"kan": KAN, "mlp": MLP}
 """Model name -> class."""
@@ -75,6 +86,36 @@ def build_model(
     return cls(list(width), seed=seed, dtype=dtype, **kwargs)
 
 
-def rebuild_model(class_name: str, config: dict, dtype: torch.dtype) -> nn.Module:
-    """A model of class ``class_name`` built from its ``config()`` (load the state dict on top)."""
+def config_values(class_name: str, config: dict) -> int:
+    """The number of parameter values a model of ``config`` has, from the config alone (nothing built)."""
+    cls = model_class(class_name)
+    width = check_width(config.get("width"))
+    pairs = list(zip(width[:-1], width[1:], strict=False))
+    if cls is KAN:
+        k = check_positive_int("k", config.get("k", 3))
+        sizes = grid_sizes(config.get("grid", 5), width)
+        return sum((sum(g) + a * k) * b + 2 * a * b + b for (a, b), g in zip(pairs, sizes, strict=True))
+    return sum(a * b + b for a, b in pairs)
+
+
+def rebuild_model(
+    class_name: str, config: dict, dtype: torch.dtype, state: Mapping[str, object] | None = None
+) -> nn.Module:
+    """A model of class ``class_name`` built from its ``config()`` (load the state dict on top).
+
+    With the ``state`` dict it will be loaded from, a config that describes more parameter values than the
+    state holds is refused before anything is built (a 4 KB checkpoint claiming width
+    ``[1, 100000, 100000, 1]``); the constructors themselves refuse sizes that cannot fit in memory."""
+    if not isinstance(config, dict) or not all(isinstance(key, str) for key in config):
+        raise ValueError(
+            f"a model config must be a dict of constructor arguments, got {type(config).__name__}"
+        )
+    if state is not None:
+        stored = sum(t.numel() for t in state.values() if isinstance(t, torch.Tensor))
+        needed = config_values(class_name, config)
+        if needed > stored:
+            raise ValueError(
+                f"the stored {class_name} config (width {config.get('width')}) describes {needed:,} parameter "
+                f"values, but the stored state holds {stored:,}; the checkpoint is damaged"
+            )
     return model_class(class_name)(**{**config, "dtype": dtype})

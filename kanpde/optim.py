@@ -50,6 +50,7 @@ import torch
 from torch import Tensor, nn
 from torch.optim.lbfgs import _strong_wolfe
 
+from ._checks import check_compile_backend
 from .distributed import Comm
 
 __all__ = [
@@ -106,6 +107,8 @@ class Objective:
     """The model's parameters as one flat vector, with the loss, its gradient and its residuals."""
 
     def __init__(self, model: nn.Module, loss, compile: str | None = None) -> None:
+        if compile is not None:
+            check_compile_backend(compile)  # a name in torch's registry, never e.g. "os.system"
         self.model, self.loss = model, loss
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.comm: Comm = getattr(loss, "comm", Comm())

@@ -9,6 +9,7 @@ neither.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -255,10 +256,26 @@ class Problem:
         if self.exact is not None:
             x = self.domain.evaluation_points(dtype, device)[0]
             with torch.no_grad():
-                return x, self.exact_values(x)
+                values = self.exact_values(x)
+            _warn_non_finite_exact(self.name, x, values)
+            return x, values
         if self.reference is not None:
             return self.reference.tensors(dtype, device)
         return None
+
+
+def _warn_non_finite_exact(name: str, x: Tensor, values: Tensor) -> None:
+    """Warn, naming a point, when the exact solution is NaN or infinite at evaluation points (every metric
+    against it would be NaN)."""
+    bad = ~torch.isfinite(values).all(dim=1)  # (M,)
+    if bool(bad.any()):
+        first = x[bad][0].tolist()
+        warnings.warn(
+            f"problem {name!r}: the exact solution is NaN or infinite at {int(bad.sum())} of {len(bad)} "
+            f"evaluation points (e.g. at {first}); its metrics will not be finite. Fix exact(x) there",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def _check_fields(fields) -> tuple[str, ...]:

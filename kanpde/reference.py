@@ -11,12 +11,18 @@ the benchmark tables and the exported error field are measured against the refer
 * ``.h5``: kanpde's own export (:func:`kanpde.export.read_hdf5`; a field ``u`` or one per field name;
   NaN nodes outside the domain are dropped);
 * text tables ``.dat``, ``.txt``, ``.csv``: whitespace- or comma-separated columns, the coordinates first,
-  then the fields in order; lines starting with ``%`` or ``#`` are comments (COMSOL writes such headers).
+  then the fields in order; lines starting with ``%`` or ``#`` are comments (COMSOL writes such headers,
+  sometimes in Latin-1: bytes that are not UTF-8 are read leniently, and a data line holding them is an
+  error naming the file and the line).
+
+Every reader first estimates the memory the arrays will take and refuses a file past ``max_bytes``
+(default :data:`kanpde.export.READ_LIMIT`, 4 GiB): a small compressed file can declare huge arrays.
 """
 
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,12 +31,15 @@ import torch
 from scipy.interpolate import LinearNDInterpolator
 from torch import Tensor
 
-from .export import read_hdf5
+from ._checks import check_memory, memory_limit
+from .export import READ_LIMIT, read_hdf5
 from .grids import grid_nodes
 
 __all__ = ["Reference"]
 
 _TEXT = (".dat", ".txt", ".csv")
+_TEXT_BYTES_PER_BYTE = 4
+"""Estimated bytes of memory per byte of a text table while it is parsed (Python floats in lists)."""
 
 
 def _as_array(value, what: str) -> np.ndarray:
@@ -130,18 +139,27 @@ class Reference:
         return LinearNDInterpolator(self.points, self.values)(nodes)  # (M, F)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], fields: Sequence[str] | None = None) -> Reference:
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        fields: Sequence[str] | None = None,
+        *,
+        max_bytes: int | None = None,
+    ) -> Reference:
         """Read a reference file (see the module docstring); ``fields`` names the field columns (a text
-        table's columns after the coordinates; default ``("u",)`` for one column)."""
+        table's columns after the coordinates; default ``("u",)`` for one column); ``max_bytes`` raises the
+        memory a file may take (default :data:`kanpde.export.READ_LIMIT`)."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no reference file at {path}")
         suffix = path.suffix.lower()
         if suffix == ".npz":
+            _check_size(path, _npz_bytes(path), max_bytes)
             return cls._load_npz(path, fields)
         if suffix in (".h5", ".hdf5"):
-            return cls._load_h5(path, fields)
+            return cls._load_h5(path, fields, max_bytes)
         if suffix in _TEXT:
+            _check_size(path, _TEXT_BYTES_PER_BYTE * path.stat().st_size, max_bytes)
             return cls._load_text(path, fields)
         raise ValueError(
             f"cannot read {path}: reference files are .npz, .h5 or text tables ({', '.join(_TEXT)})"
@@ -162,8 +180,8 @@ class Reference:
             return cls(data["x"], values, names, source=str(path))
 
     @classmethod
-    def _load_h5(cls, path: Path, fields) -> Reference:
-        data = read_hdf5(path)
+    def _load_h5(cls, path: Path, fields, max_bytes: int | None = None) -> Reference:
+        data = read_hdf5(path, max_bytes=max_bytes)
         stored, times = data["fields"], data.get("times")
         names = tuple(fields) if fields is not None else ((("u",) if "u" in stored else ()) or tuple(stored))
         missing = [f for f in names if f not in stored]
@@ -190,7 +208,8 @@ class Reference:
     @classmethod
     def _load_text(cls, path: Path, fields) -> Reference:
         rows = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = path.read_bytes().decode("utf-8", errors="replace")  # a Latin-1 header is only a comment
+        for number, line in enumerate(text.splitlines(), start=1):
             text = line.strip()
             if not text or text[0] in "%#":
                 continue
@@ -213,3 +232,40 @@ class Reference:
                 f"{path} has {table.shape[1]} columns, too few for the coordinates and the fields {names}"
             )
         return cls(table[:, :d], table[:, d:], names, source=str(path))
+
+
+def _check_size(path: Path, n_bytes: float, max_bytes: int | None) -> None:
+    """Refuse to read ``n_bytes`` from ``path`` beyond ``max_bytes`` (default ``READ_LIMIT``) or the memory."""
+    limit = min(READ_LIMIT if max_bytes is None else int(max_bytes), memory_limit())
+    hint = "the file is damaged, or pass max_bytes= to Reference.load to read a larger one"
+    check_memory(f"reading {path}", n_bytes, limit=limit, hint=hint)
+
+
+def _npz_bytes(path: Path) -> int:
+    """Bytes of the arrays an ``.npz`` file declares in its members' headers (nothing is decompressed
+    past the headers)."""
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with archive.open(info) as member:
+                    shape, dtype = _npy_header(member)
+                    total += int(np.prod(shape, dtype=object)) * dtype.itemsize
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
+        raise ValueError(f"{path} is not a readable .npz file ({err}); save it with numpy.savez") from err
+    return total
+
+
+def _npy_header(member) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from the header of an ``.npy`` stream."""
+    fmt = np.lib.format
+    version = fmt.read_magic(member)
+    if version == (1, 0):
+        shape, _, dtype = fmt.read_array_header_1_0(member)
+    elif version == (2, 0):
+        shape, _, dtype = fmt.read_array_header_2_0(member)
+    else:  # version 3.0 (UTF-8 field names) has no public reader of its own
+        shape, _, dtype = fmt._read_array_header(member, version)
+    return shape, dtype

@@ -50,7 +50,13 @@ from typing import Any, ClassVar
 import torch
 
 from . import optim
-from ._checks import check_dtype, check_nonnegative_int, check_positive_int, check_positive_real
+from ._checks import (
+    check_compile_backend,
+    check_dtype,
+    check_nonnegative_int,
+    check_positive_int,
+    check_positive_real,
+)
 from .derivatives import MODES, resolve_mode
 from .geometry import SAMPLERS
 from .knots import KNOT_PLACEMENTS, KnotRule
@@ -506,7 +512,7 @@ def _compile(value: Any) -> str | None:
     if value is True:
         return "inductor"
     if isinstance(value, str) and value:
-        return value
+        return check_compile_backend(value)
     raise TypeError(
         f"compile must be True, False or a torch.compile backend name such as 'inductor', got {value!r}"
     )

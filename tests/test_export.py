@@ -45,7 +45,10 @@ def grid(*axes):
 def test_round_trip_1d(tmp_path):
     u = f1(X)
     h5, xdmf = export_hdf5(tmp_path / "a.h5", {"x": X}, {"u": u, "exact": u + 1})
-    assert h5 == tmp_path / "a.h5" and xdmf == tmp_path / "a.xdmf" and xdmf.exists()
+    assert h5 == tmp_path / "a.h5" and xdmf == tmp_path / "a.xdmf"
+    mesh = meshio.read(xdmf)
+    np.testing.assert_array_equal(mesh.point_data["u"], u)
+    np.testing.assert_array_equal(mesh.point_data["exact"], u + 1)
     data = read_hdf5(h5)
     assert list(data["axes"]) == ["x"]
     np.testing.assert_array_equal(data["axes"]["x"], X)
@@ -335,7 +338,13 @@ def test_newer_format_version_rejected(tmp_path):
 
 def test_export_creates_parent_directories(tmp_path):
     h5, xdmf = export_hdf5(tmp_path / "new" / "deeper" / "run.h5", {"x": X}, {"u": f1(X)})
-    assert h5.exists() and xdmf.exists()
+    assert h5 == tmp_path / "new" / "deeper" / "run.h5" and xdmf == h5.with_suffix(".xdmf")
+    data = read_hdf5(h5)  # the files hold the values, not just exist
+    np.testing.assert_array_equal(data["axes"]["x"], X)
+    np.testing.assert_array_equal(data["fields"]["u"], f1(X))
+    mesh = meshio.read(xdmf)  # and the .xdmf points at them, node by node
+    np.testing.assert_array_equal(mesh.points[:, 0], X)
+    np.testing.assert_array_equal(mesh.point_data["u"], f1(X))
 
 
 def test_failed_export_leaves_previous_files_intact(tmp_path, monkeypatch):

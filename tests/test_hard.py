@@ -106,7 +106,10 @@ def test_hard_beats_soft_on_a_short_poisson_solve():
     options = {"optimizer": "lm", "steps": 25, "grids": (5,), "n_interior": 600, "n_boundary": 120}
     soft_error = kp.solve(base, kp.KAN([2, 6, 1]), **options).relative_l2()
     sol = kp.solve(hard, kp.KAN([2, 6, 1]), **options)
-    assert sol.relative_l2() < soft_error  # measured 2.1e-3 against 6.3e-3
+    # measured 4.99e-3 (hard) against 2.98e-2 (soft): absolute bounds 20 % above, so a hard ansatz that
+    # merely beats a broken soft solve, or a slower descent of either, fails
+    assert sol.relative_l2() < 6e-3 and soft_error < 3.6e-2
+    assert sol.relative_l2() < soft_error / 4
     x = base.domain.sample_boundary(100, dtype=torch.float64)[0]
     assert float(sol(x).abs().max()) == 0.0
 

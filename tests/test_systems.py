@@ -215,8 +215,12 @@ def test_a_short_system_solve_learns_all_fields():
     sol = kp.solve(problem, kp.KAN([2, 5, 3], grid=4), **options)
     m = sol.metrics()
     assert set(m["fields"]) == {"u", "v", "p"} and sol(torch.zeros(4, 2, dtype=torch.float64)).shape == (4, 3)
-    assert sol.history[0]["relative_l2"] > 0.8 and m["relative_l2"] < 0.45  # measured 0.90 -> 0.34
-    assert m["fields"]["u"]["relative_l2"] < 0.3  # measured 0.19
+    # measured 0.901 -> 0.338 (u 0.188, v 0.199, p 0.514; the best record 0.293): bounds about 10 % above,
+    # so a slower or wrong descent fails (the loose 0.45 of before passed a 33 % worse result)
+    assert sol.history[0]["relative_l2"] > 0.85 and m["relative_l2"] < 0.37
+    errors = {f: m["fields"][f]["relative_l2"] for f in ("u", "v", "p")}
+    assert errors["u"] < 0.21 and errors["v"] < 0.22 and errors["p"] < 0.57, errors
+    assert min(r["relative_l2"] for r in sol.history) < 0.32
     assert sol.relative_l2(field="v") == pytest.approx(m["fields"]["v"]["relative_l2"], rel=1e-12)
     assert {"momentum_x", "momentum_y", "continuity", "dirichlet_u", "dirichlet_v", "data_p"} <= set(
         sol.history[-1]

@@ -6,11 +6,26 @@ five-problem sweep and the KAN paper's Poisson setup) and ``quick`` (a smoke tes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..models import MODELS, build_model
 from ..settings import OPTIMIZERS
+
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_file_name(name: object, what: str) -> str:
+    """``name`` when it can be part of a file name inside the output folder: letters, digits, ``_``, ``.``
+    and ``-``, not starting with ``.`` or ``-`` (so never ``..``, a separator or an absolute path); the
+    benchmark writes ``<suite>_<problem>.json`` and reads such names back from ``summary.json``."""
+    if not isinstance(name, str) or len(name) > 100 or not _FILE_NAME.fullmatch(name):
+        raise ValueError(
+            f"{what} {name!r} cannot name a file in the output folder: use letters, digits, '_', '.' and '-' "
+            "(starting with a letter or digit)"
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,9 @@ class Suite:
     def __post_init__(self) -> None:
         if not self.problems or not self.models or not self.seeds:
             raise ValueError(f"suite {self.name!r} needs at least one problem, one model and one seed")
+        check_file_name(self.name, "suite name")
+        for problem in self.problems:
+            check_file_name(problem, f"problem name of suite {self.name!r}")
         object.__setattr__(self, "problems", tuple(self.problems))
         object.__setattr__(self, "models", tuple(self.models))
         object.__setattr__(self, "seeds", tuple(self.seeds))

@@ -159,17 +159,24 @@ def load_results(out: str | Path) -> tuple[Plan, list[RunResult], dict]:
     path = out / "summary.json"
     if not path.is_file():
         raise FileNotFoundError(f"no {path}; run the benchmark into {out} first")
-    summary = json.loads(path.read_text(encoding="utf-8"))
-    suites = tuple(_suite_from_settings(d) for d in summary["suites"])
-    plan = Plan(summary["plan"], suites, summary.get("plan_description", ""))
-    results = []
-    for suite in suites:
-        for name in suite.problems:
-            data = json.loads((out / f"{suite.name}_{name}.json").read_text(encoding="utf-8"))
-            for run in data["runs"]:
-                history = run.pop("history")
-                row = {k: (math.nan if v is None and k in _FLOAT_COLUMNS else v) for k, v in run.items()}
-                results.append(RunResult(row, history))
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        suites = tuple(_suite_from_settings(d) for d in summary["suites"])  # names checked by Suite
+        plan = Plan(summary["plan"], suites, summary.get("plan_description", ""))
+        results = []
+        for suite in suites:
+            for name in suite.problems:
+                data = json.loads((out / f"{suite.name}_{name}.json").read_text(encoding="utf-8"))
+                for run in data["runs"]:
+                    history = run.pop("history")
+                    row = {k: (math.nan if v is None and k in _FLOAT_COLUMNS else v) for k, v in run.items()}
+                    results.append(RunResult(row, history))
+    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as err:
+        raise ValueError(
+            f"{path} or a per-problem JSON beside it is damaged ({err!r}); run the benchmark again"
+        ) from err
+    except ValueError as err:  # a name that cannot be a file name, a bad schedule, ...
+        raise ValueError(f"{path}: {err}") from err
     keys = ("command", "plan", "plan_description", "total_seconds", "kanpde", "torch", "python", "machine")
     info = {k: summary.get(k) for k in (*keys, "cpu_count", "threads", "device", "dtype", "date")}
     return plan, results, info

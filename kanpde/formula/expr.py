@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -32,6 +33,7 @@ __all__ = [
     "nearest_simple",
     "to_tree",
     "from_tree",
+    "check_tree",
 ]
 
 FUNCTIONS: Mapping[type, object] = MappingProxyType(
@@ -189,29 +191,160 @@ def to_tree(expr: sympy.Expr) -> list:
     raise ValueError(f"cannot write {node.func} of a formula as a tree")
 
 
-def from_tree(tree: list, functions: Mapping[type, object]) -> sympy.Expr:
-    """The expression written by :func:`to_tree`; function names must be among ``functions``' classes."""
-    if not isinstance(tree, list) or not tree or not isinstance(tree[0], str):
-        raise ValueError(f"not a formula tree node: {tree!r}")
-    head, rest = tree[0], tree[1:]
-    leaves = {
-        "Symbol": lambda: sympy.Symbol(str(rest[0])),
-        "Integer": lambda: sympy.Integer(int(rest[0])),
-        "Rational": lambda: sympy.Rational(int(rest[0]), int(rest[1])),
-        "Float": lambda: sympy.Float(float(rest[0])),
-        "pi": lambda: sympy.pi,
-        "E": lambda: sympy.E,
-    }
-    if head in leaves:
-        return leaves[head]()
-    ops = {"Add": sympy.Add, "Mul": sympy.Mul, "Pow": sympy.Pow}
-    if head in ops:
-        return ops[head](*(from_tree(t, functions) for t in rest))
-    if head == "Function":
-        by_name = {cls.__name__: cls for cls in functions}
-        if not rest or rest[0] not in by_name:
+MAX_TREE_DEPTH = 100
+"""Deepest nesting a stored formula tree may have (a composed KAN formula nests about 20 deep)."""
+MAX_TREE_NODES = 20_000
+"""Most nodes a stored formula tree may have, shared subtrees counted every time they occur."""
+MAX_LEAF_CHARS = 100
+"""Longest text of a number or a symbol name in a stored tree."""
+MAX_EXPONENT = 100
+"""Largest absolute value of a numeric exponent in a stored tree."""
+MAX_NUMBER_BITS = 20_000
+"""Budget of exact-number size over a stored tree: the bits of every integer and rational leaf plus the
+estimated bits of every power of an exact number (base bits x exponent). Sums, products and powers of
+exact numbers never grow past it, so sympy's exact arithmetic on a tree read from a file stays cheap."""
+
+_LEAVES = ("Symbol", "Integer", "Rational", "Float", "pi", "E")
+_OPS = {"Add": sympy.Add, "Mul": sympy.Mul, "Pow": sympy.Pow}
+
+
+def _short(tree: object) -> str:
+    """A bounded description of a tree node for error messages."""
+    return reprlib.repr(tree)
+
+
+def _leaf_text(value: object, head: str) -> str:
+    """A leaf's stored text (``to_tree`` writes strings; integers are accepted) within the size limits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > 4 * MAX_LEAF_CHARS:
             raise ValueError(
-                f"unknown function {rest[0] if rest else None!r} in a formula tree; known: {', '.join(sorted(by_name))}"
+                f"a formula tree's {head} leaf holds a number of {value.bit_length()} bits; too large"
             )
-        return by_name[rest[0]](*(from_tree(t, functions) for t in rest[1:]))
-    raise ValueError(f"unknown formula tree node {head!r}")
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"a formula tree's {head} leaf must hold text, got {_short(value)}")
+    if len(value) > MAX_LEAF_CHARS:
+        raise ValueError(
+            f"a formula tree's {head} leaf holds {len(value)} characters, more than {MAX_LEAF_CHARS}; "
+            "the file is damaged or not written by kanpde"
+        )
+    return value
+
+
+def check_tree(tree: object) -> None:
+    """Raise ``ValueError`` unless ``tree`` has the shape :func:`to_tree` writes, at most
+    :data:`MAX_TREE_DEPTH` deep and :data:`MAX_TREE_NODES` nodes, with short leaves; walks without
+    recursion, so a tree nested thousands deep is an error rather than a ``RecursionError``."""
+    stack, count = [(tree, 1)], 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_TREE_NODES:
+            raise ValueError(
+                f"the formula tree has more than {MAX_TREE_NODES} nodes; it is damaged or too large"
+            )
+        if depth > MAX_TREE_DEPTH:
+            raise ValueError(f"the formula tree is nested more than {MAX_TREE_DEPTH} deep; it is damaged")
+        if not isinstance(node, list) or not node or not isinstance(node[0], str):
+            raise ValueError(f"not a formula tree node: {_short(node)}")
+        head, rest = node[0], node[1:]
+        if head in _LEAVES:
+            want = {"Symbol": 1, "Integer": 1, "Rational": 2, "Float": 1}.get(head, 0)
+            if len(rest) != want:
+                raise ValueError(f"a formula tree's {head} leaf takes {want} value(s), got {_short(node)}")
+            for value in rest:
+                _leaf_text(value, head)
+        elif head in _OPS or head == "Function":
+            children = rest[1:] if head == "Function" else rest
+            if head == "Function" and (not rest or not isinstance(rest[0], str)):
+                raise ValueError(f"a formula tree's Function node must start with a name, got {_short(node)}")
+            if not children or (head == "Pow" and len(children) != 2):
+                raise ValueError(
+                    f"a formula tree's {head} node has the wrong number of arguments: {_short(node)}"
+                )
+            stack.extend((child, depth + 1) for child in children)
+        else:
+            raise ValueError(f"unknown formula tree node {head!r}")
+
+
+def _bits(number: sympy.Rational) -> int:
+    return int(number.p).bit_length() + int(number.q).bit_length()
+
+
+class _Budget:
+    """The exact-number size still allowed while building one tree (:data:`MAX_NUMBER_BITS`)."""
+
+    def __init__(self) -> None:
+        self.left = MAX_NUMBER_BITS
+
+    def spend(self, bits: float, what: str) -> None:
+        self.left -= bits
+        if self.left < 0:
+            raise ValueError(
+                f"the formula tree builds exact numbers larger than {MAX_NUMBER_BITS} bits ({what}); "
+                "the file is damaged or not written by kanpde"
+            )
+
+
+def _power(base: sympy.Expr, exponent: sympy.Expr, budget: _Budget) -> sympy.Expr:
+    """``base ** exponent`` with a bounded numeric exponent, never raising an exact number to a size past
+    the budget (``Pow(10, 10**4000)`` would otherwise run for ever)."""
+    if exponent.is_number:
+        try:
+            size = abs(complex(exponent))
+        except (TypeError, ValueError):
+            size = math.inf
+        if not size <= MAX_EXPONENT:
+            raise ValueError(
+                f"a formula tree raises to the power {_short(str(exponent))}, beyond +-{MAX_EXPONENT}; "
+                "the file is damaged or not written by kanpde"
+            )
+        if isinstance(base, sympy.Rational):
+            budget.spend(_bits(base) * max(size, 1.0), f"{_short(str(base))} ** {_short(str(exponent))}")
+    return sympy.Pow(base, exponent)
+
+
+def from_tree(tree: list, functions: Mapping[type, object]) -> sympy.Expr:
+    """The expression written by :func:`to_tree`; function names must be among ``functions``' classes.
+
+    A tree read from a file is checked first (:func:`check_tree`) and built within the limits above, so a
+    damaged or crafted tree is a ``ValueError`` and never a hang or a ``RecursionError``.
+    """
+    check_tree(tree)
+    return _build(tree, {cls.__name__: cls for cls in functions}, _Budget())
+
+
+def _build(tree: list, by_name: Mapping[str, type], budget: _Budget) -> sympy.Expr:
+    head, rest = tree[0], tree[1:]
+    if head in _LEAVES:
+        return _leaf(head, [_leaf_text(v, head) for v in rest], budget)
+    if head in _OPS:
+        args = [_build(t, by_name, budget) for t in rest]
+        if head == "Pow":
+            return _power(args[0], args[1], budget)
+        return _OPS[head](*args)
+    if rest[0] not in by_name:
+        raise ValueError(
+            f"unknown function {rest[0]!r} in a formula tree; known: {', '.join(sorted(by_name))}"
+        )
+    return by_name[rest[0]](*(_build(t, by_name, budget) for t in rest[1:]))
+
+
+def _leaf(head: str, text: list[str], budget: _Budget) -> sympy.Expr:
+    try:
+        if head == "Symbol":
+            return sympy.Symbol(text[0])
+        if head == "Float":
+            return sympy.Float(float(text[0]))
+        if head == "pi":
+            return sympy.pi
+        if head == "E":
+            return sympy.E
+        number = (
+            sympy.Integer(int(text[0])) if head == "Integer" else sympy.Rational(int(text[0]), int(text[1]))
+        )
+    except (ValueError, ZeroDivisionError) as err:
+        raise ValueError(f"a formula tree's {head} leaf {text!r} is not a number ({err})") from None
+    if isinstance(number, sympy.Rational):
+        budget.spend(_bits(number), f"the number {_short(str(number))}")
+    return number

@@ -34,6 +34,8 @@ __all__ = ["Formula", "FORMAT"]
 FORMAT = "kanpde-formula"
 _VERSION = 1
 _CONSTANTS = ("a", "b", "c", "d", "a2", "b2", "c2")
+MAX_EDGES = 100_000
+"""Most edge fits a stored formula may list (a KAN [d, 100, 100, 1] has about 10 000 edges)."""
 
 
 class Formula:
@@ -141,13 +143,20 @@ class Formula:
         """The formula of :meth:`as_dict` (``library`` must know the functions it uses)."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"not a kanpde formula (no '{FORMAT}' format tag)")
-        if not isinstance(data.get("version"), int) or data["version"] > _VERSION:
+        version = data.get("version")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise ValueError(
-                f"formula version {data.get('version')!r} is newer than this kanpde reads; upgrade kanpde"
+                f"the formula's version {version!r} is malformed: it must be a whole number such as "
+                f"{_VERSION} (not text); the file is damaged or not written by kanpde"
             )
+        if version > _VERSION:
+            raise ValueError(f"formula version {version} is newer than this kanpde reads; upgrade kanpde")
         functions = functions_for(resolve_library(library))
+        stored = data.get("edges", [])
+        if not isinstance(stored, list) or len(stored) > MAX_EDGES:
+            raise ValueError(f"a formula's edges must be a list of at most {MAX_EDGES} edge fits")
         edges = []
-        for e in data.get("edges", []):
+        for e in stored:
             e = dict(e)
             e.update({k: from_tree(e[k], functions) for k in _CONSTANTS if e.get(k) is not None})
             edges.append(EdgeFit(**e))
@@ -167,7 +176,11 @@ class Formula:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise ValueError(f"{path} is not a kanpde formula file: it is not JSON ({err})") from err
+        except RecursionError:
+            raise ValueError(f"{path} is not a kanpde formula file: its JSON is nested too deep") from None
         try:
             return cls.from_dict(data, library)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from err
         except (KeyError, TypeError, IndexError) as err:
             raise ValueError(f"{path} is a damaged kanpde formula file ({err!r}); save it again") from err

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import check_positive_int
+from .._checks import check_memory, check_positive_int
 from ..grids import grid_nodes
 from .sampling import check_draw, inside_open, split_counts, take, to_tensor, unit_samples
 
@@ -435,6 +435,12 @@ class Domain(ABC):
         sizes = [check_positive_int("evaluation_grid size", k) for k in sizes]
         if min(sizes) < 2:
             raise ValueError(f"evaluation_grid: need at least 2 nodes per column, got {n!r}")
+        nodes = math.prod(sizes)
+        check_memory(
+            f"a grid of {' x '.join(map(str, sizes))} nodes",
+            8 * nodes * (self.dim + 1),
+            hint="ask for fewer nodes",
+        )
         lo, hi = self.bounds()
         coords = [np.linspace(a, b, k) for a, b, k in zip(lo, hi, sizes, strict=True)]
         nodes = grid_nodes(coords)  # (prod(sizes), dim)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from scipy.stats import qmc
 
-from .._checks import check_dtype, check_nonnegative_int, check_positive_int
+from .._checks import check_dtype, check_memory, check_nonnegative_int, check_positive_int
 
 __all__ = ["SAMPLERS"]
 
@@ -118,6 +118,7 @@ def check_draw(n: object, sampler: object, seed: object, dtype: object) -> tuple
 def unit_samples(sampler: str, n: int, d: int, seed: int, tag: str) -> np.ndarray:
     """Draw ``n`` points of :math:`[0, 1)^d` with the named sampler on sub-stream ``tag``."""
     check_sampler(sampler)
+    check_memory(f"{n} points in {max(d, 1)} column(s)", 8 * n * max(d, 1), hint="ask for fewer points")
     if d == 0:
         return np.zeros((n, 0))
     return np.asarray(SAMPLERS[sampler](n, d, sub_seed(seed, tag)), dtype=np.float64)
