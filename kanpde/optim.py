@@ -550,6 +550,10 @@ def gram(jac: Tensor, blocks: int = 4) -> Tensor:
 OPTIMIZERS = {"adam": Adam, "lbfgs": LBFGS, "lm": LevenbergMarquardt, "lm-cg": MatrixFreeLM}
 """Optimiser name -> class."""
 
+from .quasinewton import BFGS, SSBroyden  # noqa: E402  (dense quasi-Newton; it imports the classes above)
+
+OPTIMIZERS.update({"bfgs": BFGS, "ssbroyden": SSBroyden})
+
 
 def make_optimizer(name: str, objective: Objective, **options):
     """Build the optimiser registered under ``name``."""
