@@ -36,7 +36,10 @@ family members coincide) takes ``θ⁻ = -∞``; ``n = 1`` takes ``σₙ = 1``.
 **Safeguards.** An update is skipped when ``sᵀy <= 1e-10 |s| |y|`` (curvature not sufficiently positive: the
 line search stopped at its evaluation limit without the curvature condition, or round-off). A direction that
 is not a descent direction (``gᵀd >= 0``: ``H`` lost positive definiteness to round-off) resets ``H`` to the
-identity. The first step (``H = I``) tries ``t = lr · min(1, 1/|g|₁)``, later steps ``t = lr``.
+identity. The first trial step length is ``lr`` (``lr · min(1, 1/|g|₁)`` while ``H = I``), capped at
+``1.01 · 2 (f_prev - f) / |gᵀd|``, where a linear model predicts twice the previous step's decrease (Nocedal &
+Wright eq. 3.60; SciPy's BFGS, which Urban et al. used, does the same): without the cap a self-scaled ``H``
+that came out too large costs many trials (helmholtz2d: 5.6 evaluations a step over 30 steps, 2.5 with it).
 
 **Stopping.** ``converged`` is set when ``|g|∞ <= gtol`` at the start of a step (the step then does not
 move) or at the new point, or when the step is negligible: ``|s|∞ <= xtol (1 + |x|∞)``. A line search that
@@ -262,6 +265,7 @@ class _DenseQuasiNewton:
         self.h: Tensor | None = None  # float64 (P, P); None: the identity, before the first update
         self.converged = False
         self._current: tuple[Tensor, Tensor, Tensor] | None = None  # loss, parts, gradient at the parameters
+        self._previous: float | None = None  # the loss where the previous step started (same loss function)
         self._finite_trial = False
 
     # -- one step --------------------------------------------------------------------------------------
@@ -279,7 +283,7 @@ class _DenseQuasiNewton:
         s = found.t * d
         self._learn(s, found.grad - g, g, found.t)
         self.objective.assign(x + s)  # the search's last assignment may have been another trial
-        self._current = (found.loss, found.parts, found.grad)
+        self._current, self._previous = (found.loss, found.parts, found.grad), float(loss)
         self.converged = float(found.grad.abs().max()) <= self.gtol or float(s.abs().max()) <= self.xtol * (
             1.0 + float(x.abs().max())
         )
@@ -298,7 +302,7 @@ class _DenseQuasiNewton:
         """The strong-Wolfe step along ``d`` from ``x``; the parameters are restored and the stage ends (an
         error) when no trial lowers the loss."""
         start = Trial(0.0, loss, parts, g, float(g @ d), float(loss))
-        t = self.lr if self.h is not None else self.lr * min(1.0, 1.0 / float(g.abs().sum()))
+        t = self._first_trial(start)
         scale = float(d.abs().max())
         t_tol = torch.finfo(d.dtype).eps * (1.0 + float(x.abs().max())) / scale
         self._finite_trial = False
@@ -316,6 +320,15 @@ class _DenseQuasiNewton:
                 "ill-conditioned: try the 'lm' optimizer)"
             )
         return found
+
+    def _first_trial(self, start: Trial) -> float:
+        """``lr`` (``lr · min(1, 1/|g|₁)`` while ``H = I``), capped by ``1.01 · 2 (f_prev - f) / |gᵀd|``: the
+        step at which the linear model predicts twice the previous decrease (Nocedal & Wright eq. 3.60, as in
+        SciPy's BFGS)."""
+        t = self.lr if self.h is not None else self.lr * min(1.0, 1.0 / float(start.grad.abs().sum()))
+        if self._previous is not None and self._previous > start.f:
+            t = min(t, 2.02 * (self._previous - start.f) / -start.slope)
+        return t
 
     def _evaluate(self, x: Tensor, t: float, d: Tensor) -> Trial:
         self.objective.assign(x + t * d)
@@ -341,15 +354,20 @@ class _DenseQuasiNewton:
     def loss_changed(self) -> None:
         """The loss was redefined (new points or weights): the cached loss and gradient belong to the old one
         (the line search would compare losses of two functions) and so does ``converged``. ``H`` is kept."""
-        self._current = None
+        self._current = self._previous = None
         self.converged = False
 
     def state_dict(self) -> dict:
         """The state, by reference: ``H`` and the cached tensors are never modified in place."""
-        return {"h": self.h, "current": self._current, "converged": self.converged}
+        return {
+            "h": self.h,
+            "current": self._current,
+            "previous": self._previous,
+            "converged": self.converged,
+        }
 
     def load_state_dict(self, state: dict) -> None:
-        self.h, self._current = state["h"], state["current"]
+        self.h, self._current, self._previous = state["h"], state["current"], state.get("previous")
         self.converged = bool(state.get("converged", False))
 
 

@@ -222,9 +222,9 @@ def test_registered_and_refuse_models_too_large_for_a_dense_matrix():
 # PINNs
 # ----------------------------------------------------------------------------------------------------------
 
-# Measured: relative L2 4.97e-3 (KAN [1, 3, 1] on grid 5, 50 Adam then 100 SSBroyden steps, seed 0, float64,
-# CPU); the same run with BFGS 2.5e-2, with L-BFGS 1.7e-2. The tolerance leaves a factor 2.
-POISSON1D_SSBROYDEN_L2 = 1e-2
+# Measured: relative L2 6.16e-3 (KAN [1, 3, 1] on grid 5, 50 Adam then 100 SSBroyden steps, seed 0, float64,
+# CPU); the same run with BFGS 1.47e-2, with L-BFGS 1.73e-2. The tolerance leaves a factor 2.
+POISSON1D_SSBROYDEN_L2 = 1.2e-2
 
 
 def test_adam_then_ssbroyden_solves_poisson1d():
