@@ -153,7 +153,7 @@ _SETTINGS_FLAGS: dict[str, tuple[str, Callable, str]] = {
     "optimizer": (
         "optimizer",
         _schedule,
-        "an optimiser (adam, lbfgs, lm, lm-cg; default lm) or a schedule adam:200,lm:300",
+        "an optimiser (adam, lbfgs, lm, lm-cg, bfgs, ssbroyden; default lm) or a schedule adam:200,lm:300",
     ),
     "steps": (
         "steps",

@@ -7,13 +7,18 @@ steps to round-off (finite termination); the update is the textbook BFGS formula
 symmetric positive definite, meets the secant equation and is the inverse of Al-Baali's scaled Broyden
 update of ``B``; a non-finite trial is a step too long, a non-finite start or no lower loss end the stage.
 On PINNs: a short Adam -> SSBroyden run on poisson1d meets a measured accuracy, chunked and unchunked losses
-give the same steps, and a paused run (the optimiser's state saved and loaded) continues bit for bit.
+give the same steps, and a paused run (the optimiser's state saved and loaded) continues bit for bit. The
+benchmark script ``benchmarks/optimizers_qn.py`` runs in its ``--quick`` form.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -317,3 +322,39 @@ def test_a_run_paused_inside_a_quasi_newton_stage_resumes_bit_for_bit(tmp_path, 
         assert torch.equal(p, q)
     strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
     assert strip(full.history) == strip(done.history)
+
+
+def test_the_benchmark_script_runs_quick(tmp_path):
+    """benchmarks/optimizers_qn.py --quick (grid 5, 10 steps) on one problem and two schedules: the table and
+    the JSON rows, with the command in the header."""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(root / "benchmarks" / "optimizers_qn.py"),
+            "--quick",
+            "--problems",
+            "poisson2d",
+            "--schedules",
+            "ssbroyden",
+            "lm",
+            "--threads",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"OMP_NUM_THREADS": "1", "PATH": "", "PYTHONPATH": str(root)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((tmp_path / "optimizers_qn_quick.json").read_text())
+    assert [(r["problem"], r["schedule"], r["steps"]) for r in result["rows"]] == [
+        ("poisson2d", "ssbroyden", 10),
+        ("poisson2d", "lm", 10),
+    ]
+    assert all(0 < r["relative_l2"] < 10 and r["evaluations"] >= 10 for r in result["rows"])
+    table = (tmp_path / "optimizers_qn_quick.md").read_text()
+    assert "Made by `python benchmarks/optimizers_qn.py --quick --problems poisson2d" in table
+    assert "| poisson2d | ssbroyden |" in table
