@@ -15,12 +15,13 @@ first update, ``H`` is replaced by ``(sᵀy / yᵀy) I`` (Nocedal & Wright eq. 6
 
 **SSBroyden** (:class:`SSBroyden`): ``τ`` and ``φ`` are chosen at every update as in Urban, Stefanou & Pons,
 "Unveiling the optimization process of physics informed neural networks: how accurate and competitive can
-PINNs be?", J. Comput. Phys. 523 (2025) 113656 (arXiv:2405.04230), eqs. (13)-(23) (their "SSBroyden2", as
-in the authors' public code), used for PINNs and PIKANs by Kiyani, Shukla, Urbán, Darbon & Karniadakis,
-"Optimizing the optimizer for PINNs and KANs", Comput. Methods Appl. Mech. Engrg. 446 (2025) 118308. The
-choice rests on Al-Baali's self-scaling Broyden updates (Al-Baali, JOTA 96 (1998) 533-553; Al-Baali &
-Khalfan, Optim. Methods Softw. 2005). With ``n = P``, ``g`` the gradient at the start of the step and ``B =
-H⁻¹`` (so that ``sᵀBs = -t sᵀg``):
+PINNs be?", J. Comput. Phys. (2025), arXiv:2405.04230, eqs. (13)-(23) (the method "SSBroyden2" of the
+authors' public code, jorgeurban/self_scaled_algorithms_pinns, whose update these formulas restate), used
+for PINNs and PIKANs by Kiyani, Shukla, Urbán, Darbon & Karniadakis, "Optimizing the optimizer for
+physics-informed neural networks and Kolmogorov-Arnold networks", Comput. Methods Appl. Mech. Engrg. 446
+(2025) 118308. The choice rests on Al-Baali's self-scaling Broyden-family updates (Al-Baali, J. Optim.
+Theory Appl., 1998; Al-Baali & Khalfan, 2005). With ``n = P``, ``g`` the gradient at the start of the step
+and ``B = H⁻¹`` (so that ``sᵀBs = -t sᵀg``):
 
     h = yᵀHy / sᵀy,    b = sᵀBs / sᵀy = -t sᵀg / sᵀy,    a = b h - 1 (>= 0),    c = √(a / (1 + a)),
     ρ⁻ = min(1, h (1 - c)),    θ⁻ = (ρ⁻ - 1) / a,    θ⁺ = 1 / ρ⁻,
