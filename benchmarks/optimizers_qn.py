@@ -92,7 +92,7 @@ def _table(rows: list[dict]) -> list[str]:
         load = f"{r['load_average_at_start']:.1f}" if r["load_average_at_start"] is not None else "n/a"
         lines.append(
             f"| {r['problem']} | {r['schedule']} | {r['relative_l2']:.2e} | {r['loss']:.2e} | "
-            f"{r['seconds']:.0f} ({load}) | {r['steps']} | {r['evaluations']} | {staircase} | "
+            f"{r['seconds']:.1f} ({load}) | {r['steps']} | {r['evaluations']} | {staircase} | "
             f"{'; '.join(r['stopped']) or '-'} |"
         )
     return lines
