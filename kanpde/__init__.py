@@ -34,6 +34,7 @@ from .problem import Problem, Unknown
 from .reference import Reference
 from .runfolder import RunFolder
 from .settings import (
+    BFGS,
     LBFGS,
     LM,
     OPTIMIZERS,
@@ -44,6 +45,7 @@ from .settings import (
     Sampling,
     Schedule,
     SolveSettings,
+    SSBroyden,
     Stage,
 )
 from .solution import Solution, load
@@ -94,6 +96,8 @@ __all__ = [
     "Adam",
     "LBFGS",
     "LM",
+    "BFGS",
+    "SSBroyden",
     "Restarts",
     "Runtime",
     "Lever",

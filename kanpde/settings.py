@@ -49,7 +49,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from . import optim
+from . import optim, quasinewton
 from ._checks import (
     check_compile_backend,
     check_dtype,
@@ -67,6 +67,8 @@ __all__ = [
     "Adam",
     "LBFGS",
     "LM",
+    "BFGS",
+    "SSBroyden",
     "OPTIMIZERS",
     "Stage",
     "GridPlan",
@@ -224,11 +226,53 @@ class LM(OptimizerOptions):
         )
 
 
+@dataclass(frozen=True)
+class _DenseQuasiNewtonOptions(OptimizerOptions):
+    """Options of a dense quasi-Newton method (:mod:`kanpde.quasinewton`): first trial step ``lr``, the
+    stopping tolerances ``gtol`` (gradient) and ``xtol`` (step), the Wolfe constants ``c1 < c2``, at most
+    ``max_evals`` evaluations per line search, at most ``max_params`` parameters (a dense ``P x P`` matrix)."""
+
+    lr: float = 1.0
+    gtol: float = 1e-12
+    xtol: float = 1e-14
+    c1: float = quasinewton.C1
+    c2: float = quasinewton.C2
+    max_evals: int = quasinewton.MAX_EVALS
+    max_params: int = quasinewton.DENSE_QN_MAX
+    method: ClassVar[type] = quasinewton.BFGS
+
+    def __post_init__(self) -> None:
+        quasinewton.check_options(self.lr, self.gtol, self.xtol, self.c1, self.c2, self.max_evals)
+        _put(self, "max_params", check_positive_int(f"{self.name} max_params", self.max_params))
+
+    @property
+    def name(self) -> str:
+        return self.method.name
+
+    def build(self, objective: optim.Objective, final: bool = False):
+        return self.method(objective, **dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
+class BFGS(_DenseQuasiNewtonOptions):
+    """Full-memory BFGS with a strong-Wolfe line search (:class:`kanpde.quasinewton.BFGS`)."""
+
+
+@dataclass(frozen=True)
+class SSBroyden(_DenseQuasiNewtonOptions):
+    """Self-scaled Broyden (Urban, Stefanou & Pons 2025) with a strong-Wolfe line search
+    (:class:`kanpde.quasinewton.SSBroyden`)."""
+
+    method: ClassVar[type] = quasinewton.SSBroyden
+
+
 OPTIMIZERS: dict[str, Any] = {
     "adam": Adam,
     "lbfgs": LBFGS,
     "lm": LM,
     "lm-cg": functools.partial(LM, solver="cg"),
+    "bfgs": BFGS,
+    "ssbroyden": SSBroyden,
 }
 """Optimiser name -> the factory of its options (``OPTIMIZERS["lm"](stall_tol=1e-4)``); a stage given a name
 runs the optimiser with its default options."""
