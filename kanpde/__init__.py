@@ -33,6 +33,7 @@ from .reference import Reference
 from .runfolder import RunFolder
 from .settings import SolveSettings, Stage
 from .solution import Solution, load
+from .taylor import Monomials
 from .train import fit, resume, solve
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "KnotRule",
     "MLP",
     "JetSpec",
+    "Monomials",
     "Field",
     "Fields",
     "Problem",

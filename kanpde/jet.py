@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 from torch import Tensor
@@ -91,7 +92,12 @@ class JetSpec:
         return 1 + self.dim + len(self.pairs) + self.high.index(tuple(sorted(key)))
 
     def monomials(self) -> Monomials:
-        """The downward-closed Taylor coefficient set carrying every row (:class:`kanpde.taylor.Monomials`)."""
+        """The downward-closed Taylor coefficient set carrying every row (:class:`kanpde.taylor.Monomials`);
+        one object per spec, so that its index tensors are built once."""
+        return self._monomials
+
+    @cached_property
+    def _monomials(self) -> Monomials:
         return Monomials(self.dim, self.keys)
 
     def first_row(self, a: int) -> int:
@@ -107,8 +113,10 @@ class JetSpec:
     def union(
         self, grad: bool = False, pairs: Iterable[tuple[int, int]] = (), high: Iterable[tuple[int, ...]] = ()
     ) -> JetSpec:
-        """The smallest spec carrying this spec's rows and the given ones."""
-        return JetSpec(self.dim, self.grad or grad, self.pairs + tuple(pairs), self.high + tuple(high))
+        """The smallest spec carrying this spec's rows and the given ones (this spec itself when it carries
+        them all, so that what it caches is kept)."""
+        spec = JetSpec(self.dim, self.grad or grad, self.pairs + tuple(pairs), self.high + tuple(high))
+        return self if spec == self else spec
 
     def merge(self, other: JetSpec) -> JetSpec:
         """The smallest spec carrying the rows of both specs."""
