@@ -151,7 +151,9 @@ class Solution:
         with torch.no_grad():
             return self._shape(self.ansatz(x.to(dtype=p.dtype, device=p.device))).to(x.device)
 
-    def d(self, x, *names: str, order: int | None = None, field: str | None = None) -> Tensor | np.ndarray:
+    def d(
+        self, x: Tensor | np.ndarray, *names: str, order: int | None = None, field: str | None = None
+    ) -> Tensor | np.ndarray:
         """The derivative of the solution by the named coordinates at ``x`` ``(N, d)``: ``sol.d(x, "x")`` is
         ``du/dx``, ``sol.d(x, "x", "y")`` is ``d2u/dx dy``, ``sol.d(x, "x", order=4)`` is ``d4u/dx4`` (any
         order, as ``u.d`` in a residual). ``(N,)`` for one field or ``field=``, ``(N, n_fields)`` for
@@ -161,12 +163,14 @@ class Solution:
         key = derivative_key(domain.names, names, order, "sol.d(x, {})")
         return self._derivative_values(x, lambda u: u._get(key), field)
 
-    def grad(self, x, field: str | None = None) -> Tensor | np.ndarray:
+    def grad(self, x: Tensor | np.ndarray, field: str | None = None) -> Tensor | np.ndarray:
         """The spatial gradient of the solution at ``x`` ``(N, d)``: ``(N, d_space)`` for one field or
         ``field=``, ``(N, d_space, n_fields)`` for several; tensor in, tensor out; NumPy in, NumPy out."""
         return self._derivative_values(x, lambda u: u.grad(), field)
 
-    def _derivative_values(self, x, take, field: str | None, batch: int = 20000) -> Tensor | np.ndarray:
+    def _derivative_values(
+        self, x: Tensor | np.ndarray, take, field: str | None, batch: int = 20000
+    ) -> Tensor | np.ndarray:
         """``take(u)`` of every field's accessor (or ``field``'s) at ``x``, in batches, detached; the last
         axis runs over the fields and is dropped for one."""
         domain = self._need_domain("derivatives of the solution")
