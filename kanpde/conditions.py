@@ -346,7 +346,8 @@ class Initial(Condition):
             )
         if n < 0:
             raise ValueError(
-                f"Initial: derivative must be >= 0 (0: the value u(x, t0), 1: the velocity u_t(x, t0)), got {n}"
+                f"Initial: derivative must be >= 0 (0: the value u(x, t0), 1: the velocity u_t(x, t0)), "
+                f"got {n}"
             )
         object.__setattr__(self, "derivative", int(n))
 

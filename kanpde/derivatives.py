@@ -2,10 +2,10 @@
 
 ``u.value``, ``u.d("x")``, ``u.d("x", "y")``, ``u.d("x", "x", "x", "x")`` (any order, mixed too; also
 ``u.d("x", order=4)``), ``u.grad()``, ``u.laplacian()``, ``u.biharmonic()`` and ``u.dt()`` (``u.dt(2)`` for
-``u_tt``) are computed once per evaluation and cached. A problem with several fields (``fields=("u", "v", "p")``) hands the
-residual a :class:`Fields` accessor: ``u["v"]`` is the :class:`Field` of one field, with the same methods;
-``u.unknown("k")`` reads an unknown coefficient (:class:`kanpde.Unknown`) at the points. With one field the
-residual gets that field's :class:`Field` itself, and ``u["u"]`` works too.
+``u_tt``) are computed once per evaluation and cached. A problem with several fields
+(``fields=("u", "v", "p")``) hands the residual a :class:`Fields` accessor: ``u["v"]`` is the :class:`Field`
+of one field, with the same methods; ``u.unknown("k")`` reads an unknown coefficient (:class:`kanpde.Unknown`)
+at the points. With one field the residual gets that field's :class:`Field` itself, and ``u["u"]`` works too.
 
 Two engines give the same numbers:
 

@@ -68,7 +68,8 @@ class JetSpec:
         for key in high:
             if len(key) < 3:
                 raise ValueError(
-                    f"jet high-order derivative {key} has order {len(key)}; orders 1 and 2 are grad=True and pairs="
+                    f"jet high-order derivative {key} has order {len(key)}; orders 1 and 2 are grad=True "
+                    "and pairs="
                 )
             if not all(0 <= a < self.dim for a in key):
                 raise ValueError(f"jet derivative {key} is outside the {self.dim} input columns")

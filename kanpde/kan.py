@@ -329,8 +329,8 @@ class KANLayer(nn.Module):
         """Map a truncated Taylor series ``(N, |S|, n_in)`` to ``(N, |S|, n_out)`` (:mod:`kanpde.taylor`).
 
         With ``P^m_ij = φ_ji^(m)(v_i)`` and ``Q^m = δ^m / m!`` the output is
-        ``y_0 = b + Σ_i P^0_i`` and ``y_β = Σ_(m=1..K) Σ_i Q^m_(β, i) P^m_ij`` for ``β ≠ 0``: one batched matmul
-        of the stacked powers with the stacked edge derivatives.
+        ``y_0 = b + Σ_i P^0_i`` and ``y_β = Σ_(m=1..K) Σ_i Q^m_(β, i) P^m_ij`` for ``β ≠ 0``: one batched
+        matmul of the stacked powers with the stacked edge derivatives.
         """
         n, size, order = coef.shape[0], len(mono), mono.order
         stacked, feats = self._edge_derivatives(coef[:, 0], order + 1)  # (K+1, N, n_in, n_out)

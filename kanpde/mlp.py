@@ -92,7 +92,8 @@ class _Dense(nn.Module):
 
     def forward_series(self, coef: Tensor, mono: Monomials, records: list | None = None) -> Tensor:
         """Map a truncated Taylor series ``(N, |S|, n_in)`` to ``(N, |S|, n_out)``: ``z = W c + b`` per
-        coefficient (``b`` on the constant only), then ``σ(z)`` by composition (:func:`kanpde.taylor.compose`)."""
+        coefficient (``b`` on the constant only), then ``σ(z)`` by composition
+        (:func:`kanpde.taylor.compose`)."""
         z = coef @ self.weight.T  # (N, |S|, n_out)
         z = torch.cat([(z[:, 0] + self.bias)[:, None], z[:, 1:]], dim=1)  # (N, |S|, n_out)
         if records is not None:

@@ -47,6 +47,7 @@ needs 13 multi-indices. A product costs one multiply per pair ``(α, β)`` with 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 
@@ -85,17 +86,7 @@ def column_key(alpha: Sequence[int]) -> tuple[int, ...]:
 
 def _below(alpha: tuple[int, ...]) -> Iterable[tuple[int, ...]]:
     """Every ``β ≤ α`` component-wise."""
-    ranges = [range(n + 1) for n in alpha]
-    yield from _product(ranges)
-
-
-def _product(ranges: list[range]) -> Iterable[tuple[int, ...]]:
-    if not ranges:
-        yield ()
-        return
-    for head in ranges[0]:
-        for tail in _product(ranges[1:]):
-            yield (head, *tail)
+    return itertools.product(*(range(n + 1) for n in alpha))
 
 
 class Monomials:
@@ -117,10 +108,14 @@ class Monomials:
         self.degrees = tuple(sum(a) for a in self.indices)
         self.order = max(self.degrees)
         self._position = {a: i for i, a in enumerate(self.indices)}
-        self._tensors: dict = {}  # (what, m, device) -> index tensors, built once per device
+        self._tensors: dict = {}  # (what, ..., device) -> index tensors, built once per device
 
     def __len__(self) -> int:
         return len(self.indices)
+
+    def __contains__(self, alpha: object) -> bool:
+        """Whether the multi-index ``alpha`` (a tuple of ``dim`` counts) is carried."""
+        return alpha in self._position
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Monomials) and (self.dim, self.indices) == (other.dim, other.indices)
@@ -143,8 +138,8 @@ class Monomials:
         return math.prod(math.factorial(n) for n in multi_index(key, self.dim))
 
     def _pairs(self, m: int) -> tuple[list[int], list[int], list[int]]:
-        """Positions ``(i, j, k)`` with ``α_i + α_j = α_k ∈ S`` for the product ``δ^(m-1) · δ``: ``|α_i| ≥ m - 1``,
-        ``|α_j| ≥ 1`` (``m = 0``: every pair, constants included)."""
+        """Positions ``(i, j, k)`` with ``α_i + α_j = α_k ∈ S`` for the product ``δ^(m-1) · δ``:
+        ``|α_i| ≥ m - 1``, ``|α_j| ≥ 1`` (``m = 0``: every pair, constants included)."""
         left, right, out = [], [], []
         for i, a in enumerate(self.indices):
             for j, b in enumerate(self.indices):
@@ -156,6 +151,15 @@ class Monomials:
                     right.append(j)
                     out.append(k)
         return left, right, out
+
+    def rows(self, keys: Sequence[Sequence[int]], dtype: torch.dtype, device) -> tuple[Tensor, Tensor]:
+        """Positions ``(R,)`` of the derivatives ``keys`` and their factors ``α!`` ``(R,)`` (built once)."""
+        cache = ("rows", tuple(map(tuple, keys)), dtype, str(device))
+        if cache not in self._tensors:
+            index = torch.tensor([self.position(k) for k in keys], dtype=torch.long, device=device)
+            factor = torch.tensor([float(self.factorial(k)) for k in keys], dtype=dtype, device=device)
+            self._tensors[cache] = (index, factor)
+        return self._tensors[cache]
 
     def _index(self, m: int, device) -> tuple[Tensor, Tensor, Tensor]:
         key = ("pairs", m, str(device))
@@ -190,17 +194,16 @@ def seed_series(x: Tensor, mono: Monomials, scale: Tensor, shift: Tensor) -> Ten
     n, d = x.shape
     first = x.new_zeros(len(mono) - 1, d)  # (|S| - 1, d): the constant rows below the value row
     for a in range(d):
-        key = (0,) * a + (1,) + (0,) * (d - a - 1)
-        if key in mono._position:
-            first[mono._position[key] - 1, a] = scale[a]
+        alpha = (0,) * a + (1,) + (0,) * (d - a - 1)
+        if alpha in mono:
+            first[mono.position((a,)) - 1, a] = scale[a]
     return torch.cat([(x * scale + shift)[:, None], first.expand(n, -1, -1)], dim=1)
 
 
 def series_rows(coef: Tensor, mono: Monomials, keys: Sequence[Sequence[int]]) -> Tensor:
     """Derivative rows ``∂^α v = α! c_α`` of the derivatives ``keys`` (column tuples) from series ``coef``
     ``(N, |S|, n)``: ``(N, len(keys), n)``."""
-    index = torch.tensor([mono.position(k) for k in keys], dtype=torch.long, device=coef.device)
-    factor = torch.tensor([float(mono.factorial(k)) for k in keys], dtype=coef.dtype, device=coef.device)
+    index, factor = mono.rows(keys, coef.dtype, coef.device)  # (R,), (R,)
     return coef[:, index] * factor[:, None]  # (N, R, n)
 
 
@@ -260,8 +263,8 @@ def sigmoid_derivatives(z: Tensor, orders: int) -> Tensor:
 
 
 def silu_derivatives(v: Tensor, orders: int) -> Tensor:
-    """``silu^(n)(v)`` for ``n < orders``, ``silu(v) = v σ(v)``: by Leibniz ``silu^(n) = v σ^(n) + n σ^(n-1)``;
-    ``(orders, *v.shape)``."""
+    """``silu^(n)(v)`` for ``n < orders``, ``silu(v) = v σ(v)``: by Leibniz
+    ``silu^(n) = v σ^(n) + n σ^(n-1)``; ``(orders, *v.shape)``."""
     sig = sigmoid_derivatives(v, orders)  # (orders, ...)
     rest = [v * sig[n] + n * sig[n - 1] for n in range(1, orders)]
     return torch.stack([v * sig[0], *rest])
@@ -301,4 +304,5 @@ SERIES_ACTIVATIONS: dict[str, Callable[[Tensor, int], Tensor]] = {
     "silu": silu_derivatives,
     "softplus": softplus_derivatives,
 }
-"""Activation name -> ``f(z, orders)`` returning ``σ^(n)(z)`` for ``n < orders`` stacked on a new first axis."""
+"""Activation name -> ``f(z, orders)`` returning ``σ^(n)(z)`` for ``n < orders``, stacked on a new first
+axis."""

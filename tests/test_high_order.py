@@ -263,8 +263,8 @@ def _beam(hard: bool) -> kp.Problem:
 @pytest.mark.parametrize("hard", [False, True])
 @pytest.mark.parametrize("family", ["kan", "mlp"])
 def test_pinn_loss_jacobian_of_the_beam_gives_half_the_gradient(family: str, hard: bool) -> None:
-    """``residual_and_jacobian`` with u'''' in the residual (and a hard Dirichlet condition): r̃ reproduces the
-    loss and Jᵀr̃ is half its autograd gradient."""
+    """``residual_and_jacobian`` with u_xxxx in the residual (and a hard Dirichlet condition): r̃ reproduces
+    the loss and Jᵀr̃ is half its autograd gradient."""
     problem = _beam(hard)
     net = KAN([1, 3, 1], grid=4, k=4, seed=1) if family == "kan" else MLP([1, 6, 6, 1], seed=1)
     net.set_input_bounds(*problem.domain.bounds())
