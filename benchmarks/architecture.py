@@ -28,7 +28,9 @@ from pathlib import Path
 
 LAYERS: dict[str, int] = {
     # 0: foundations
-    **dict.fromkeys(["_checks", "_atomic", "grids", "metrics", "distributed", "jet", "spline", "knots"], 0),
+    **dict.fromkeys(
+        ["_checks", "_atomic", "grids", "metrics", "distributed", "jet", "taylor", "spline", "knots"], 0
+    ),
     "geometry": 1,  # every geometry.* module
     **dict.fromkeys(["export", "reference"], 2),  # file formats
     **dict.fromkeys(["derivatives", "residuals", "conditions"], 3),

@@ -51,6 +51,7 @@ from .settings import (
 from .solution import Solution, load
 from .solver import resume, solve
 from .state import TrainerState
+from .taylor import Monomials
 
 __all__ = [
     "KAN",
@@ -60,6 +61,7 @@ __all__ = [
     "KnotRule",
     "MLP",
     "JetSpec",
+    "Monomials",
     "Field",
     "Fields",
     "Problem",

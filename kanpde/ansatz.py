@@ -13,6 +13,14 @@ autograd, once per point set (cached while the points live), and the product rul
 the network's jet, so the exact Jacobian rows pass through it unchanged in form. Where ``φ`` is not
 differentiable (on its own zero set, for polygon and CSG boundaries) its derivatives are taken as 0.
 
+Derivatives of order three and more (a jet spec with ``high`` rows) use the Leibniz rule of any order,
+``∂^γ(φN) = Σ_(β ≤ γ) binom(γ, β) ∂^β φ ∂^(γ-β) N``, in Taylor-coefficient form: the truncated product of the
+series of ``φ`` and ``N`` on the closed set of multi-indices the rows need (:mod:`kanpde.taylor`), the
+network's series from :meth:`kanpde.network.Network.series`, those of ``φ`` and ``g`` from nested autograd
+(cached like the second-order ones). ``φ`` must then be differentiable to that order inside the domain: the
+box and ball distance functions are polynomials; the trimmed polygon and CSG forms are smooth off their
+zero set (their second derivatives are continuous; higher ones exist there too, but grow near the zero set).
+
 **Exact Jacobian columns of an unknown.** A residual reads an unknown at ``N`` points as ``θ(r_n)`` with
 ``r_n = r`` expanded to a per-point tensor (:meth:`Ansatz.unknown`). As ``r_n`` enters only residual ``n``,
 one backward pass of ``Σ_n R_n`` to the expanded tensor gives ``∂R_n/∂r`` for every point: the unknown's
@@ -32,6 +40,7 @@ from .geometry import DistanceFunction
 from .jet import JetSpec
 from .network import layer_gradients, layer_outputs
 from .problem import Unknown
+from .taylor import Monomials, column_key, nested_autograd, series_rows
 
 __all__ = ["Ansatz"]
 
@@ -82,6 +91,17 @@ def auxiliary_jet(fn: Callable[[Tensor], Tensor], x: Tensor, spec: JetSpec) -> T
                     second[a] = torch.zeros_like(xg) if h is None else h.detach()  # (N, d)
                 rows.append(second[a][:, b])
     return torch.nan_to_num(torch.stack(rows, dim=1), nan=0.0, posinf=0.0, neginf=0.0)  # (N, R)
+
+
+def auxiliary_series(fn: Callable[[Tensor], Tensor], x: Tensor, mono: Monomials) -> Tensor:
+    """The truncated Taylor series ``(N, |S|)`` of a fixed function of the points (``φ`` or ``g``):
+    ``c_α = ∂^α fn / α!`` by nested autograd; undefined derivatives (a non-smooth point) count as 0."""
+    keys = [column_key(alpha) for alpha in mono.indices]
+    with torch.enable_grad():
+        xg = x.detach().requires_grad_(True)
+        found = nested_autograd(fn(xg), xg, keys)
+        rows = [found[k].detach() / mono.factorial(k) for k in keys]
+    return torch.nan_to_num(torch.stack(rows, dim=1), nan=0.0, posinf=0.0, neginf=0.0)  # (N, |S|)
 
 
 def product_jet(p: Tensor, n: Tensor, spec: JetSpec) -> Tensor:
@@ -154,6 +174,8 @@ class Ansatz(nn.Module):
 
     def jet(self, x: Tensor, spec: JetSpec, records: list | None = None) -> Tensor:
         """The fields' jet ``(N, R, n_fields)`` (see :mod:`kanpde.jet`)."""
+        if self.hard and spec.high:
+            return self._series_jet(x, spec, records)
         out = self.net.jet(x, spec, records)
         if not self.hard:
             return out
@@ -162,13 +184,25 @@ class Ansatz(nn.Module):
             columns[h.index] = g + product_jet(p, columns[h.index], spec)
         return torch.stack(columns, dim=2)
 
-    def _auxiliary(self, x: Tensor, spec: JetSpec) -> list[tuple[Tensor, Tensor]]:
-        """The jets of every hard condition's ``φ`` and ``g`` at ``x`` (cached while ``x`` lives, so each
-        chunk of a chunked loss computes them once)."""
+    def _series_jet(self, x: Tensor, spec: JetSpec, records: list | None) -> Tensor:
+        """The jet of a spec with derivatives of order three and more: ``u = g + φ N`` as truncated series
+        (Leibniz rule of any order), then the rows."""
+        mono = spec.monomials()
+        columns = list(self.net.series(x, mono, records).unbind(2))  # n_fields x (N, |S|)
+        for h, (p, g) in zip(self.hard, self._auxiliary(x, mono), strict=True):
+            product = mono.product(p[:, :, None], columns[h.index][:, :, None])[:, :, 0]  # (N, |S|)
+            columns[h.index] = g + product
+        return series_rows(torch.stack(columns, dim=2), mono, spec.keys)  # (N, R, n_fields)
+
+    def _auxiliary(self, x: Tensor, spec: JetSpec | Monomials) -> list[tuple[Tensor, Tensor]]:
+        """The jets of every hard condition's ``φ`` and ``g`` at ``x`` for a jet ``spec``, or their series
+        on the multi-indices ``spec`` (cached while ``x`` lives, so each chunk of a chunked loss computes
+        them once)."""
         entry = self._aux.get(id(x))
         if entry is not None and entry[0]() is x and entry[1] == spec:
             return entry[2]
-        jets = [(auxiliary_jet(h.phi, x, spec), auxiliary_jet(h.g, x, spec)) for h in self.hard]
+        make = auxiliary_series if isinstance(spec, Monomials) else auxiliary_jet
+        jets = [(make(h.phi, x, spec), make(h.g, x, spec)) for h in self.hard]
         if len(self._aux) > 16:  # forget point sets that are gone; all when too many live (chunks)
             self._aux = {k: v for k, v in self._aux.items() if v[0]() is not None}
             if len(self._aux) > 4096:

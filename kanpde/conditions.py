@@ -7,7 +7,8 @@ accessor to a residual that vanishes when the condition holds (:meth:`Condition.
 * ``Neumann(g)``: ``∂u/∂n - g`` with ``n`` the outward unit normal.
 * ``Robin(a, b, g)``: ``a u + b ∂u/∂n - g``.
 * ``Periodic("x")``: ``u(x_min, ·) - u(x_max, ·)`` and ``∂_x u(x_min, ·) - ∂_x u(x_max, ·)``.
-* ``Initial(g)``: ``u(·, t0) - g`` on a :class:`~kanpde.SpaceTime` domain.
+* ``Initial(g)``: ``u(·, t0) - g`` on a :class:`~kanpde.SpaceTime` domain; ``Initial(g, derivative=1)``
+  imposes the initial velocity, ``∂u/∂t(·, t0) - g`` (``derivative=n``: ``∂^n u/∂t^n``).
 * ``Data(points, values)``: ``u(x_m) - values_m`` at given observation points (measurements), e.g. to
   identify unknown coefficients.
 
@@ -319,14 +320,39 @@ class Periodic(Condition):
 
 @dataclass(frozen=True)
 class Initial(Condition):
-    """``u(·, t0) = value`` on a :class:`~kanpde.SpaceTime` domain."""
+    """``u(·, t0) = value`` on a :class:`~kanpde.SpaceTime` domain, or with ``derivative=n`` the ``n``-th
+    time derivative: ``∂^n u/∂t^n (·, t0) = value``.
+
+    A second-order-in-time equation such as the wave equation ``u_tt = c² u_xx`` takes two:
+    ``Initial(u0)`` for the displacement and ``Initial(v0, derivative=1)`` for the initial velocity
+    ``u_t(x, t0) = v0(x)``. ``derivative=0`` (the default) is the value itself. The loss names the term
+    ``initial``, ``initial_dt`` (``derivative=1``) or ``initial_dt<n>``.
+    """
 
     value: Value = 0.0
+    derivative: int = dataclass_field(default=0, kw_only=True)
     budget = "initial"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_value(self.value, "Initial value")
+        n = self.derivative
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise TypeError(
+                f"Initial: derivative is the order of the time derivative imposed, an integer such as "
+                f"derivative=1 for the initial velocity u_t(x, t0), got {n!r}"
+            )
+        if n < 0:
+            raise ValueError(
+                f"Initial: derivative must be >= 0 (0: the value u(x, t0), 1: the velocity u_t(x, t0)), "
+                f"got {n}"
+            )
+        object.__setattr__(self, "derivative", int(n))
+
+    @property
+    def label(self) -> str:
+        base = {0: "initial", 1: "initial_dt"}.get(self.derivative, f"initial_dt{self.derivative}")
+        return base if self.field is None else f"{base}_{self.field}"
 
     def validate(self, domain: Domain) -> None:
         if not isinstance(domain, SpaceTime):
@@ -339,7 +365,9 @@ class Initial(Condition):
         return {"x": x, "target": evaluate_value(self.value, x, "Initial value")}
 
     def residual(self, field_at, points):
-        return (self.pick(field_at(points["x"])).value - points["target"])[:, None]
+        u = self.pick(field_at(points["x"]))
+        value = u.value if self.derivative == 0 else u.dt(self.derivative)
+        return (value - points["target"])[:, None]
 
 
 def _as_float_array(value, what: str) -> np.ndarray:

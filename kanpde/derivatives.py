@@ -1,17 +1,20 @@
 """The accessor ``u`` handed to residuals: values and named derivatives of the fields at points.
 
-``u.value``, ``u.d("x")``, ``u.d("x", "y")``, ``u.grad()``, ``u.laplacian()`` and ``u.dt()`` are computed
-once per evaluation and cached. A problem with several fields (``fields=("u", "v", "p")``) hands the
-residual a :class:`Fields` accessor: ``u["v"]`` is the :class:`Field` of one field, with the same methods;
-``u.unknown("k")`` reads an unknown coefficient (:class:`kanpde.Unknown`) at the points. With one field the
-residual gets that field's :class:`Field` itself, and ``u["u"]`` works too.
+``u.value``, ``u.d("x")``, ``u.d("x", "y")``, ``u.d("x", "x", "x", "x")`` (any order, mixed too; also
+``u.d("x", order=4)``), ``u.grad()``, ``u.laplacian()``, ``u.biharmonic()`` and ``u.dt()`` (``u.dt(2)`` for
+``u_tt``) are computed once per evaluation and cached. A problem with several fields
+(``fields=("u", "v", "p")``) hands the residual a :class:`Fields` accessor: ``u["v"]`` is the :class:`Field`
+of one field, with the same methods; ``u.unknown("k")`` reads an unknown coefficient (:class:`kanpde.Unknown`)
+at the points. With one field the residual gets that field's :class:`Field` itself, and ``u["u"]`` works too.
 
 Two engines give the same numbers:
 
 * ``"forward"`` pushes a second-order jet through the network (:mod:`kanpde.jet`): one pass gives the
-  value, the gradient and exactly the second derivatives asked for, of every field at once.
-* ``"autograd"`` differentiates the model output with nested ``torch.autograd.grad``; it works for any
-  ``torch.nn.Module``.
+  value, the gradient and exactly the second derivatives asked for, of every field at once. When a residual
+  asks for a derivative of order three or more, the pass carries truncated Taylor series instead
+  (:mod:`kanpde.taylor`), exact to any order.
+* ``"autograd"`` differentiates the model output with nested ``torch.autograd.grad`` (any order); it works
+  for any ``torch.nn.Module``.
 
 ``"auto"`` picks ``"forward"`` when the model has a ``jet`` method. In forward mode the set of second
 derivatives a residual needs is learned on its first call and kept in a :class:`DerivativePlan`, so later
@@ -27,7 +30,16 @@ from torch import Tensor, nn
 
 from .jet import JetSpec
 
-__all__ = ["Field", "Fields", "Evaluation", "DerivativePlan", "MODES", "resolve_mode", "accessor"]
+__all__ = [
+    "Field",
+    "Fields",
+    "Evaluation",
+    "DerivativePlan",
+    "MODES",
+    "resolve_mode",
+    "accessor",
+    "derivative_key",
+]
 
 MODES = ("auto", "forward", "autograd")
 
@@ -92,10 +104,12 @@ class Evaluation:
         self._values: Tensor | None = None
         self.x = x.detach().requires_grad_(True) if mode == "autograd" else x
 
-    def _forward(self, grad: bool, pairs: tuple[tuple[int, int], ...]) -> Tensor:
-        spec = self.plan.spec.union(grad, pairs)
+    def _forward(
+        self, grad: bool, pairs: tuple[tuple[int, int], ...], high: tuple[tuple[int, ...], ...] = ()
+    ) -> Tensor:
+        spec = self.plan.spec.union(grad, pairs, high)
         self.plan.spec = spec
-        if self._jet is None or self._jet_spec.union(spec.grad, spec.pairs) != self._jet_spec:
+        if self._jet is None or self._jet_spec.merge(spec) != self._jet_spec:
             # Records of an earlier, smaller pass stay: values already taken from it still feed the
             # residual, and per-point Jacobians add up over passes (Network.param_jacobian).
             self._jet = self.model.jet(self.x, spec, self.records)  # (N, R, n_fields)
@@ -110,14 +124,17 @@ class Evaluation:
         if (field, key) in self._cache:
             return self._cache[(field, key)]
         lower = self._autograd(field, key[:-1])
-        g = torch.autograd.grad(lower.sum(), self.x, create_graph=True)[0]  # (N, d)
+        g = None
+        if lower.requires_grad:  # else lower does not depend on x (e.g. the top derivative of a polynomial)
+            g = torch.autograd.grad(lower.sum(), self.x, create_graph=True, allow_unused=True)[0]  # (N, d)
+        g = torch.zeros_like(self.x) if g is None else g
         for a in range(g.shape[1]):
             self._cache[(field, key[:-1] + (a,))] = g[:, a]
         return self._cache[(field, key)]
 
     def get(self, field: int, key: tuple[int, ...]) -> Tensor:
-        """Field ``field``'s ``u`` (key ``()``), ``du/dx_a`` (``(a,)``) or ``d2u/dx_a dx_b`` (``(a, b)``),
-        shape ``(N,)``."""
+        """Field ``field``'s ``u`` (key ``()``), ``du/dx_a`` (``(a,)``), ``d2u/dx_a dx_b`` (``(a, b)``) or
+        the derivative by every column of a longer key (``(0, 0, 0, 0)``: ``d4u/dx_0^4``), shape ``(N,)``."""
         if self.mode == "autograd":
             return self._autograd(field, tuple(sorted(key)))
         if len(key) == 0:
@@ -125,15 +142,20 @@ class Evaluation:
         if len(key) == 1:
             jet = self._forward(True, ())
             return jet[:, self._jet_spec.first_row(key[0]), field]
-        pair = (min(key), max(key))
-        jet = self._forward(True, (pair,))
-        return jet[:, self._jet_spec.pair_row(*pair), field]
+        if len(key) == 2:
+            pair = (min(key), max(key))
+            jet = self._forward(True, (pair,))
+            return jet[:, self._jet_spec.pair_row(*pair), field]
+        high = tuple(sorted(key))
+        jet = self._forward(True, (), (high,))
+        return jet[:, self._jet_spec.high_row(high), field]
 
     def require(self, *keys: tuple[int, ...]) -> None:
         """Announce derivatives needed soon, so a single forward pass computes them all."""
         if self.mode == "forward":
             pairs = tuple((min(k), max(k)) for k in keys if len(k) == 2)
-            self._forward(any(len(k) >= 1 for k in keys), pairs)
+            high = tuple(tuple(sorted(k)) for k in keys if len(k) >= 3)
+            self._forward(any(len(k) >= 1 for k in keys), pairs, high)
 
     def index(self, name: str) -> int:
         if name not in self.names:
@@ -147,6 +169,40 @@ class Evaluation:
                 f"u.unknown({name!r}): this problem declares no unknowns; pass unknowns=[kp.Unknown(...)]"
             )
         return self.model.unknown(name, self.x, self.records)
+
+
+def derivative_key(
+    coordinates: Sequence[str], names: Sequence[str], order: int | None, call: str = "u.d({})"
+) -> tuple[int, ...]:
+    """The columns (in ``coordinates``) of the derivative by ``names``, ``order`` times the one name when
+    given; bad requests raise with ``call`` (a format such as ``"u.d({})"``) in the message."""
+    if not names:
+        raise ValueError(
+            f"{call.format('')} needs at least one coordinate name, e.g. {call.format(repr('x'))} or "
+            f"{call.format(repr('x') + ', ' + repr('y'))}"
+        )
+    for n in names:
+        if not isinstance(n, str):
+            raise TypeError(
+                f"{call.format('...')} takes coordinate names as strings, e.g. {call.format(repr('x'))}, got "
+                f"{n!r}; for the n-th derivative by one name write {call.format(repr('x') + ', order=n')}"
+            )
+    if order is not None:
+        if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+            raise ValueError(
+                f"{call.format('...')}: order must be an integer >= 1 such as order=4, got {order!r}"
+            )
+        if len(names) != 1:
+            mixed = ", ".join(repr(n) for n in ("x", "x", "y", "y"))
+            raise ValueError(
+                f"{call.format('...')}: order= repeats one coordinate name, got {len(names)} names "
+                f"{tuple(names)}; for a mixed derivative list every name, e.g. {call.format(mixed)}"
+            )
+        names = tuple(names) * order
+    for n in names:
+        if n not in coordinates:
+            raise ValueError(f"unknown coordinate {n!r}; valid names are {', '.join(coordinates)}")
+    return tuple(coordinates.index(n) for n in names)
 
 
 class Field:
@@ -218,13 +274,11 @@ class Field:
         """``u`` at the points, shape ``(N,)``."""
         return self._get(())
 
-    def d(self, *names: str) -> Tensor:
-        """``du/dname`` for one name, ``d2u/dname1 dname2`` for two; shape ``(N,)``."""
-        if not 1 <= len(names) <= 2:
-            raise ValueError(
-                f"u.d takes one or two coordinate names such as u.d('x') or u.d('x', 'y'), got {names}"
-            )
-        return self._get(tuple(self._ev.index(n) for n in names))
+    def d(self, *names: str, order: int | None = None) -> Tensor:
+        """The derivative by every named coordinate, shape ``(N,)``: ``u.d("x")`` is ``du/dx``,
+        ``u.d("x", "y")`` is ``d2u/dx dy``, ``u.d("x", "x", "y", "y")`` is ``d4u/dx2 dy2`` (any order; the
+        order of the names does not matter). ``u.d("x", order=4)`` is ``d4u/dx4``."""
+        return self._get(derivative_key(self._ev.names, names, order))
 
     def grad(self) -> Tensor:
         """Spatial gradient ``(N, d_space)``."""
@@ -235,13 +289,23 @@ class Field:
         self.require(*((a, a) for a in range(self._ev.space_dim)))
         return sum(self._get((a, a)) for a in range(self._ev.space_dim))
 
-    def dt(self) -> Tensor:
-        """Time derivative ``du/dt`` (space-time problems), shape ``(N,)``."""
+    def biharmonic(self) -> Tensor:
+        """Spatial bi-Laplacian ``Δ²u = sum_a sum_b d4u/dx_a^2 dx_b^2`` (``u_xxxx`` in 1-D,
+        ``u_xxxx + 2 u_xxyy + u_yyyy`` in 2-D), shape ``(N,)``."""
+        dim = self._ev.space_dim
+        terms = [((a, a, b, b), 1.0 if a == b else 2.0) for a in range(dim) for b in range(a, dim)]
+        self.require(*(key for key, _ in terms))
+        return sum(weight * self._get(key) for key, weight in terms)
+
+    def dt(self, order: int = 1) -> Tensor:
+        """Time derivative ``du/dt`` (space-time problems), ``u.dt(2)`` for ``d2u/dt2``; shape ``(N,)``."""
         if "t" not in self._ev.names:
             raise ValueError(
                 f"u.dt() needs a SpaceTime domain; this problem's coordinates are {', '.join(self._ev.names)}"
             )
-        return self._get((self._ev.names.index("t"),))
+        if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+            raise ValueError(f"u.dt(order): order must be an integer >= 1 such as u.dt(2), got {order!r}")
+        return self._get(derivative_key(self._ev.names, ("t",), order))
 
     def normal_derivative(self, normals: Tensor) -> Tensor:
         """``grad u · n`` for unit normals ``(N, d_space)``, shape ``(N,)``."""
@@ -283,7 +347,7 @@ class Fields:
     def value(self) -> Tensor:
         self._which("value")
 
-    def d(self, *names: str) -> Tensor:
+    def d(self, *names: str, order: int | None = None) -> Tensor:
         self._which("d(...)")
 
     def grad(self) -> Tensor:
@@ -292,7 +356,10 @@ class Fields:
     def laplacian(self) -> Tensor:
         self._which("laplacian()")
 
-    def dt(self) -> Tensor:
+    def biharmonic(self) -> Tensor:
+        self._which("biharmonic()")
+
+    def dt(self, order: int = 1) -> Tensor:
         self._which("dt()")
 
     def normal_derivative(self, normals: Tensor) -> Tensor:

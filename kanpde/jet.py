@@ -2,8 +2,11 @@
 
 A jet of ``n`` features at ``N`` points is one tensor of shape ``(N, R, n)``. Row 0 holds the values
 ``v``; when first derivatives are carried, rows ``1..d`` hold ``g_a = dv/dx_a`` for every input column
-``a``; the remaining rows hold ``H_ab = d2v/dx_a dx_b`` for the requested pairs ``(a, b)`` only (the
-diagonal for a Laplacian, single entries for mixed terms).
+``a``; the next rows hold ``H_ab = d2v/dx_a dx_b`` for the requested pairs ``(a, b)`` only (the
+diagonal for a Laplacian, single entries for mixed terms); the last rows hold the requested derivatives of
+order three and more (``JetSpec.high``, e.g. ``(0, 0, 0, 0)`` for ``d4v/dx_0^4``). A spec with such rows is
+computed by truncated Taylor series (:mod:`kanpde.taylor`), every row of it; without them by the
+second-order jet below.
 
 Through an elementwise map ``w = f(v)`` the chain rule gives ``f(v)``, ``f'(v) g_a`` and
 ``f''(v) g_a g_b + f'(v) H_ab`` (:func:`chain`); a linear map acts row by row, so a layer is one matmul on
@@ -15,9 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 from torch import Tensor
+
+from .taylor import Monomials
 
 __all__ = [
     "Jet",
@@ -41,11 +47,14 @@ class JetSpec:
         dim: number of input columns ``d``.
         grad: whether the ``d`` first-derivative rows are carried.
         pairs: second-derivative pairs ``(a, b)`` with ``a <= b``; non-empty pairs imply ``grad``.
+        high: derivatives of order three and more, each the sorted tuple of the columns it differentiates
+            by (``(0, 0, 1, 1)`` is ``d4v/dx_0^2 dx_1^2``); non-empty ``high`` implies ``grad``.
     """
 
     dim: int
     grad: bool = False
     pairs: tuple[tuple[int, int], ...] = ()
+    high: tuple[tuple[int, ...], ...] = ()
 
     def __post_init__(self) -> None:
         pairs = tuple(sorted({(min(a, b), max(a, b)) for a, b in self.pairs}))
@@ -53,13 +62,44 @@ class JetSpec:
             if not (0 <= a < self.dim and 0 <= b < self.dim):
                 raise ValueError(f"jet pair {(a, b)} is outside the {self.dim} input columns")
         object.__setattr__(self, "pairs", pairs)
-        if pairs:
+        high = tuple(
+            sorted({tuple(sorted(int(a) for a in key)) for key in self.high}, key=lambda k: (len(k), k))
+        )
+        for key in high:
+            if len(key) < 3:
+                raise ValueError(
+                    f"jet high-order derivative {key} has order {len(key)}; orders 1 and 2 are grad=True "
+                    "and pairs="
+                )
+            if not all(0 <= a < self.dim for a in key):
+                raise ValueError(f"jet derivative {key} is outside the {self.dim} input columns")
+        object.__setattr__(self, "high", high)
+        if pairs or high:
             object.__setattr__(self, "grad", True)
 
     @property
     def rows(self) -> int:
-        """Number of rows ``R = 1 + d·[grad] + len(pairs)``."""
-        return 1 + (self.dim if self.grad else 0) + len(self.pairs)
+        """Number of rows ``R = 1 + d·[grad] + len(pairs) + len(high)``."""
+        return 1 + (self.dim if self.grad else 0) + len(self.pairs) + len(self.high)
+
+    @property
+    def keys(self) -> tuple[tuple[int, ...], ...]:
+        """The derivative of every row as a sorted column tuple: ``()``, ``(a,)``, pairs, then ``high``."""
+        first = tuple((a,) for a in range(self.dim)) if self.grad else ()
+        return ((), *first, *self.pairs, *self.high)
+
+    def high_row(self, key: Iterable[int]) -> int:
+        """Row index of the derivative ``key`` of order three or more (columns in any order)."""
+        return 1 + self.dim + len(self.pairs) + self.high.index(tuple(sorted(key)))
+
+    def monomials(self) -> Monomials:
+        """The downward-closed Taylor coefficient set carrying every row (:class:`kanpde.taylor.Monomials`);
+        one object per spec, so that its index tensors are built once."""
+        return self._monomials
+
+    @cached_property
+    def _monomials(self) -> Monomials:
+        return Monomials(self.dim, self.keys)
 
     def first_row(self, a: int) -> int:
         """Row index of ``dv/dx_a``."""
@@ -71,9 +111,17 @@ class JetSpec:
         """Row index of ``d2v/dx_a dx_b``."""
         return 1 + self.dim + self.pairs.index((min(a, b), max(a, b)))
 
-    def union(self, grad: bool = False, pairs: Iterable[tuple[int, int]] = ()) -> JetSpec:
-        """The smallest spec carrying this spec's rows and the given ones."""
-        return JetSpec(self.dim, self.grad or grad, self.pairs + tuple(pairs))
+    def union(
+        self, grad: bool = False, pairs: Iterable[tuple[int, int]] = (), high: Iterable[tuple[int, ...]] = ()
+    ) -> JetSpec:
+        """The smallest spec carrying this spec's rows and the given ones (this spec itself when it carries
+        them all, so that what it caches is kept)."""
+        spec = JetSpec(self.dim, self.grad or grad, self.pairs + tuple(pairs), self.high + tuple(high))
+        return self if spec == self else spec
+
+    def merge(self, other: JetSpec) -> JetSpec:
+        """The smallest spec carrying the rows of both specs."""
+        return self.union(other.grad, other.pairs, other.high)
 
 
 Jet = tuple[Tensor, "Tensor | None", "Tensor | None"]

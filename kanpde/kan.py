@@ -31,7 +31,16 @@ from ._checks import check_dtype, check_memory, check_positive_int, check_positi
 from .jet import Jet, JetSpec, diagonal_curvature, diagonal_curvature_adjoint, pair_products, split, stack
 from .knots import equidistributed_knots, grid_sizes, inserted_knots, pad_rows, quantile_row
 from .network import Network, check_width
-from .spline import basis, basis_stacked, cubic_uniform_local, fit_coefficients, piece_table, uniform_knots
+from .spline import (
+    basis,
+    basis_derivatives,
+    basis_stacked,
+    cubic_uniform_local,
+    fit_coefficients,
+    piece_table,
+    uniform_knots,
+)
+from .taylor import Monomials, silu_derivatives
 
 __all__ = ["KAN", "KANLayer", "GridReport"]
 
@@ -47,7 +56,9 @@ class GridReport:
 
 def _silu_derivatives(v: Tensor, orders: int = 3) -> tuple[Tensor, ...]:
     """The first ``orders`` of ``silu(v) = v σ(v)``, ``silu' = σ (1 + v (1 - σ))``,
-    ``silu'' = σ (1 - σ) (2 + v (1 - 2σ))``."""
+    ``silu'' = σ (1 - σ) (2 + v (1 - 2σ))`` (past three: :func:`kanpde.taylor.silu_derivatives`)."""
+    if orders > 3:
+        return tuple(silu_derivatives(v, orders).unbind(0))
     s = torch.sigmoid(v)
     if orders == 1:
         return (v * s,)
@@ -168,8 +179,12 @@ class KANLayer(nn.Module):
         stacked = self._features(v)
         return stacked[0], stacked[1], stacked[2]
 
-    def _features(self, v: Tensor) -> Tensor:
-        """``[F, F', F'']`` stacked: ``(3, N, n_in, 1 + M)``."""
+    def _features(self, v: Tensor, orders: int = 3) -> Tensor:
+        """``[F, F', F'', ...]`` stacked: ``(orders, N, n_in, 1 + M)`` (``orders >= 3``)."""
+        if orders > 3:
+            b = basis_derivatives(v, self.knots, self.k, self.uniform, orders)  # (S, N, n_in, M)
+            silu = silu_derivatives(v, orders)  # (S, N, n_in)
+            return torch.cat([silu[..., None], b], dim=-1)
         b = basis_stacked(v, self.knots, self.k, self.uniform)  # (3, N, n_in, M)
         silu = torch.stack(_silu_derivatives(v))  # (3, N, n_in)
         return torch.cat([silu[..., None], b], dim=-1)
@@ -188,14 +203,15 @@ class KANLayer(nn.Module):
         coefficient rows per point and input, at a cost free of the grid size.
         """
         if not self.local:
-            feats = self._features(v)[:orders]  # (S, N, n_in, K)
+            feats = self._features(v, max(orders, 3))[:orders]  # (S, N, n_in, K)
             w = self.weight().view(self.n_in, -1, self.n_out)  # (n_in, K, n_out)
             if self.n_out == 1:  # a matrix-vector product: elementwise is faster than a batched matmul
                 return (feats * w[..., 0]).sum(-1, keepdim=True), ("dense", feats)  # (S, N, n_in, 1)
             return torch.einsum("snik,ikj->snij", feats, w), ("dense", feats)  # (S, N, n_in, n_out)
         # local pieces (S, N, n_in, 4) and their basis indices (N, n_in, 4)
         n_basis = None if self.equal_sizes else self.n_basis
-        local, index = cubic_uniform_local(v, self.knots, orders, self.pieces, n_basis)
+        table = self.pieces if orders <= 3 else piece_table(v.dtype, v.device, orders)  # (S, 4, 4)
+        local, index = cubic_uniform_local(v, self.knots, orders, table, n_basis)
         silu = torch.stack(_silu_derivatives(v, orders))  # (S, N, n_in)
         rows = self._rows(self._scaled_rows(), index)  # (N, n_in, 4, n_out)
         if self.n_out == 1:
@@ -251,6 +267,9 @@ class KANLayer(nn.Module):
         and ``A^2 = sum_ab G_ab g_ia g_ib``, ``G`` the derivative of the residual with respect to the output
         rows (``None`` parts count as zero).
         """
+        if isinstance(saved[0], str):  # a truncated Taylor series pass (forward_series)
+            self._accumulate_series(saved, out_grad[0], views)
+            return
         feats, (_, grad, curv), spec = saved
         g0, g1, g2 = out_grad
         n = g0.shape[0]
@@ -271,6 +290,12 @@ class KANLayer(nn.Module):
                     amps[1] = amps[1] + torch.bmm(curv.transpose(1, 2), g2)
                 amps.append(torch.bmm(pair_products(grad, spec).transpose(1, 2), g2))
         amp = torch.stack(amps)  # (S, N, n_in, n_out)
+        self._accumulate_amplitudes(feats, amp, g0, views)
+
+    def _accumulate_amplitudes(self, feats: tuple, amp: Tensor, g0: Tensor, views: list[Tensor]) -> None:
+        """Add ``dr/dW_ikj = sum_s F^(s)_ik A^s_ij`` (amplitudes ``amp`` ``(S, N, n_in, n_out)``) and
+        ``dr/db = G_0`` (``g0`` ``(N, n_out)``) to ``views``, in the parameters' own layouts."""
+        n = g0.shape[0]
         # W = [w_b, w_s c]: dr/dw_b = sum_s silu^(s) A^s, dr/dc_m = w_s sum_s B^(s)_m A^s and
         # dr/dw_s = sum_s A^s Q^s with Q^s = sum_m c_m B^(s)_m, the spline part's s-th derivative.
         kind, *data = feats
@@ -297,6 +322,33 @@ class KANLayer(nn.Module):
         views[0] += (silu[..., None] * amp).sum(0).reshape(n, -1)  # (N, n_in*n_out)
         views[1] += (q * amp).sum(0).reshape(n, -1)  # (N, n_in*n_out)
         views[3] += g0
+
+    def forward_series(self, coef: Tensor, mono: Monomials, records: list | None = None) -> Tensor:
+        """Map a truncated Taylor series ``(N, |S|, n_in)`` to ``(N, |S|, n_out)`` (:mod:`kanpde.taylor`).
+
+        With ``P^m_ij = φ_ji^(m)(v_i)`` and ``Q^m = δ^m / m!`` the output is
+        ``y_0 = b + Σ_i P^0_i`` and ``y_β = Σ_(m=1..K) Σ_i Q^m_(β, i) P^m_ij`` for ``β ≠ 0``: one batched
+        matmul of the stacked powers with the stacked edge derivatives.
+        """
+        n, size, order = coef.shape[0], len(mono), mono.order
+        stacked, feats = self._edge_derivatives(coef[:, 0], order + 1)  # (K+1, N, n_in, n_out)
+        powers = mono.powers(coef)  # (K, N, |S|, n_in)
+        q = powers[:, :, 1:].permute(1, 2, 0, 3).reshape(n, size - 1, -1)  # (N, |S|-1, K*n_in)
+        p = stacked[1:].transpose(0, 1).reshape(n, -1, self.n_out)  # (N, K*n_in, n_out)
+        value = stacked[0].sum(1) + self.bias  # (N, n_out)
+        out = torch.cat([value[:, None], torch.bmm(q, p)], dim=1)  # (N, |S|, n_out)
+        if records is not None:
+            records.append((self, ("series", feats, powers), (out,)))
+        return out
+
+    def _accumulate_series(self, saved: tuple, g: Tensor, views: list[Tensor]) -> None:
+        """Jacobian rows of a series pass: amplitudes ``A^0 = G_0`` and ``A^m_ij = Σ_β G_(β, j) Q^m_(β, i)``
+        (``g`` ``(N, |S|, n_out)``), then as for the second-order jet."""
+        _, feats, powers = saved
+        n = g.shape[0]
+        first = g[:, 0][:, None, :].expand(n, self.n_in, self.n_out)  # A^0: (N, n_in, n_out)
+        rest = torch.einsum("knsi,nsj->knij", powers, g)  # (K, N, n_in, n_out)
+        self._accumulate_amplitudes(feats, torch.cat([first[None], rest]), g[:, 0], views)
 
     def edge_functions(self, v: Tensor) -> Tensor:
         """``phi_ji(v_i)`` for inputs ``v`` of shape ``(S, n_in)``; returns ``(S, n_in, n_out)``."""

@@ -282,7 +282,7 @@ class PINNLoss:
         layout = self._layout
         spec = self._plans[0].spec
         for plan in self._plans[1:]:
-            spec = spec.union(plan.spec.grad, plan.spec.pairs)
+            spec = spec.merge(plan.spec)
         jet = model.jet(layout.points, spec)  # (sum N_k, R, n_fields)
         queue = iter(zip(layout.calls, jet.split(layout.sizes), strict=True))
 

@@ -2,7 +2,9 @@
 
 Each hidden layer computes ``h = σ(W v + b)``; the last layer is affine. Inputs go through the same affine
 map from ``input_bounds`` onto ``[-1, 1]`` as the KAN's, and the same jets (:mod:`kanpde.jet`) carry
-derivatives: a linear layer acts row by row and ``σ`` by the chain rule.
+derivatives: a linear layer acts row by row and ``σ`` by the chain rule. Derivatives of order three and more
+go through truncated Taylor series (:mod:`kanpde.taylor`): the linear map coefficient by coefficient, ``σ``
+by composition with its derivatives of any order (:data:`kanpde.taylor.SERIES_ACTIVATIONS`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from torch import Tensor, nn
 from ._checks import check_dtype, check_memory
 from .jet import Jet, JetSpec, chain, dense_grad, split, stack
 from .network import Network, check_width
+from .taylor import SERIES_ACTIVATIONS, Monomials, compose
 
 __all__ = ["MLP", "ACTIVATIONS"]
 
@@ -50,8 +53,18 @@ ACTIVATIONS: dict[str, Derivatives] = {"tanh": _tanh, "sin": _sin, "silu": _silu
 class _Dense(nn.Module):
     """``z = v Wᵀ + b`` on jet rows (the bias only on the value row), then optionally ``σ``."""
 
-    def __init__(self, n_in: int, n_out: int, activation: Derivatives | None, gen, dtype, device) -> None:
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        activation: Derivatives | None,
+        gen,
+        dtype,
+        device,
+        series: Callable[[Tensor, int], Tensor] | None = None,
+    ) -> None:
         super().__init__()
+        self.series = series  # σ^(n) for n < orders, (orders, N, n): for truncated Taylor series
         bound = math.sqrt(6.0 / (n_in + n_out))  # Glorot-uniform
         w = (torch.rand(n_out, n_in, generator=gen, dtype=dtype) * 2 - 1) * bound
         self.weight = nn.Parameter(w.to(device))
@@ -77,9 +90,28 @@ class _Dense(nn.Module):
             return out
         return chain(out, spec, *self.activation(out[0]))
 
+    def forward_series(self, coef: Tensor, mono: Monomials, records: list | None = None) -> Tensor:
+        """Map a truncated Taylor series ``(N, |S|, n_in)`` to ``(N, |S|, n_out)``: ``z = W c + b`` per
+        coefficient (``b`` on the constant only), then ``σ(z)`` by composition
+        (:func:`kanpde.taylor.compose`)."""
+        z = coef @ self.weight.T  # (N, |S|, n_out)
+        z = torch.cat([(z[:, 0] + self.bias)[:, None], z[:, 1:]], dim=1)  # (N, |S|, n_out)
+        if records is not None:
+            records.append((self, ("series", coef), (z,)))
+        if self.activation is None:
+            return z
+        return compose(z, self.series(z[:, 0], mono.order + 1), mono)  # σ^(m): (K+1, N, n_out)
+
     def accumulate_jacobian(self, saved: Jet, out_grad: Jet, views: list[Tensor]) -> None:
-        """Add ``dr/dW_ji = sum_rows G_j X_i`` over the value, gradient and curvature rows and ``dr/db = G_0``
-        to ``views`` (one ``(N, numel)`` view per parameter)."""
+        """Add ``dr/dW_ji = sum_rows G_j X_i`` over the value, gradient and curvature rows (or the Taylor
+        coefficients of a series pass) and ``dr/db = G_0`` to ``views`` (one ``(N, numel)`` view per
+        parameter)."""
+        if isinstance(saved[0], str):  # a series pass: rows are the coefficients
+            x, g = saved[1], out_grad[0]  # (N, |S|, n_in), (N, |S|, n_out)
+            jw = torch.einsum("nrj,nri->nji", g, x)  # (N, n_out, n_in), the layout of self.weight
+            views[0] += jw.reshape(x.shape[0], -1)  # (N, n_out*n_in)
+            views[1] += g[:, 0]
+            return
         value, grad, curv = saved
         saved = (value, dense_grad(grad, value.shape[0]) if grad is not None else None, curv)
         pairs = [(x, g) for x, g in zip(saved, out_grad, strict=True) if x is not None and g is not None]
@@ -123,8 +155,17 @@ class MLP(Network):
         self._init_input_map(input_bounds, self._target, dtype, device)
         gen = torch.Generator().manual_seed(seed)
         sizes = list(zip(self.width[:-1], self.width[1:], strict=False))
+        hidden = len(sizes) - 1
         self.layers = nn.ModuleList(
-            _Dense(a, b, ACTIVATIONS[activation] if i < len(sizes) - 1 else None, gen, dtype, device)
+            _Dense(
+                a,
+                b,
+                ACTIVATIONS[activation] if i < hidden else None,
+                gen,
+                dtype,
+                device,
+                series=SERIES_ACTIVATIONS[activation] if i < hidden else None,
+            )
             for i, (a, b) in enumerate(sizes)
         )
 

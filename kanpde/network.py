@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from .jet import Jet, JetSpec, seed_jet, stack
+from .taylor import Monomials, seed_series, series_rows
 
 __all__ = ["Network", "check_width", "layer_outputs", "layer_gradients"]
 
@@ -84,8 +85,25 @@ class Network(nn.Module):
             raise TypeError(f"input dtype {x.dtype} does not match the model's {dtype}; pass x.to({dtype})")
 
     def jet(self, x: Tensor, spec: JetSpec, records: list | None = None) -> Tensor:
-        """The output jet ``(N, R, n_out)`` of inputs ``x`` ``(N, d)``: values and requested derivatives."""
+        """The output jet ``(N, R, n_out)`` of inputs ``x`` ``(N, d)``: values and requested derivatives.
+
+        A spec with derivatives of order three and more (``spec.high``) is computed, every row of it, from
+        the truncated Taylor series on ``spec.monomials()`` (:meth:`series`); otherwise by the second-order
+        jet."""
+        if spec.high:
+            mono = spec.monomials()
+            return series_rows(self.series(x, mono, records), mono, spec.keys)
         return stack(self._propagate(x, spec, records), spec)
+
+    def series(self, x: Tensor, mono: Monomials, records: list | None = None) -> Tensor:
+        """The outputs' truncated Taylor series ``(N, |S|, n_out)`` at ``x`` ``(N, d)``: coefficient ``c_α``
+        of every multi-index ``α`` in ``mono`` (``∂^α u = α! c_α``; :mod:`kanpde.taylor`). With ``records``
+        each layer records what its exact per-point Jacobian rows need, as :meth:`jet` does."""
+        self.check_input(x)
+        coef = seed_series(x, mono, self.input_scale, self.input_shift)  # (N, |S|, d)
+        for layer in self.layers:
+            coef = layer.forward_series(coef, mono, records)
+        return coef
 
     def forward(self, x: Tensor) -> Tensor:
         """Values ``(N, n_out)`` at ``x`` ``(N, d)``."""

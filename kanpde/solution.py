@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from . import checkpoint
 from . import metrics as _metrics
 from .ansatz import Ansatz
-from .derivatives import Evaluation, Field, resolve_mode
+from .derivatives import Evaluation, Field, derivative_key, resolve_mode
 from .export import export_solution
 from .formula import Formula, symbolic
 from .geometry import Domain
@@ -41,8 +41,15 @@ class Solution:
     """A trained model with its problem, history and settings (``None`` for one not made by a solve).
 
     Call it on points: ``sol(x)`` takes ``(N, d)`` (tensor in, tensor out; NumPy in, NumPy out) and returns
-    ``(N,)`` for one field, ``(N, n_fields)`` for several. ``sol.model`` is the network (a
-    :class:`~kanpde.KAN` or :class:`~kanpde.MLP`), ``sol.unknowns`` the identified coefficients.
+    ``(N,)`` for one field, ``(N, n_fields)`` for several. ``sol.d(x, "x")``, ``sol.d(x, "x", "x")`` (any
+    order) and ``sol.grad(x)`` give its derivatives the same way. ``sol.unknowns`` are the identified
+    coefficients.
+
+    ``sol.model`` (also ``sol.network``) is the trained network ``N`` (a :class:`~kanpde.KAN` or
+    :class:`~kanpde.MLP`: prune it, plot its edges, save its config). It is the solution only when every
+    Dirichlet condition is imposed weakly: with exactly imposed ones (``hard=True``) the field is
+    ``u = g + φ N`` and ``sol.model(x)`` is ``N``, not ``u``. Evaluate the solution with ``sol(x)``, or with
+    ``sol.ansatz(x)`` (the tensor map ``(N, d) -> (N, n_fields)`` with its graph).
 
     ``problem`` may be ``None`` (a checkpoint loaded without its problem): the solution then evaluates,
     exports and plots on ``domain``, and metrics that need the truth say how to pass the problem.
@@ -80,7 +87,13 @@ class Solution:
 
     @property
     def model(self) -> nn.Module:
-        """The trained network (:class:`~kanpde.KAN` or :class:`~kanpde.MLP`)."""
+        """The trained network ``N`` (:class:`~kanpde.KAN` or :class:`~kanpde.MLP`). Under exactly imposed
+        Dirichlet conditions the solution is ``g + φ N``, not ``N``: evaluate it with ``sol(x)``."""
+        return self.ansatz.net
+
+    @property
+    def network(self) -> nn.Module:
+        """The trained network ``N``, the same object as :attr:`model` (the name says what it is)."""
         return self.ansatz.net
 
     @property
@@ -115,6 +128,52 @@ class Solution:
         with torch.no_grad():
             return self._shape(self.ansatz(x.to(dtype=p.dtype, device=p.device))).to(x.device)
 
+    def d(
+        self, x: Tensor | np.ndarray, *names: str, order: int | None = None, field: str | None = None
+    ) -> Tensor | np.ndarray:
+        """The derivative of the solution by the named coordinates at ``x`` ``(N, d)``: ``sol.d(x, "x")`` is
+        ``du/dx``, ``sol.d(x, "x", "y")`` is ``d2u/dx dy``, ``sol.d(x, "x", order=4)`` is ``d4u/dx4`` (any
+        order, as ``u.d`` in a residual). ``(N,)`` for one field or ``field=``, ``(N, n_fields)`` for
+        several; tensor in, tensor out; NumPy in, NumPy out. Exactly imposed conditions are included (the
+        derivative of ``g + φ N``)."""
+        domain = self._need_domain("sol.d")
+        key = derivative_key(domain.names, names, order, "sol.d(x, {})")
+        return self._derivative_values(x, lambda u: u._get(key), field)
+
+    def grad(self, x: Tensor | np.ndarray, field: str | None = None) -> Tensor | np.ndarray:
+        """The spatial gradient of the solution at ``x`` ``(N, d)``: ``(N, d_space)`` for one field or
+        ``field=``, ``(N, d_space, n_fields)`` for several; tensor in, tensor out; NumPy in, NumPy out."""
+        return self._derivative_values(x, lambda u: u.grad(), field)
+
+    def _derivative_values(
+        self, x: Tensor | np.ndarray, take, field: str | None, batch: int = 20000
+    ) -> Tensor | np.ndarray:
+        """``take(u)`` of every field's accessor (or ``field``'s) at ``x``, in batches, detached; the last
+        axis runs over the fields and is dropped for one."""
+        domain = self._need_domain("derivatives of the solution")
+        if not isinstance(x, (Tensor, np.ndarray)):
+            raise TypeError(
+                f"a Solution takes a tensor or NumPy array of shape (N, d), got {type(x).__name__}"
+            )
+        p = self._param
+        points = torch.as_tensor(x, dtype=p.dtype, device=p.device)
+        if points.ndim != 2 or points.shape[1] != domain.dim:
+            raise ValueError(
+                f"points must have shape (N, {domain.dim}) (columns {', '.join(domain.names)}), "
+                f"got {tuple(points.shape)}"
+            )
+        columns = self._columns(field)
+        mode = resolve_mode("auto", self.ansatz)
+        chunks = []
+        for chunk in points.split(batch):
+            with torch.no_grad() if mode == "forward" else torch.enable_grad():
+                ev = Evaluation(self.ansatz, chunk, domain.names, domain.space_dim, mode)
+                each = [take(Field.of(ev, i, self.fields[i])).detach() for i in columns]
+            chunks.append(torch.stack(each, dim=-1))  # (n, ..., F)
+        values = torch.cat(chunks)
+        values = values[..., 0] if len(columns) == 1 else values
+        return values.cpu().numpy() if isinstance(x, np.ndarray) else values.to(x.device)
+
     def _need_problem(self, what: str) -> Problem:
         if self.problem is None:
             raise ValueError(
@@ -123,6 +182,11 @@ class Solution:
                 "problem=a kp.Problem"
             )
         return self.problem
+
+    def _need_domain(self, what: str) -> Domain:
+        if self.domain is None:
+            return self._need_problem(what).domain
+        return self.domain
 
     def _truth(self, what: str) -> tuple[Tensor, Tensor]:
         problem = self._need_problem(what)

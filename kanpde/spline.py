@@ -36,6 +36,8 @@ __all__ = [
     "piece_table",
     "basis",
     "basis_stacked",
+    "basis_derivatives",
+    "cox_de_boor_derivatives",
     "fit_coefficients",
 ]
 
@@ -66,8 +68,8 @@ def _lower_to_higher(lower: Tensor, knots: Tensor, p: int) -> Tensor:
     return p * (lower[..., :-1] * left - lower[..., 1:] * right)
 
 
-def cox_de_boor(v: Tensor, knots: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Order-``k`` B-spline values, first and second derivatives by the Cox-de Boor recursion."""
+def _cox_de_boor_bases(v: Tensor, knots: Tensor, k: int) -> list[Tensor]:
+    """The bases of every order ``p = 0..k``: ``(N, n_in, G + 2k + 1 - (p + 1))`` each."""
     x = v[..., None]  # (N, n_in, 1)
     t = knots[None]  # (1, n_in, G+2k+1)
     bases = [((x >= t[..., :-1]) & (x < t[..., 1:])).to(v.dtype)]  # order 0: (N, n_in, G+2k)
@@ -76,6 +78,32 @@ def cox_de_boor(v: Tensor, knots: Tensor, k: int) -> tuple[Tensor, Tensor, Tenso
         left = (x - t[..., : -p - 1]) * _safe_inverse(t[..., p:-1] - t[..., : -p - 1])
         right = (t[..., p + 1 :] - x) * _safe_inverse(t[..., p + 1 :] - t[..., 1:-p])
         bases.append(left * prev[..., :-1] + right * prev[..., 1:])
+    return bases
+
+
+def cox_de_boor_derivatives(v: Tensor, knots: Tensor, k: int, orders: int) -> Tensor:
+    """Derivatives ``B^(r)`` for ``r < orders`` of the order-``k`` B-splines: ``(orders, N, n_in, M)``.
+
+    ``B^(r)_(m,k)`` applies the derivative map ``p [L_m/(t_(m+p) - t_m) - L_(m+1)/(t_(m+p+1) - t_(m+1))]``
+    for ``p = k - r + 1, ..., k`` to the order-``(k - r)`` bases; for ``r > k`` it is 0 (a degree-``k``
+    piece). On each knot interval this is the exact derivative; at a knot it is the right limit.
+    """
+    bases = _cox_de_boor_bases(v, knots, k)
+    out = []
+    for r in range(orders):
+        if r > k:
+            out.append(torch.zeros_like(bases[k]))
+            continue
+        rows = bases[k - r]
+        for p in range(k - r + 1, k + 1):
+            rows = _lower_to_higher(rows, knots, p)
+        out.append(rows)
+    return torch.stack(out)  # (orders, N, n_in, M)
+
+
+def cox_de_boor(v: Tensor, knots: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Order-``k`` B-spline values, first and second derivatives by the Cox-de Boor recursion."""
+    bases = _cox_de_boor_bases(v, knots, k)
     value = bases[k]
     first = _lower_to_higher(bases[k - 1], knots, k) if k >= 1 else torch.zeros_like(value)
     if k >= 2:
@@ -124,10 +152,12 @@ _PIECE_TABLE = _piece_derivatives(3)
 """The constant table of :func:`_piece_derivatives` for values, first and second derivatives."""
 
 
-def piece_table(dtype: torch.dtype, device=None) -> Tensor:
-    """The ``(3, 4, 4)`` tensor of :func:`_piece_derivatives` (values, first, second derivatives); a caller on
-    CUDA keeps it (a KAN layer holds it as a buffer) rather than copy it from the host at every evaluation."""
-    return torch.tensor(_PIECE_TABLE, dtype=dtype, device=device)
+def piece_table(dtype: torch.dtype, device=None, orders: int = 3) -> Tensor:
+    """The ``(orders, 4, 4)`` tensor of :func:`_piece_derivatives` (values, first, second derivatives by
+    default; rows of order four and more are 0); a caller on CUDA keeps it (a KAN layer holds the default
+    one as a buffer) rather than copy it from the host at every evaluation."""
+    table = _PIECE_TABLE if orders == 3 else _piece_derivatives(orders)
+    return torch.tensor(table, dtype=dtype, device=device)
 
 
 def cubic_uniform_local(
@@ -188,6 +218,16 @@ def basis_stacked(v: Tensor, knots: Tensor, k: int, uniform: bool) -> Tensor:
     if uniform and k == 3:
         return _cubic_uniform_stacked(v, knots)
     return torch.stack(cox_de_boor(v, knots, k))
+
+
+def basis_derivatives(v: Tensor, knots: Tensor, k: int, uniform: bool, orders: int) -> Tensor:
+    """B-spline derivatives of any number of ``orders`` as one tensor ``(orders, N, n_in, M)``: the closed
+    form on uniform cubic grids (orders past the third are 0), else :func:`cox_de_boor_derivatives`."""
+    if uniform and k == 3:
+        local, index = cubic_uniform_local(v, knots, orders, piece_table(v.dtype, v.device, orders))
+        out = torch.zeros(orders, *v.shape, knots.shape[1] - 4, dtype=v.dtype, device=v.device)
+        return out.scatter_add(-1, index.expand(orders, *index.shape), local)  # (orders, N, n_in, M)
+    return cox_de_boor_derivatives(v, knots, k, orders)
 
 
 def fit_coefficients(x: Tensor, y: Tensor, knots: Tensor, k: int, uniform: bool) -> tuple[Tensor, Tensor]:
