@@ -25,6 +25,7 @@ line (``kanpde solve PROBLEM --resume .../solution.pt``) and ends with status 13
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import time
@@ -37,6 +38,7 @@ from .bench import add_arguments, run_from_args
 from .catalog import describe, list_problems, load_problem, problems_dir
 from .distributed import init_from_env, leave
 from .formula import check_problem, check_symbolic, symbolic
+from .marching import march
 from .metrics import relative_l2
 from .models import MODELS, build_model, is_kan
 from .runfolder import RunFolder
@@ -179,6 +181,11 @@ _MODEL_FLAGS: dict[str, tuple[Callable, str]] = {
 _RUN_FLAGS: dict[str, tuple[Callable, str]] = {
     "out": (_text, "output folder (default runs/<problem>; with --resume the checkpoint's folder)"),
     "every": (_int, f"save a resumable checkpoint every this many steps (default {100})"),
+    "windows": (
+        _int,
+        "time-march in this many equal time windows, each from the previous one's solution (kp.march; "
+        "default: the problem's recommended windows, else 1); window k is written to OUT/window<k>",
+    ),
     "resume": (_text, "continue the run of this checkpoint (e.g. after Ctrl-C) instead of starting one"),
     "problem": (_text, "the problem, as in the PROBLEM argument (config file only)"),
 }
@@ -346,6 +353,11 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
         _check_symbolic(args, problem, model)
         folder = RunFolder(out, every, metadata={"options": _plain_options(raw)}, formula=args.symbolic)
 
+        windows = raw["windows"] if "windows" in raw else problem.windows
+        windows = _RUN_FLAGS["windows"][0]("windows", windows) if isinstance(windows, str) else windows
+        if windows > 1:
+            return _march_on(comm, args, raw, problem, model, settings, windows, out, every)
+
         def run():
             return solve(problem, model, settings=settings, progress=not args.no_progress, callbacks=[folder])
 
@@ -357,6 +369,46 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
     if comm.is_root:
         _print_summary(problem, solution, folder.path, time.perf_counter() - start)
     return 0
+
+
+def _march_on(comm, args, raw: dict, problem, model, settings, windows: int, out: Path, every: int) -> int:
+    """``kanpde solve --windows K``: :func:`kanpde.march` in ``K`` windows, window ``k`` written to
+    ``OUT/window<k>`` (its checkpoint, history, fields and figures), the whole march's metrics to
+    ``OUT/metrics.json``."""
+    if "resume" in raw or args.symbolic:
+        raise UsageError("--windows marches afresh: drop --resume and --symbolic")
+    count = iter(range(windows))
+
+    def solve_window(window_problem, window_model, **options):
+        k = next(count)
+        folder = RunFolder(out / f"window{k}", every, metadata={"options": _plain_options(raw), "window": k})
+        return solve(
+            window_problem, window_model, progress=not args.no_progress, callbacks=[folder], **options
+        )
+
+    start = time.perf_counter()
+    try:
+        marched = _in_flag_words(
+            lambda: march(problem, model, windows, solve=solve_window, settings=settings), {}
+        )
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; the finished windows are in {out}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if comm.is_root:
+        metrics = marched.metrics() if problem.has_truth else {}
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(_plain_metrics(metrics), indent=2))
+        _print_summary(problem, marched, out, time.perf_counter() - start)
+    return 0
+
+
+def _plain_metrics(value):
+    """Metrics as JSON values (tuples as lists)."""
+    if isinstance(value, dict):
+        return {k: _plain_metrics(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_metrics(v) for v in value]
+    return value
 
 
 def _check_symbolic(args: argparse.Namespace, problem, model) -> None:
@@ -418,6 +470,10 @@ def _print_summary(problem, solution, out: Path, seconds: float) -> None:
         ("seconds", f"{seconds:.1f}"),
         ("out", str(out)),
     ]
+    if hasattr(solution, "times"):  # a march (kp.Marching)
+        rows.insert(
+            2, ("windows", f"{len(solution.solutions)} of length {solution.times[1] - solution.times[0]:.4g}")
+        )
     if solution.symbolic_formula is not None:
         rows.insert(4, ("formula", str(solution.symbolic_formula)))
     for key, value in rows:
