@@ -16,7 +16,8 @@ source that u*, a* satisfy has 2 (2x - 1) where PINNacle's has 2 (2x + 1) (and t
 not the exact solution); ``make_problem(source="consistent")`` uses the source u*, a* satisfy.
 
 The metric: relative L2 over u and a together (PINNacle's L2RE of its two outputs). The boundary values of a
-are imposed exactly (``a = a* + φ N_a``).
+are imposed exactly: ``a = ℓ + φ N_a`` with ℓ a*'s side values blended into the square (a Coons patch,
+:func:`lift_a`; it holds no interior value of a*).
 
 Source: PINNacle (Hao et al. 2024, github i207M/PINNacle, ``src/pde/inverse.py``, class ``PoissonInv``),
 published best L2RE 2.45e-2.
@@ -43,6 +44,24 @@ def exact_a(x: torch.Tensor) -> torch.Tensor:
     """a* = 1 / (1 + x^2 + y^2 + (x - 1)^2 + (y - 1)^2), shape (N,)."""
     X, Y = x[:, 0], x[:, 1]
     return 1 / (1 + X**2 + Y**2 + (X - 1) ** 2 + (Y - 1) ** 2)
+
+
+def lift_a(x: torch.Tensor) -> torch.Tensor:
+    """a*'s values on the sides of the square blended into it (a Coons patch of the side values only), (N,)."""
+    X, Y = x[:, 0], x[:, 1]
+
+    def side(px, py):
+        return exact_a(torch.stack([px, py], dim=1))
+
+    zero, one = torch.zeros_like(X), torch.ones_like(X)
+    edges = (1 - X) * side(zero, Y) + X * side(one, Y) + (1 - Y) * side(X, zero) + Y * side(X, one)
+    corners = (
+        (1 - X) * (1 - Y) * side(zero, zero)
+        + X * (1 - Y) * side(one, zero)
+        + (1 - X) * Y * side(zero, one)
+        + X * Y * side(one, one)
+    )
+    return edges - corners
 
 
 def forcing(x: torch.Tensor, kind: str = "pinnacle") -> torch.Tensor:
@@ -79,7 +98,7 @@ def make_problem(source: str = "pinnacle", seed: int = 0) -> kp.Problem:
         domain=kp.Rectangle((0.0, 0.0), (1.0, 1.0)),
         residual=residual,
         fields=("u", "a"),
-        conditions=[kp.Dirichlet(exact_a, hard=True, field="a"), kp.Data(obs_x, obs_u, field="u")],
+        conditions=[kp.Dirichlet(lift_a, hard=True, field="a"), kp.Data(obs_x, obs_u, field="u")],
         exact={"u": exact_u, "a": exact_a},
         name="pinnacle_pinv",
         recommended={"model": "mlp", "width": (2, 32, 32, 32, 2)},
