@@ -50,7 +50,7 @@ def residual(x: torch.Tensor, u: kp.Field) -> torch.Tensor:
     return u.dt() - 0.001 * u.laplacian() - 5 * torch.sin(K * u.value**2) * forcing(x)
 
 
-def make_problem(data: str | Path | None = None, t_end: float = T_END, windows: int = 20) -> kp.Problem:
+def make_problem(data: str | Path | None = None, t_end: float = T_END, windows: int = 10) -> kp.Problem:
     """The problem on ``[0, t_end]`` with the reference from the folder ``data`` (module docstring),
     recommending ``windows`` marching windows."""
     path = kp.find_data_file(FILE, data, env=ENV, default=DATA)
@@ -66,7 +66,16 @@ def make_problem(data: str | Path | None = None, t_end: float = T_END, windows: 
         conditions=[kp.Dirichlet(0.0, hard=True), kp.Initial(initial)],
         reference=reference,
         name="pinnacle_heat2d_lt",
-        recommended={"model": "mlp", "width": (3, 32, 32, 32, 1), "windows": windows},
+        recommended={
+            "model": "kan",
+            "width": (3, 8, 1),
+            "grid": 5,
+            "grids": (5,),
+            "n_interior": 1500,
+            "n_boundary": 300,
+            "n_initial": 500,
+            "windows": windows,
+        },
     )
 
 

@@ -44,5 +44,13 @@ problem = kp.Problem(
     conditions=[kp.Dirichlet(0.0, hard=True), kp.Initial(initial)],
     exact=exact,
     name="pinnacle_heat2d_ms",
-    recommended={"model": "kan", "width": (3, 10, 1), "grid": [(20, 5, 5), 5], "grids": (5, 10)},
+    recommended={
+        "model": "kan",
+        "width": (3, 6, 1),
+        "grid": [(40, 4, 4), 4],
+        "grids": (4,),
+        "n_interior": 8000,
+        "n_initial": 3000,
+        "n_boundary": 1000,
+    },
 )

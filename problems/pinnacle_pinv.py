@@ -82,9 +82,9 @@ def observations(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return x, exact_u(x) + noise
 
 
-def make_problem(source: str = "pinnacle", seed: int = 0) -> kp.Problem:
+def make_problem(source: str = "pinnacle", seed: int = 0, residual_weight: float = 1.0) -> kp.Problem:
     """The problem with PINNacle's source or the consistent one (module docstring); ``seed`` draws the
-    observation noise."""
+    observation noise; ``residual_weight`` weighs the PDE's mean squared residual against the data's."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
     kind = source
@@ -101,7 +101,8 @@ def make_problem(source: str = "pinnacle", seed: int = 0) -> kp.Problem:
         conditions=[kp.Dirichlet(lift_a, hard=True, field="a"), kp.Data(obs_x, obs_u, field="u")],
         exact={"u": exact_u, "a": exact_a},
         name="pinnacle_pinv",
-        recommended={"model": "mlp", "width": (2, 32, 32, 32, 2)},
+        residual_weight=residual_weight,
+        recommended={"model": "mlp", "width": (2, 20, 20, 20, 2), "steps": 2000},
     )
 
 

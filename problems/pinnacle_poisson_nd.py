@@ -37,5 +37,5 @@ problem = kp.Problem(
     conditions=[kp.Dirichlet(exact)],
     exact=exact,
     name="pinnacle_poisson_nd",
-    recommended={"model": "kan", "width": (5, 2, 1), "grid": 5, "grids": (5, 10), "steps": 100},
+    recommended={"model": "kan", "width": (5, 1, 1), "grid": 5, "grids": (5, 10, 20), "steps": 300},
 )

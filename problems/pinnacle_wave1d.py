@@ -13,6 +13,11 @@ C^2 u_xx = 4 (-pi^2 sin(pi x) cos(2 pi t) - 8 pi^2 sin(4 pi x) cos(8 pi t)): equ
 Source: PINNacle (Hao et al. 2024, github i207M/PINNacle, ``src/pde/wave.py``, class ``Wave1D``; ``WaveEquation1D``
 in older commits), published best L2RE 9.79e-2. The boundary values are imposed exactly (``u = x (1 - x) N``:
 they are zero). Recommended: see ``recommended`` below and ``results/pinnacle.md``.
+
+Loss weights (a solver's choice, not part of the statement): the PDE's mean squared residual is weighted 1e-4
+against the conditions' (``make_problem(residual_weight=...)``). At weight 1 every KAN and MLP we tried settled
+on the first mode alone, L2RE 0.447 (the second mode's share of the norm, 0.5 / sqrt(1.25)): the second
+mode's residual, u_tt ~ 32 pi^2, dwarfs the 0.5 sin(4 pi x) it leaves in the initial value.
 """
 
 import math
@@ -40,7 +45,7 @@ def residual(x: torch.Tensor, u: kp.Field) -> torch.Tensor:
     return u.dt(2) - C**2 * u.d("x", "x")
 
 
-def make_problem(residual_weight: float = 1.0) -> kp.Problem:
+def make_problem(residual_weight: float = 1e-4) -> kp.Problem:
     """The problem; ``residual_weight`` weighs the PDE's mean squared residual against the conditions'."""
     return kp.Problem(
         domain=kp.SpaceTime(kp.Interval(0.0, 1.0), t=(0.0, 1.0)),

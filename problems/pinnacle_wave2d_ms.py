@@ -54,7 +54,7 @@ def residual(x: torch.Tensor, u: kp.Field) -> torch.Tensor:
     return u.dt(2) - u.d("x", "x") - A**2 * u.d("y", "y")
 
 
-def make_problem(t_end: float = T_END, windows: int = 20) -> kp.Problem:
+def make_problem(t_end: float = T_END, windows: int = 10) -> kp.Problem:
     """The problem on ``[0, t_end]`` (module docstring), recommending ``windows`` marching windows."""
     return kp.Problem(
         domain=kp.SpaceTime(kp.Rectangle((0.0, 0.0), (1.0, 1.0)), t=(0.0, float(t_end))),
@@ -62,7 +62,16 @@ def make_problem(t_end: float = T_END, windows: int = 20) -> kp.Problem:
         conditions=[kp.Dirichlet(lift, hard=True), kp.Initial(exact), kp.Initial(0.0, derivative=1)],
         exact=exact,
         name="pinnacle_wave2d_ms",
-        recommended={"model": "mlp", "width": (3, 32, 32, 32, 1), "windows": windows},
+        recommended={
+            "model": "kan",
+            "width": (3, 8, 1),
+            "grid": 5,
+            "grids": (5,),
+            "n_interior": 1500,
+            "n_boundary": 300,
+            "n_initial": 500,
+            "windows": windows,
+        },
     )
 
 
