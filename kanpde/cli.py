@@ -355,6 +355,8 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
 
         windows = raw["windows"] if "windows" in raw else problem.windows
         windows = _RUN_FLAGS["windows"][0]("windows", windows) if isinstance(windows, str) else windows
+        if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
+            raise UsageError(f"--windows must be a whole number >= 1, got {windows!r}")
         if windows > 1:
             return _march_on(comm, args, raw, problem, model, settings, windows, out, every)
 

@@ -318,3 +318,44 @@ def test_recommended_windows_are_checked():
     with pytest.raises(ValueError, match="windows must be a whole number"):
         dataclasses.replace(problem, recommended={"windows": 0}).windows  # noqa: B018
     assert load("pinnacle_heat2d_lt").problem.windows > 1
+
+
+TINY_HEAT = '''"""A tiny heat problem for the command line's marching."""
+import math
+import torch
+import kanpde as kp
+
+problem = kp.Problem(
+    domain=kp.SpaceTime(kp.Interval(0.0, 1.0), t=(0.0, 0.5)),
+    residual=lambda x, u: u.dt() - 0.1 * u.d("x", "x"),
+    conditions=[kp.Dirichlet(0.0), kp.Initial(lambda x: torch.sin(math.pi * x[:, 0]))],
+    exact=lambda x: torch.exp(-0.1 * math.pi**2 * x[:, 1]) * torch.sin(math.pi * x[:, 0]),
+    name="tiny_heat",
+    recommended={"model": "mlp", "width": (2, 4, 1), "windows": 2},
+)
+'''
+
+
+def test_command_line_marches_in_the_recommended_or_given_windows(tmp_path, capsys):
+    from kanpde.cli import main
+
+    file = tmp_path / "tiny_heat.py"
+    file.write_text(TINY_HEAT)
+    flags = [
+        "--steps",
+        "3",
+        "--points",
+        "60",
+        "--boundary-points",
+        "20",
+        "--initial-points",
+        "20",
+        "--no-progress",
+    ]
+    assert main(["solve", str(file), "--out", str(tmp_path / "a"), *flags]) == 0
+    assert "windows      2 of length 0.25" in capsys.readouterr().out
+    assert (tmp_path / "a" / "window1" / "solution.pt").is_file() and (
+        tmp_path / "a" / "metrics.json"
+    ).is_file()
+    assert main(["solve", str(file), "--out", str(tmp_path / "c"), "--windows", "0", *flags]) == 2
+    assert "--windows must be a whole number >= 1" in capsys.readouterr().err
