@@ -307,6 +307,11 @@ def _default_markdown(data: dict) -> str:
         f"| `{c['formula']}` | {c['relative_l2']:.1e} | {c['pde_loss']:.1e} | {c['floats_left']} | "
         f"{'yes' if c['sympy_equivalent'] else 'no'} | {c['wall_seconds']:.0f} | {c['cpu_seconds']:.0f} |",
         "",
+        "The search reads the formula off a narrow KAN it trains on the PDE: the KAN [2, 10, 1]'s own edges "
+        "are spread over all ten hidden nodes (no library function fits its first-layer edges, and pruning at "
+        "1e-2 keeps nine nodes at 9e-2 error), and the trained network is the yardstick each narrow KAN and "
+        "formula is measured against (relative L2 at most 1e-2).",
+        "",
         "Its progress lines (stderr):",
         "",
         "```",
