@@ -111,7 +111,9 @@ def check_grids(tmp_path):
 def check_lr(tmp_path):
     a = _run(tmp_path, "--lr", "0.05")
     assert _options(a)["lr"] == 0.05
-    b = _run(tmp_path, folder="default")  # the default 0.01 moves the same first two Adam steps by a fifth as much
+    b = _run(
+        tmp_path, folder="default"
+    )  # the default 0.01 moves the same first two Adam steps by a fifth as much
     assert a["relative_l2"] != b["relative_l2"]
 
 
