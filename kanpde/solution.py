@@ -379,7 +379,11 @@ def _errors(u: Tensor, true: Tensor, grad_u, grad_true, columns: list[int]) -> d
 
 
 def load(
-    path: str | Path, problem: Problem | str | Path | None = None, device: str | None = None
+    path: str | Path,
+    problem: Problem | str | Path | None = None,
+    device: str | None = None,
+    *,
+    force: bool = False,
 ) -> Solution:
     """Open a checkpoint written by :meth:`Solution.save` (or ``kanpde solve``).
 
@@ -387,8 +391,12 @@ def load(
     ``problem`` when given (a :class:`~kanpde.Problem`, a shipped name or a path to a problem file you
     trust), else the shipped problem the checkpoint was made from; otherwise the solution has none and
     still evaluates, exports and plots on the stored domain.
+
+    A ``problem`` other than the one the checkpoint was made from (another name, domain, fields, unknowns or
+    exactly imposed conditions) is an error that says what differs, unless ``force=True``: metrics against
+    the wrong truth, or an ansatz without its exact Dirichlet values, would be wrong numbers.
     """
-    found = checkpoint.restore(path, problem, device)
+    found = checkpoint.restore(path, problem, device, force)
     solution = Solution(
         found.ansatz, found.problem, found.history, found.settings, found.trainer_state, domain=found.domain
     )
