@@ -138,3 +138,29 @@ def test_cli_symbolic_budget(tmp_path, problem, capsys):
     assert main(["symbolic", str(small), "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert f"formula      {EXACT}" in out and "relative L2  0.000e+00" in out
+
+
+def test_a_run_folder_warns_when_the_budget_ends_the_search(tmp_path, problem, monkeypatch):
+    # kanpde solve --symbolic: the run's files matter more than the formula, so a spent budget is a warning
+    monkeypatch.setattr(search._Clock, "out", lambda self: True)  # the budget is spent from the start
+    sol = kp.Solution(kp.KAN([2, 10, 1], grid=3, seed=0), problem)
+    with pytest.warns(
+        RuntimeWarning, match=r"no formula found: no formula of KAN \[2, 10, 1\] found within the budget"
+    ):
+        kp.RunFolder(tmp_path / "run", formula=True).on_end(sol)
+    assert (tmp_path / "run" / "solution.pt").exists() and not (tmp_path / "run" / "formula.json").exists()
+
+
+def test_train_narrow_trains_on_the_pde_and_stops_when_told(monkeypatch):
+    import kanpde.formula.narrow as narrow
+
+    monkeypatch.setattr(narrow, "GRIDS", (3, 6))
+    monkeypatch.setattr(narrow, "STEPS", 40)
+    poisson1d = kp.load_problem("poisson1d")
+    x = poisson1d.domain.evaluation_points()[0]
+    net = narrow.train_narrow(poisson1d, [1, 1, 1], 0)
+    assert net.width == [1, 1, 1] and net.grid == 6
+    with torch.no_grad():
+        assert kp.metrics.relative_l2(net(x)[:, 0], poisson1d.exact(x)) < 1e-2
+    untrained = narrow.train_narrow(poisson1d, [1, 1, 1], 0, stop=lambda: True)
+    assert untrained.grid == 3  # stopped before the first step, on the first grid
