@@ -40,13 +40,13 @@ from . import __version__
 from .bench import add_arguments, run_from_args
 from .catalog import describe, list_problems, load_problem, problems_dir
 from .distributed import init_from_env, leave
-from .formula import check_problem, check_symbolic, symbolic
+from .formula import FormulaBudget, check_problem, check_symbolic, symbolic
 from .metrics import relative_l2
 from .models import MODELS, build_model, is_kan
 from .runfolder import RunFolder
 from .settings import FlatOption, SolveSettings, flat_options
 from .solution import load
-from .solver import check_model, resume, solve
+from .solver import check_model, resume, solve, threads
 
 __all__ = ["main", "COMMANDS"]
 
@@ -580,6 +580,21 @@ def _add_symbolic(sub) -> None:
     )
     p.add_argument("--no-refine", action="store_true", help="compose the edge fits only (no PDE refinement)")
     p.add_argument("--out", default=None, help="also write the formula to this JSON file")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=FormulaBudget().seconds,
+        metavar="SECONDS",
+        help="wall time of the search (default %(default)g s); a KAN of more than "
+        f"{FormulaBudget().max_edges} edges is pruned or narrowed to a KAN [d, w, 1] first",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="torch CPU threads (default: as torch sets them)",
+    )
 
 
 def _run_symbolic(args: argparse.Namespace) -> int:
@@ -595,7 +610,14 @@ def _run_symbolic(args: argparse.Namespace) -> int:
         check_symbolic(solution.problem, solution.model)
     except (TypeError, ValueError) as err:
         raise UsageError(f"{args.checkpoint}: {err}") from err
-    found = symbolic(solution) if args.no_refine else solution.formula()
+    try:
+        budget = FormulaBudget(seconds=args.budget)
+    except ValueError as err:
+        raise UsageError(f"--budget: {err}") from err
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be a whole number >= 1, got {args.threads}")
+    with threads(args.threads):
+        found = symbolic(solution) if args.no_refine else solution.formula(budget=budget)
     print(f"{'formula':<12} {found}")
     if solution.problem.exact is not None:
         print(f"{'relative L2':<12} {found.relative_l2(solution.problem):.3e} (to the exact solution)")

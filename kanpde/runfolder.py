@@ -300,7 +300,7 @@ def _find_formula(solution: Solution) -> None:
     """``solution.formula()``, its failure a warning (the run's files matter more than the formula)."""
     try:
         solution.formula()
-    except (ValueError, RuntimeError, ArithmeticError) as err:
+    except (ValueError, RuntimeError, ArithmeticError, TimeoutError) as err:  # TimeoutError: the budget
         warnings.warn(f"no formula found: {err}", RuntimeWarning, stacklevel=3)
 
 

@@ -26,7 +26,7 @@ from . import metrics as _metrics
 from .ansatz import Ansatz
 from .derivatives import Evaluation, Field, derivative_key, resolve_mode
 from .export import export_solution
-from .formula import Formula, symbolic
+from .formula import Formula, FormulaBudget, check_symbolic, find_formula
 from .geometry import Domain
 from .plotting import plot_solution
 from .problem import Problem, Unknown
@@ -288,12 +288,33 @@ class Solution:
         values = list(self.residuals(x, batch).values())
         return values[0] if len(values) == 1 else torch.stack(values, dim=1)
 
-    def formula(self, *, library=None, threshold: float = 0.0, **refine_options):
-        """The closed form of this solution: ``kp.symbolic(self).refine(self.problem)`` (see
-        :func:`kanpde.symbolic` and :meth:`kanpde.Formula.refine`, whose options pass through). The formula is
-        kept as ``symbolic_formula`` and saved and exported with the solution from then on."""
+    def formula(
+        self,
+        *,
+        library=None,
+        threshold: float = 0.0,
+        budget: FormulaBudget | None = None,
+        progress: bool = True,
+        **refine_options,
+    ):
+        """The closed form of this solution within ``budget`` (default ``kp.FormulaBudget()``: 120 s): the
+        KAN's edges fitted and refined against the PDE (``kp.symbolic(self).refine(self.problem)``) when it
+        has at most ``budget.max_edges`` edges, else those of the pruned KAN, or of a narrow KAN
+        ``[d, w, 1]`` trained on the PDE (:func:`kanpde.formula.find_formula`); ``progress`` prints one line
+        per phase to stderr. Options of :meth:`kanpde.Formula.refine` pass through. The formula is kept as
+        ``symbolic_formula`` and saved and exported with the solution from then on."""
         problem = self._need_problem("formula")
-        found = symbolic(self, library=library, threshold=threshold).refine(problem, **refine_options)
+        check_symbolic(problem, self.model)
+        found = find_formula(
+            self.model,
+            problem,
+            library=library,
+            threshold=threshold,
+            budget=budget,
+            progress=progress,
+            evaluate=lambda x: self(x).reshape(-1),
+            **refine_options,
+        )
         self.symbolic_formula = found
         return found
 
