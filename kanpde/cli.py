@@ -356,6 +356,7 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
     every = _RUN_FLAGS["every"][0]("every", raw.get("every", _DEFAULT_EVERY))
     overwrite = _bool("overwrite", raw.get("overwrite", False))
     options = {"metadata": {"options": _plain_options(raw)}, "formula": args.symbolic, "overwrite": overwrite}
+    options["progress"] = not args.no_progress
     if "resume" in raw:
         solution = _resumable(raw)
         out = Path(raw["out"]) if "out" in raw else Path(raw["resume"]).parent

@@ -67,6 +67,7 @@ class RunFolder(Observer):
         formula: at the end, find the solution's formula first (a KAN on a problem of one field); a formula
             that fails is a warning, and the other files are written without it.
         overwrite: replace another run's files in the folder (module docstring) instead of refusing.
+        progress: print the formula search's progress lines (with ``formula=True``).
 
     After an interruption, :attr:`interrupted` holds the step the checkpoint resumes from; :attr:`phase` says
     how far the folder got: ``"new"``, ``"training"``, ``"writing"`` (the final files) or ``"done"``.
@@ -82,13 +83,14 @@ class RunFolder(Observer):
         metadata: dict | None = None,
         formula: bool = False,
         overwrite: bool = False,
+        progress: bool = True,
     ) -> None:
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"the run folder {self.path} is a file; pass a folder")
         self.every = check_positive_int("every", every) if every is not None else None
         self.export, self.plots, self.metadata = bool(export), bool(plots), dict(metadata or {})
-        self.formula, self.overwrite = bool(formula), bool(overwrite)
+        self.formula, self.overwrite, self.progress = bool(formula), bool(overwrite), bool(progress)
         self.interrupted: int | None = None
         self.phase = "new"
         self._saved_at = 0
@@ -185,7 +187,7 @@ class RunFolder(Observer):
         """Write every file of the folder for ``solution``; returns the metrics written to ``metrics.json``."""
         self.phase = "writing"
         if self.formula and solution.symbolic_formula is None:
-            _find_formula(solution)
+            _find_formula(solution, self.progress)
         self._save(solution)
         metrics = run_metrics(solution)
         metrics.update(self.metadata)
@@ -296,10 +298,10 @@ def _run_files(path: Path) -> list[Path]:
     return found + sorted(p for p in path.glob("solution*.png") if p.is_file())
 
 
-def _find_formula(solution: Solution) -> None:
+def _find_formula(solution: Solution, progress: bool) -> None:
     """``solution.formula()``, its failure a warning (the run's files matter more than the formula)."""
     try:
-        solution.formula()
+        solution.formula(progress=progress)
     except (ValueError, RuntimeError, ArithmeticError, TimeoutError) as err:  # TimeoutError: the budget
         warnings.warn(f"no formula found: {err}", RuntimeWarning, stacklevel=3)
 

@@ -151,6 +151,15 @@ def test_a_run_folder_warns_when_the_budget_ends_the_search(tmp_path, problem, m
     assert (tmp_path / "run" / "solution.pt").exists() and not (tmp_path / "run" / "formula.json").exists()
 
 
+def test_a_run_folder_without_progress_searches_silently(tmp_path, problem, capsys):
+    sol = kp.Solution(cosine_kan(), problem)
+    kp.RunFolder(tmp_path / "quiet", formula=True, progress=False, plots=False, export=False).on_end(sol)
+    assert "formula [" not in capsys.readouterr().err
+    assert (tmp_path / "quiet" / "formula.json").exists()
+    kp.RunFolder(tmp_path / "loud", formula=True, plots=False, export=False).on_end(sol)
+    assert "formula [" in capsys.readouterr().err
+
+
 def test_train_narrow_trains_on_the_pde_and_stops_when_told(monkeypatch):
     import kanpde.formula.narrow as narrow
 
