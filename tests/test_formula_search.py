@@ -156,7 +156,8 @@ def test_a_run_folder_without_progress_searches_silently(tmp_path, problem, caps
     kp.RunFolder(tmp_path / "quiet", formula=True, progress=False, plots=False, export=False).on_end(sol)
     assert "formula [" not in capsys.readouterr().err
     assert (tmp_path / "quiet" / "formula.json").exists()
-    kp.RunFolder(tmp_path / "loud", formula=True, plots=False, export=False).on_end(sol)
+    again = kp.Solution(cosine_kan(), problem)  # sol holds its formula now
+    kp.RunFolder(tmp_path / "loud", formula=True, plots=False, export=False).on_end(again)
     assert "formula [" in capsys.readouterr().err
 
 
