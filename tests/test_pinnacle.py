@@ -359,3 +359,7 @@ def test_command_line_marches_in_the_recommended_or_given_windows(tmp_path, caps
     ).is_file()
     assert main(["solve", str(file), "--out", str(tmp_path / "c"), "--windows", "0", *flags]) == 2
     assert "--windows must be a whole number >= 1" in capsys.readouterr().err
+    resume = ["--resume", str(tmp_path / "a" / "window0" / "solution.pt")]
+    assert main(["solve", str(file), "--windows", "2", *resume, "--no-progress"]) == 2
+    assert "a march (--windows) starts afresh" in capsys.readouterr().err
+    assert not (tmp_path / "a" / ".kanpde-lock").exists()  # the march released its folder
