@@ -26,12 +26,13 @@ from .jet import JetSpec
 from .kan import KAN, GridReport, KANLayer
 from .knots import KNOT_PLACEMENTS, KnotRule
 from .levers import RAD, RBA, Causal, Lever, Sparsity
+from .marching import Marching, march
 from .mlp import MLP
 from .models import MODELS
 from .observers import Observer, Progress
 from .plotting import plot_edges, plot_history
 from .problem import Problem, Unknown
-from .reference import Reference
+from .reference import Reference, find_data_file
 from .runfolder import RunFolder
 from .settings import (
     BFGS,
@@ -67,6 +68,7 @@ __all__ = [
     "Problem",
     "Unknown",
     "Reference",
+    "find_data_file",
     "Domain",
     "Interval",
     "Rectangle",
@@ -115,6 +117,8 @@ __all__ = [
     "plot_history",
     "solve",
     "resume",
+    "march",
+    "Marching",
     "fit",
     "Solution",
     "load",

@@ -91,6 +91,7 @@ def _check_recommended(problem: Problem, path: Path) -> None:
         return
     try:
         SolveSettings(**problem.solve_options)
+        problem.windows  # noqa: B018 (checks the marching key)
     except (TypeError, ValueError) as err:
         raise type(err)(f"problem file {path}: recommended settings: {err}") from err
 

@@ -25,6 +25,7 @@ line (``kanpde solve PROBLEM --resume .../solution.pt``) and ends with status 13
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import re
@@ -41,6 +42,7 @@ from .bench import add_arguments, run_from_args
 from .catalog import describe, list_problems, load_problem, problems_dir
 from .distributed import init_from_env, leave
 from .formula import FormulaBudget, check_problem, check_symbolic, symbolic
+from .marching import march
 from .metrics import relative_l2
 from .models import MODELS, build_model, is_kan
 from .runfolder import RunFolder
@@ -204,6 +206,11 @@ _MODEL_FLAGS: dict[str, tuple[Callable, str]] = {
 _RUN_FLAGS: dict[str, tuple[Callable, str]] = {
     "out": (_text, "output folder (default runs/<problem>; with --resume the checkpoint's folder)"),
     "every": (_int, f"save a resumable checkpoint every this many steps (default {100})"),
+    "windows": (
+        _int,
+        "time-march in this many equal time windows, each from the previous one's solution (kp.march; "
+        "default: the problem's recommended windows, else 1); window k is written to OUT/window<k>",
+    ),
     "resume": (_text, "continue the run of this checkpoint (e.g. after Ctrl-C) instead of starting one"),
     "overwrite": (_bool, "replace another run's files in --out instead of refusing (default: refuse)"),
     "force": (_bool, "resume or load a checkpoint with a problem other than the one it was made from"),
@@ -358,6 +365,10 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
     options = {"metadata": {"options": _plain_options(raw)}, "formula": args.symbolic, "overwrite": overwrite}
     options["progress"] = not args.no_progress
     if "resume" in raw:
+        if "windows" in raw:
+            raise UsageError(
+                "--resume continues one solve; a march (--windows) starts afresh: drop one of them"
+            )
         solution = _resumable(raw)
         out = Path(raw["out"]) if "out" in raw else Path(raw["resume"]).parent
         _check_symbolic(args, solution.problem, solution.model)
@@ -381,6 +392,12 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
             raise UsageError(f"--out {out} is a file; pass a folder")
         _check_symbolic(args, problem, model)
         check_model(problem, model)  # every check that can fail before the folder is claimed
+        windows = raw["windows"] if "windows" in raw else problem.windows
+        windows = _RUN_FLAGS["windows"][0]("windows", windows) if isinstance(windows, str) else windows
+        if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
+            raise UsageError(f"--windows must be a whole number >= 1, got {windows!r}")
+        if windows > 1:
+            return _march_on(comm, args, problem, model, settings, windows, out, every, options)
         folder = RunFolder(out, every, **options)
         folder.claim()  # an unwritable, locked or occupied folder is an error now, not after training
 
@@ -421,6 +438,53 @@ def _sigterm_as_interrupt():
 
 def _raise_terminated(signum, frame) -> None:
     raise Terminated
+
+
+def _march_on(
+    comm, args, problem, model, settings, windows: int, out: Path, every: int, options: dict
+) -> int:
+    """``kanpde solve --windows K``: :func:`kanpde.march` in ``K`` windows, window ``k`` written to
+    ``OUT/window<k>`` (its checkpoint, history, fields and figures), the whole march's metrics to
+    ``OUT/metrics.json``; ``OUT`` is claimed (locked) for the whole march."""
+    if args.symbolic:
+        raise UsageError("--symbolic reads one network's formula; a march has one network a window: drop it")
+    top = RunFolder(out, every, **options)
+    top.claim()
+    count = iter(range(windows))
+
+    def solve_window(window_problem, window_model, **solve_options):
+        k = next(count)
+        metadata = {**options["metadata"], "window": k}
+        folder = RunFolder(out / f"window{k}", every, **{**options, "metadata": metadata})
+        return solve(
+            window_problem, window_model, progress=not args.no_progress, callbacks=[folder], **solve_options
+        )
+
+    start = time.perf_counter()
+    try:
+        with _sigterm_as_interrupt():
+            marched = _in_flag_words(
+                lambda: march(problem, model, windows, solve=solve_window, settings=settings), {}
+            )
+        if comm.is_root:
+            metrics = marched.metrics() if problem.has_truth else {}
+            (out / "metrics.json").write_text(json.dumps(_plain_metrics(metrics), indent=2))
+            _print_summary(problem, marched, out, time.perf_counter() - start)
+    except KeyboardInterrupt as err:
+        print(f"{PROG}: interrupted; the finished windows are in {out}/window*", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
+    finally:
+        top.release()
+    return 0
+
+
+def _plain_metrics(value):
+    """Metrics as JSON values (tuples as lists)."""
+    if isinstance(value, dict):
+        return {k: _plain_metrics(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_metrics(v) for v in value]
+    return value
 
 
 def _check_symbolic(args: argparse.Namespace, problem, model) -> None:
@@ -495,6 +559,10 @@ def _print_summary(problem, solution, out: Path, seconds: float) -> None:
         ("seconds", f"{seconds:.1f}"),
         ("out", str(out)),
     ]
+    if hasattr(solution, "times"):  # a march (kp.Marching)
+        rows.insert(
+            2, ("windows", f"{len(solution.solutions)} of length {solution.times[1] - solution.times[0]:.4g}")
+        )
     if solution.symbolic_formula is not None:
         rows.insert(4, ("formula", str(solution.symbolic_formula)))
     for key, value in rows:

@@ -29,6 +29,10 @@ Residual = Callable[[Tensor, Field], Tensor]
 MODEL_KEYS = ("model", "width", "grid", "activation")
 """Keys of a problem's ``recommended`` options that describe the model, not the solve."""
 
+MARCH_KEYS = ("windows",)
+"""Keys of a problem's ``recommended`` options that describe time marching (:func:`kanpde.march`): ``windows``,
+the number of time windows (``kanpde solve`` marches when it is above 1)."""
+
 
 def _finite(value, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -127,7 +131,8 @@ class Problem:
         reference: a :class:`~kanpde.Reference` the metrics use when there is no exact solution.
         recommended: solve settings that suit this problem, by :class:`~kanpde.SolveSettings` field name
             (``{"grids": (5, 10, 20, 40), "resample_every": 50}``) plus the model keys ``model``,
-            ``width``, ``grid``, ``activation``; ``kanpde solve`` starts from them (a config file and flags
+            ``width``, ``grid``, ``activation`` and the marching key ``windows`` (time windows of
+            :func:`kanpde.march`; :attr:`windows`); ``kanpde solve`` starts from them (a config file and flags
             override them), and Python code can pass them on: ``kp.solve(problem, model,
             **problem.solve_options)``. :func:`kanpde.load_problem` checks them when it loads a problem
             file; a problem built in Python has them checked where they are used.
@@ -189,12 +194,21 @@ class Problem:
     @property
     def solve_options(self) -> dict:
         """The recommended solve settings (without the model keys)."""
-        return {k: v for k, v in (self.recommended or {}).items() if k not in MODEL_KEYS}
+        return {k: v for k, v in (self.recommended or {}).items() if k not in MODEL_KEYS + MARCH_KEYS}
 
     @property
     def model_options(self) -> dict:
         """The recommended model: ``model``, ``width``, ``grid``, ``activation`` where given."""
         return {k: v for k, v in (self.recommended or {}).items() if k in MODEL_KEYS}
+
+    @property
+    def windows(self) -> int:
+        """The recommended number of time-marching windows (``recommended["windows"]``; 1, no marching, when
+        not given)."""
+        value = (self.recommended or {}).get("windows", 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"recommended windows must be a whole number >= 1, got {value!r}")
+        return value
 
     def _check_condition_field(self, c: Condition) -> None:
         if c.field is None:

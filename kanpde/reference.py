@@ -15,6 +15,14 @@ the benchmark tables and the exported error field are measured against the refer
   sometimes in Latin-1: bytes that are not UTF-8 are read leniently, and a data line holding them is an
   error naming the file and the line).
 
+  **Time snapshots.** A COMSOL export of a time-dependent solution has one row per spatial node and one
+  column per field and time, named in the last header line as ``u (1) @ t=0.1``. When that header names
+  ``K`` columns ``@ t=...`` with ``T`` distinct times, the table's last ``K`` columns are values, the others
+  the spatial coordinates, and ``F = K / T`` fields. The columns may run time by time (``u@t0, v@t0,
+  u@t1, ...``) or field by field (``u@t0, u@t1, ..., v@t0, ...``); the order of the times in the header says
+  which. The reference then has one point ``(x..., t)`` per node and time, time last as in a
+  :class:`~kanpde.SpaceTime` domain: ``M = rows · T`` points, node-major (the ``T`` times of node 0 first).
+
 Every reader first estimates the memory the arrays will take and refuses a file past ``max_bytes``
 (default :data:`kanpde.export.READ_LIMIT`, 4 GiB): a small compressed file can declare huge arrays.
 """
@@ -22,6 +30,7 @@ Every reader first estimates the memory the arrays will take and refuses a file 
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,7 +44,7 @@ from ._checks import check_memory, memory_limit
 from .export import READ_LIMIT, read_hdf5
 from .grids import grid_nodes
 
-__all__ = ["Reference"]
+__all__ = ["Reference", "find_data_file"]
 
 _TEXT = (".dat", ".txt", ".csv")
 _TEXT_BYTES_PER_BYTE = 4
@@ -208,10 +217,13 @@ class Reference:
     @classmethod
     def _load_text(cls, path: Path, fields) -> Reference:
         rows = []
+        header = None  # the last comment line before the data
         text = path.read_bytes().decode("utf-8", errors="replace")  # a Latin-1 header is only a comment
         for number, line in enumerate(text.splitlines(), start=1):
             text = line.strip()
             if not text or text[0] in "%#":
+                if not rows and text:
+                    header = text
                 continue
             parts = text.replace(",", " ").split()
             try:
@@ -225,6 +237,9 @@ class Reference:
         if not rows:
             raise ValueError(f"{path} holds no data rows")
         table = np.asarray(rows)  # (M, d + n_fields)
+        times = _snapshot_times(header)
+        if times:
+            return cls._from_snapshots(path, table, times, fields)
         names = tuple(fields) if fields is not None else ("u",)
         d = table.shape[1] - len(names)
         if d < 1:
@@ -232,6 +247,87 @@ class Reference:
                 f"{path} has {table.shape[1]} columns, too few for the coordinates and the fields {names}"
             )
         return cls(table[:, :d], table[:, d:], names, source=str(path))
+
+    @classmethod
+    def _from_snapshots(cls, path: Path, table: np.ndarray, times: list[float], fields) -> Reference:
+        """The reference of a table whose last ``len(times)`` columns are fields at times (module docstring)."""
+        k = len(times)
+        distinct = list(dict.fromkeys(times))
+        n_times = len(distinct)
+        d = table.shape[1] - k
+        if d < 1 or k % n_times:
+            raise ValueError(
+                f"{path}: the header names {k} columns '@ t=...' ({n_times} distinct times) but the table has "
+                f"{table.shape[1]} columns; expected the coordinates, then the same number of columns per time"
+            )
+        n_fields = k // n_times
+        by_time = times == [t for t in distinct for _ in range(n_fields)]  # u@t0, v@t0, u@t1, ...
+        by_field = times == distinct * n_fields  # u@t0, u@t1, ..., v@t0, ...
+        if not (by_time or by_field):
+            raise ValueError(
+                f"{path}: the times of the header's '@ t=...' columns follow neither time by time nor field by "
+                "field; export the fields at the same times in one of those orders"
+            )
+        names = tuple(fields) if fields is not None else (("u",) if n_fields == 1 else None)
+        if names is None or len(names) != n_fields:
+            raise ValueError(
+                f"{path} holds {n_fields} field(s) at {n_times} times; name them with fields=("
+                + ", ".join(f"'f{i}'" for i in range(n_fields))
+                + ")"
+            )
+        rows = table.shape[0]
+        values = table[:, d:]  # (rows, k)
+        if by_time and n_fields > 1:
+            values = values.reshape(rows, n_times, n_fields)  # column j * F + f: field f at time j
+        else:
+            values = values.reshape(rows, n_fields, n_times).transpose(0, 2, 1)  # column f * T + j
+        points = np.concatenate(
+            [np.repeat(table[:, :d], n_times, axis=0), np.tile(np.asarray(distinct), rows)[:, None]], axis=1
+        )  # (rows * T, d + 1), node-major
+        return cls(points, values.reshape(rows * n_times, n_fields), names, source=str(path))
+
+
+_SNAPSHOT = re.compile(r"@\s*t\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
+"""A COMSOL column label's time: ``u (1) @ t=0.25`` -> ``0.25``."""
+
+
+def _snapshot_times(header: str | None) -> list[float]:
+    """The times of the columns ``... @ t=...`` named in a header line, in order (empty for none)."""
+    return [float(m) for m in _SNAPSHOT.findall(header)] if header else []
+
+
+def find_data_file(
+    name: str,
+    folder: str | os.PathLike[str] | None = None,
+    *,
+    env: str | None = None,
+    default: str | os.PathLike[str] | None = None,
+) -> Path | None:
+    """Where the data file ``name`` is: in ``folder`` when given, else in the folder the environment variable
+    ``env`` names when it is set, else in ``default`` when that folder holds it; ``None`` when none is given
+    and the default lacks it (a clone without the data: the caller goes on without it).
+
+    A folder named explicitly (``folder`` or ``env``) that lacks the file is an error, ``FileNotFoundError``
+    naming the path, since the caller asked for that data.
+    """
+    if not isinstance(name, str) or not name or Path(name).name != name:
+        raise ValueError(f"find_data_file: name must be a file name such as 'burgers1d.dat', got {name!r}")
+    chosen, how = None, ""
+    if folder is not None:
+        chosen, how = Path(folder), "the folder passed"
+    elif env is not None and os.environ.get(env):
+        chosen, how = Path(os.environ[env]), f"the folder of ${env}"
+    if chosen is not None:
+        path = chosen / name
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no data file {name} in {how} ({chosen}); pass the folder that holds it"
+                + (f" or unset {env}" if env else "")
+            )
+        return path
+    if default is not None and (Path(default) / name).is_file():
+        return Path(default) / name
+    return None
 
 
 def _check_size(path: Path, n_bytes: float, max_bytes: int | None) -> None:

@@ -327,6 +327,12 @@ def check_causal_slices(tmp_path):
     assert _options(m)["causal_slices"] == 4
 
 
+def check_windows(tmp_path):
+    m = _run(tmp_path, "--windows", "2", "--width", "2,3,1", problem="heat1d")
+    assert [w["t"] for w in m["windows"]] == [[0.0, 0.5], [0.5, 1.0]]
+    assert (m["_out"] / "window0" / "solution.pt").is_file() and (m["_out"] / "window1" / "solution.pt").is_file()
+
+
 CHECKS = {
     "--model": check_model,
     "--width": check_width,
@@ -363,6 +369,7 @@ CHECKS = {
     "--symbolic": check_symbolic,
     "--out": check_out,
     "--every": check_every,
+    "--windows": check_windows,
     "--resume": check_resume,
     "--config": check_config,
 }

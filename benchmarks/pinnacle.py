@@ -1,0 +1,431 @@
+"""The PINNacle suite (Hao et al. 2024): kanpde's KAN and MLP on the ten tasks of issue 26, at equal wall time,
+beside PINNacle's published best L2RE.
+
+    python benchmarks/pinnacle.py --data ../shared/pinnacle --budget 90 --threads 1
+    python benchmarks/pinnacle.py --data DIR --tasks Burgers1d-C,PInv --seeds 0,1,2 --budget 120
+    python benchmarks/pinnacle.py --quick --out /tmp/pinnacle          # seconds a run: proves the script runs
+
+``--data`` is the folder of PINNacle's COMSOL files (its ``ref/``: ``burgers1d.dat``, ``heat_longtime.dat``,
+``heatinv_points.dat``, ``ns_0_obstacle.dat``, ``poisson_boltzmann2d.dat``). Every task is a problem file
+``problems/pinnacle_*.py`` loaded with ``make_problem(data=DIR)`` where it takes data, and trained twice: the
+KAN and the MLP of :data:`TASKS` (float64, CPU, the solver's default collocation points, seed s), each with
+the same wall-time budget (``--budget`` seconds): training stops at the first step past the budget (the
+parameters of the last completed step are kept) or when the schedule ends, whichever comes first, so a model
+may use less than the budget (its seconds are in the table). Tasks with ``windows > 1`` are time-marched
+(:func:`kanpde.march`): each window gets ``budget / windows`` seconds. A task's ``budget_factor`` (Heat2d-LT:
+2) multiplies its budget, for both models alike.
+
+The error is PINNacle's L2RE: ``||u - u*|| / ||u*||`` over all output fields together, on the COMSOL nodes
+(reference tasks) or on kanpde's evaluation grid of the domain (exact solutions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shlex
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from _provenance import kanpde_source, machine  # noqa: E402  (benchmarks/ is on sys.path)
+
+import kanpde as kp
+from kanpde._atomic import atomic_write, write_json
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "results"
+PROBLEMS = ROOT / "problems"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One PINNacle task: its problem file, the published best L2RE, and the two models' settings."""
+
+    file: str
+    pinnacle: str
+    best: float
+    kan: dict
+    mlp: dict
+    options: dict = field(default_factory=dict)  # solve options of both models
+    kan_options: dict = field(default_factory=dict)
+    mlp_options: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)  # make_problem's parameters
+    data: bool = False  # make_problem takes data=
+    windows: int = 1
+    budget_factor: float = 1.0  # this task's budget: --budget times this (both models alike)
+    note: str = ""
+
+
+TASKS: dict[str, Task] = {
+    "Burgers1d-C": Task(
+        "pinnacle_burgers1d_c",
+        "burgers.Burgers1D",
+        1.45e-2,
+        kan={"width": (2, 10, 1), "grid": 5},
+        mlp={"width": (2, 20, 20, 20, 1)},
+        kan_options={"grids": (5, 10, 20), "steps": 600},
+        mlp_options={"steps": 2000},
+        data=True,
+    ),
+    "Poisson2d-CG": Task(
+        "pinnacle_poisson2d_cg",
+        "poisson.PoissonBoltzmann2D",
+        1.43e-2,
+        kan={"width": (2, 10, 1), "grid": 5},
+        mlp={"width": (2, 20, 20, 20, 1)},
+        kan_options={"grids": (5, 10, 20), "steps": 600},
+        mlp_options={"steps": 2000},
+        data=True,
+    ),
+    "Heat2d-MS": Task(
+        "pinnacle_heat2d_ms",
+        "heat.Heat2D_Multiscale",
+        6.21e-2,
+        kan={"width": (3, 6, 1), "grid": [(40, 4, 4), 4]},
+        mlp={"width": (3, 20, 20, 20, 1)},
+        options={"n_interior": 8000, "n_initial": 3000, "n_boundary": 1000},
+        kan_options={"grids": (4,), "steps": 2000},
+        mlp_options={"steps": 2000},
+        note="sin(20 pi x): more points than the defaults, and a KAN with 40 x-intervals in its first layer",
+    ),
+    "Heat2d-LT": Task(
+        "pinnacle_heat2d_lt",
+        "heat.Heat2D_LongTime",
+        9.99e-1,
+        kan={"width": (3, 8, 1), "grid": 5},
+        mlp={"width": (3, 20, 20, 20, 1)},
+        options={"n_interior": 1500, "n_boundary": 300, "n_initial": 500},
+        kan_options={"grids": (5,), "steps": 1000},
+        mlp_options={"steps": 1000},
+        data=True,
+        windows=10,
+        budget_factor=2.0,
+    ),
+    "PNd": Task(
+        "pinnacle_poisson_nd",
+        "poisson.PoissonND",
+        4.67e-4,
+        kan={"width": (5, 1, 1), "grid": 5},
+        mlp={"width": (5, 20, 20, 1)},
+        kan_options={"grids": (5, 10, 20), "steps": 300},
+        mlp_options={"steps": 1000},
+        note="KAN [5, 1, 1]: the additive structure of the exact solution",
+    ),
+    "NS2d-CG": Task(
+        "pinnacle_ns2d_cg",
+        "ns.NS2D_BackStep",
+        8.24e-2,
+        kan={"width": (2, 10, 3), "grid": 5},
+        mlp={"width": (2, 20, 20, 20, 3)},
+        kan_options={"grids": (5, 10), "steps": 600},
+        mlp_options={"steps": 2000},
+        options={"n_interior": 1500, "n_boundary": 600},
+        data=True,
+    ),
+    "Wave1d-C": Task(
+        "pinnacle_wave1d",
+        "wave.Wave1D",
+        9.79e-2,
+        kan={"width": (2, 10, 1), "grid": 5},
+        mlp={"width": (2, 20, 20, 20, 1)},
+        kan_options={"grids": (5, 10, 20), "steps": 600},
+        mlp_options={"steps": 2000},
+        params={"residual_weight": 1e-4},
+        note="the PDE's mean squared residual weighted 1e-4 against the conditions'",
+    ),
+    "Wave2d-MS": Task(
+        "pinnacle_wave2d_ms",
+        "wave.Wave2D_LongTime",
+        9.82e-1,
+        kan={"width": (3, 8, 1), "grid": 5},
+        mlp={"width": (3, 20, 20, 20, 1)},
+        options={"n_interior": 1500, "n_boundary": 300, "n_initial": 500},
+        kan_options={"grids": (5,), "steps": 1000},
+        mlp_options={"steps": 1000},
+        windows=10,
+        note="PINNacle's 'exact' function does not solve its PDE (problems/pinnacle_wave2d_ms.py)",
+    ),
+    "PInv": Task(
+        "pinnacle_pinv",
+        "inverse.PoissonInv",
+        2.45e-2,
+        kan={"width": (2, 10, 2), "grid": 5},
+        mlp={"width": (2, 20, 20, 20, 2)},
+        kan_options={"grids": (5, 10, 20), "steps": 600},
+        mlp_options={"steps": 2000},
+        note="PINNacle's source f does not match its u*, a* (problems/pinnacle_pinv.py); stated as PINNacle does",
+    ),
+    "HInv": Task(
+        "pinnacle_hinv",
+        "inverse.HeatInv",
+        5.26e-2,
+        kan={"width": (3, 10, 2), "grid": 5},
+        mlp={"width": (3, 20, 20, 20, 2)},
+        kan_options={"grids": (5,), "steps": 2000},
+        mlp_options={"steps": 2000},
+        data=True,
+        params={"residual_weight": 1e-2},
+        note="the PDE's mean squared residual weighted 1e-2 against the data's",
+    ),
+}
+
+
+class Budget(kp.Observer):
+    """Stops a solve at the first step that ends past ``seconds`` after it was made (a ``KeyboardInterrupt``
+    the caller catches; the trainer rolls back to the last completed step and hands the solution over)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.start = float(seconds), time.perf_counter()
+        self.hit, self.solution = False, None
+
+    def on_step(self, run) -> None:
+        if time.perf_counter() - self.start > self.seconds:
+            self.hit = True
+            raise KeyboardInterrupt
+
+    def on_interrupt(self, solution) -> None:
+        self.solution = solution
+
+
+def solve_within(seconds: float):
+    """A ``kp.solve`` that stops at ``seconds`` (:class:`Budget`)."""
+
+    def run(problem, model, **options):
+        budget = Budget(seconds)
+        try:
+            return kp.solve(problem, model, callbacks=[budget], **options)
+        except KeyboardInterrupt:
+            if not budget.hit:
+                raise
+            return budget.solution
+
+    return run
+
+
+def load(task: Task, data: str | None) -> kp.Problem:
+    kwargs = {**task.params, **({"data": data} if task.data else {})}
+    return kp.load_problem(PROBLEMS / f"{task.file}.py", **kwargs)
+
+
+def build(family: str, spec: dict, problem: kp.Problem, seed: int):
+    width = spec["width"]
+    if width[0] != problem.domain.dim or width[-1] != len(problem.fields):
+        raise ValueError(
+            f"{problem.name}: width {width} does not fit {problem.domain.dim} in, {len(problem.fields)} out"
+        )
+    if family == "kan":
+        return kp.KAN(list(width), grid=spec.get("grid", 5), seed=seed, dtype=torch.float64)
+    return kp.MLP(list(width), activation=spec.get("activation", "tanh"), seed=seed, dtype=torch.float64)
+
+
+def run_one(
+    name: str, task: Task, family: str, seed: int, budget: float, data: str | None, quick: bool
+) -> dict:
+    """One model on one task: the row of the JSON."""
+    problem = load(task, data)
+    if not problem.has_truth:
+        raise FileNotFoundError(
+            f"{name}: no reference (the data file of {task.file} was not found); pass --data DIR, the folder of "
+            "PINNacle's ref/ files"
+        )
+    model = build(family, task.kan if family == "kan" else task.mlp, problem, seed)
+    options = {**task.options, **(task.kan_options if family == "kan" else task.mlp_options)}
+    if family == "mlp":
+        options.pop("grids", None)
+    if quick:
+        options["steps"] = 4
+    options.update(seed=seed, device="cpu", dtype="float64", log_every=10**6)
+    windows = 2 if quick and task.windows > 1 else task.windows
+    budget = budget * task.budget_factor
+    load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if windows > 1:
+            sol = kp.march(problem, model, windows, solve=solve_within(budget / windows), **options)
+        else:
+            sol = solve_within(budget)(problem, model, **options)
+    seconds = time.perf_counter() - start
+    metrics = sol.metrics()
+    parts = sol.solutions if windows > 1 else [sol]
+    steps = sum(s.trainer_state.step for s in parts if s.trainer_state is not None)
+    row = {
+        "task": name,
+        "model": family,
+        "seed": seed,
+        "width": list((task.kan if family == "kan" else task.mlp)["width"]),
+        "params": int(sol.num_parameters if windows > 1 else sol.model.num_parameters),
+        "windows": windows,
+        "options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
+        "l2re": float(metrics["relative_l2"]),
+        "fields": {k: v["relative_l2"] for k, v in metrics.get("fields", {}).items()},
+        "seconds": seconds,
+        "steps": int(steps),
+        "load_average": load_avg,
+    }
+    if windows > 1:
+        row["window_l2re"] = [w["relative_l2"] for w in metrics["windows"]]
+    return row
+
+
+def fmt(x: float) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:.2e}"
+
+
+def summarise(rows: list[dict]) -> dict[str, dict]:
+    """Per task and model: the median L2RE over seeds, the seeds' values and the mean seconds."""
+    out: dict[str, dict] = {}
+    for r in rows:
+        cell = out.setdefault(r["task"], {}).setdefault(
+            r["model"], {"l2re": [], "seconds": [], "params": r["params"], "seeds": []}
+        )
+        cell["l2re"].append(r["l2re"])
+        cell["seconds"].append(r["seconds"])
+        cell["seeds"].append(r["seed"])
+    for models in out.values():
+        for cell in models.values():
+            vals = sorted(cell["l2re"])
+            cell["median"] = vals[len(vals) // 2]
+            cell["mean_seconds"] = sum(cell["seconds"]) / len(cell["seconds"])
+    return out
+
+
+def write(rows: list[dict], args, meta: dict, out: Path) -> None:
+    table = summarise(rows)
+    json_path, md_path = out / f"{args.name}.json", out / f"{args.name}.md"
+    write_json(
+        json_path,
+        {k: meta[k] for k in ("command", "date", "machine", "source")} | {"rows": rows},
+    )
+    lines = [
+        "# PINNacle suite: kanpde's KAN and MLP at equal wall time",
+        "",
+        f"Made by `{meta['command']}` ({meta['date']}), {meta['machine']['cpu']}, "
+        f"{meta['machine']['cpu_count']} cores shared with other jobs (load average at start "
+        f"{meta['machine']['load_average_at_start'][0]:.1f}), torch {meta['machine']['torch']} on "
+        f"{args.threads} thread(s), float64, kanpde {meta['source']['sha256'][:12]}"
+        + (f" (commit {meta['source']['commit'][:9]})" if meta["source"].get("commit") else "")
+        + ".",
+        "",
+        f"Each model had at most {args.budget:g} s of training per task and seed (marched tasks: that budget over "
+        "all windows); L2RE = ||u - u*|| / ||u*|| over all fields together (median over seeds; the seeds' values in "
+        f"`{args.name}.json`). PINNacle best: the lowest L2RE of the ~10 methods in PINNacle's table (Hao et al. "
+        "2024), trained for 20 000 epochs on a GPU; ours are CPU minutes. `x best` is PINNacle best / our best "
+        "(> 1: we are better).",
+        "",
+        "| task | PINNacle class | KAN L2RE | MLP L2RE | PINNacle best | x best | KAN params / s | MLP params / s | seeds | note |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    wins = clear = tens = 0
+    for name, task in TASKS.items():
+        if name not in table:
+            continue
+        kan, mlp = table[name].get("kan"), table[name].get("mlp")
+        best = min(c["median"] for c in (kan, mlp) if c)
+        ratio = task.best / best if best > 0 else math.inf
+        wins += ratio > 1
+        clear += ratio > 1.1
+        tens += ratio >= 10
+        seeds = ",".join(str(s) for s in (kan or mlp)["seeds"])
+        cells = [f"{c['params']} / {c['mean_seconds']:.0f}" if c else "n/a" for c in (kan, mlp)]
+        extra = [f"marched in {task.windows} windows"] if task.windows > 1 else []
+        extra += [f"budget x{task.budget_factor:g}"] if task.budget_factor != 1 else []
+        note = "; ".join([task.note] * bool(task.note) + extra)
+        lines.append(
+            f"| {name} | `{task.pinnacle}` | {fmt(kan and kan['median'])} | {fmt(mlp and mlp['median'])} | "
+            f"{task.best:.2e} | {ratio:.2g} | {cells[0]} | {cells[1]} | {seeds} | {note} |"
+        )
+    lines += [
+        "",
+        f"Better than PINNacle's best on {wins} of {len(table)} tasks ({clear} of them by more than 10%), by 10x "
+        f"or more on {tens}.",
+        "",
+    ]
+    if args.notes and Path(args.notes).is_file():
+        lines += [Path(args.notes).read_text(encoding="utf-8").rstrip(), ""]
+    with atomic_write(md_path) as tmp:
+        tmp.write_text("\n".join(lines), encoding="utf-8")
+
+
+def render(parser: argparse.ArgumentParser, path: Path, notes: str | None) -> int:
+    """The Markdown of an earlier run's JSON (its command's options as they were), with ``notes`` appended."""
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    args = parser.parse_args(shlex.split(saved["command"])[2:])
+    args.notes = notes
+    meta = {"date": "date not recorded", **{k: v for k, v in saved.items() if k != "rows"}}
+    write(saved["rows"], args, meta, path.parent)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/pinnacle.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--data", default=None, help="folder of PINNacle's reference files (its ref/)")
+    parser.add_argument(
+        "--budget", type=float, default=90.0, help="seconds of training per model, task and seed"
+    )
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument(
+        "--tasks", default=None, help=f"comma-separated tasks (default all: {', '.join(TASKS)})"
+    )
+    parser.add_argument("--models", default="kan,mlp", help="kan, mlp or both (default)")
+    parser.add_argument("--out", default=None, help="output folder (default results/)")
+    parser.add_argument("--name", default="pinnacle", help="file name stem of the outputs (default pinnacle)")
+    parser.add_argument("--notes", default=None, help="a Markdown file appended to the table (the analysis)")
+    parser.add_argument("--quick", action="store_true", help="a few steps a run: proves the script runs")
+    parser.add_argument(
+        "--render",
+        default=None,
+        help="write the Markdown table again from this JSON (with --notes), training nothing",
+    )
+    args = parser.parse_args(argv)
+    if args.render:
+        return render(parser, Path(args.render), args.notes)
+    tasks = list(TASKS) if args.tasks is None else [t.strip() for t in args.tasks.split(",") if t.strip()]
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        parser.error(f"unknown task(s) {', '.join(unknown)}; valid: {', '.join(TASKS)}")
+    models = [m.strip() for m in args.models.split(",")]
+    if not set(models) <= {"kan", "mlp"}:
+        parser.error(f"--models takes kan and/or mlp, got {args.models!r}")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    torch.set_num_threads(args.threads)
+    out = Path(args.out) if args.out else RESULTS
+    out.mkdir(parents=True, exist_ok=True)
+    command = "python benchmarks/pinnacle.py " + " ".join(
+        a if not (args.data and a == args.data) else "DATA"
+        for a in (argv if argv is not None else sys.argv[1:])
+    )
+    meta = {
+        "command": command.strip(),
+        "machine": machine(),
+        "source": kanpde_source(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    rows: list[dict] = []
+    for name in tasks:
+        for seed in seeds:
+            for family in models:
+                row = run_one(name, TASKS[name], family, seed, args.budget, args.data, args.quick)
+                rows.append(row)
+                print(
+                    f"{name:13s} {family} seed {seed}: L2RE {row['l2re']:.3e}  {row['seconds']:.0f} s  "
+                    f"{row['steps']} steps  {row['params']} params",
+                    flush=True,
+                )
+                write(rows, args, meta, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

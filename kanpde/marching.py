@@ -1,0 +1,323 @@
+"""Time marching: solve a time-dependent problem window by window, each window starting from the last.
+
+A problem on :math:`\\Omega \\times [t_0, t_1]` is split into ``K`` windows of equal length,
+:math:`t_0 = \\tau_0 < \\tau_1 < \\dots < \\tau_K = t_1`. Window ``k`` solves the same PDE with the same
+boundary conditions on :math:`\\Omega \\times [\\tau_k, \\tau_{k+1}]`; window 0 keeps the problem's initial
+conditions, and every later window replaces each ``Initial(..., derivative=n)`` of the problem by the
+previous window's solution there:
+
+.. math::
+
+    \\partial_t^n u_k(x, \\tau_k) = \\partial_t^n u_{k-1}(x, \\tau_k), \\qquad x \\in \\Omega,
+
+so a first-order-in-time equation (heat) carries the value and a second-order one (waves, stated with
+``Initial(u0)`` and ``Initial(v0, derivative=1)``) the value and the velocity. The marched solution is
+:math:`u(x, t) = u_k(x, t)` for :math:`\\tau_k \\le t < \\tau_{k+1}` (the last window includes :math:`t_1`).
+
+Why. A PINN on a long interval fits the residual everywhere at once and may settle on a function that
+satisfies the PDE late in time without following the evolution from the initial state; the error of a
+network also grows with the number of oscillations or transitions it has to represent. A short window holds
+few of them, and its initial state is known (up to the previous window's error). The price: the error at
+:math:`\\tau_k` is the next window's initial error; a dissipative problem damps it, a wave carries it on, so
+the marched error grows with ``K`` at a rate set by each window's accuracy.
+
+Each window is trained from a copy of the same initial ``model`` (each solve copies it) with the same
+options, by :func:`kanpde.solve` or the ``solve`` function passed (which takes ``solve(problem, model,
+**options)`` and returns a :class:`~kanpde.Solution`, e.g. one that stops at a time budget). ``Data``
+observations go to the windows whose time span holds them; problems with unknown coefficients are not
+marched (each window would identify its own value).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from . import metrics as _metrics
+from ._checks import check_positive_int
+from .conditions import Condition, Data, Initial
+from .geometry import SpaceTime
+from .problem import Problem
+from .reference import Reference
+from .solution import Solution
+from .solver import solve as _solve
+
+__all__ = ["march", "Marching"]
+
+Solve = Callable[..., Solution]
+
+
+class _Carried:
+    """The previous window's ``n``-th time derivative of one field, as an initial value ``x (N, d) -> (N,)``."""
+
+    def __init__(self, previous: Solution, field: str, derivative: int) -> None:
+        self.previous, self.field, self.derivative = previous, field, derivative
+
+    def __call__(self, x: Tensor) -> Tensor:
+        if self.derivative == 0:
+            values = self.previous(x)
+            return values if values.ndim == 1 else values[:, self.previous.fields.index(self.field)]
+        return self.previous.d(x, "t", order=self.derivative, field=self.field)
+
+
+def _window_conditions(
+    problem: Problem, previous: Solution | None, lo: float, hi: float, last: bool
+) -> list[Condition]:
+    """The problem's conditions for the window ``[lo, hi]``: initial values carried from ``previous`` (when
+    there is one), observations in the window only."""
+    out = []
+    for c in problem.conditions:
+        if isinstance(c, Initial) and previous is not None:
+            field = c.field or problem.fields[0]
+            out.append(dataclasses.replace(c, value=_Carried(previous, field, c.derivative)))
+        elif isinstance(c, Data):
+            t = c.points[:, -1]
+            keep = (t >= lo) & ((t <= hi) if last else (t < hi))
+            if keep.any():
+                out.append(dataclasses.replace(c, points=c.points[keep], values=c.values[keep]))
+        else:
+            out.append(c)
+    return out
+
+
+def _window_reference(reference: Reference | None, lo: float, hi: float) -> Reference | None:
+    """The reference's points with ``lo <= t <= hi`` (``None`` when none)."""
+    if reference is None:
+        return None
+    t = reference.points[:, -1]
+    keep = (t >= lo) & (t <= hi)
+    if not keep.any():
+        return None
+    return Reference(
+        reference.points[keep], reference.values[keep], reference.fields, source=reference.source
+    )
+
+
+def window_problem(problem: Problem, times: Sequence[float], k: int, previous: Solution | None) -> Problem:
+    """The problem of window ``k`` of the window bounds ``times`` (see the module docstring), starting from
+    ``previous`` (the solution of window ``k - 1``; ``None`` keeps the problem's own initial conditions)."""
+    lo, hi = float(times[k]), float(times[k + 1])
+    last = k == len(times) - 2
+    return dataclasses.replace(
+        problem,
+        domain=SpaceTime(problem.domain.space, t=(lo, hi)),
+        conditions=_window_conditions(problem, previous, lo, hi, last),
+        reference=_window_reference(problem.reference, lo, hi),
+        name=f"{problem.name}[{k}]",
+        recommended=None,
+    )
+
+
+def march(
+    problem: Problem,
+    model: nn.Module,
+    windows: int,
+    *,
+    solve: Solve | None = None,
+    **options,
+) -> Marching:
+    """Solve ``problem`` in ``windows`` time windows of equal length, each from the previous one's solution
+    (module docstring), and return the :class:`Marching` solution over the whole interval.
+
+    ``model`` is the initial network of every window (each solve trains a copy); ``options`` go to every
+    window's solve unchanged (``settings=``, ``seed=``, ``steps=``, ``callbacks=``, ...); ``solve`` replaces
+    :func:`kanpde.solve` (same signature). ``windows=1`` is a plain solve.
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"march takes a kanpde.Problem first, got {type(problem).__name__}")
+    if not isinstance(problem.domain, SpaceTime):
+        raise ValueError(
+            f"march needs a time-dependent problem (a SpaceTime domain), got {problem.domain!r}; solve a "
+            "stationary problem with kp.solve"
+        )
+    windows = check_positive_int("windows", windows)
+    if problem.unknowns:
+        names = ", ".join(u.name for u in problem.unknowns)
+        raise ValueError(
+            f"march does not identify unknown coefficients ({names}): each window would find its own value; "
+            "solve the inverse problem in one window with kp.solve"
+        )
+    if not any(isinstance(c, Initial) for c in problem.conditions) and windows > 1:
+        raise ValueError(
+            "march carries the initial conditions from window to window, and the problem has none; add "
+            "kp.Initial(...) conditions (and Initial(..., derivative=1) for second order in time)"
+        )
+    if solve is not None and not callable(solve):
+        raise TypeError(f"solve must be a function like kp.solve, got {solve!r}")
+    run = _solve if solve is None else solve
+    t0, t1 = problem.domain.t
+    times = tuple(float(t) for t in np.linspace(t0, t1, windows + 1))
+    solutions, seconds, previous = [], [], None
+    for k in range(windows):
+        start = time.perf_counter()
+        previous = run(window_problem(problem, times, k, previous), model, **options)
+        if not isinstance(previous, Solution):
+            raise TypeError(f"solve returned {type(previous).__name__} for window {k}, not a kanpde.Solution")
+        solutions.append(previous)
+        seconds.append(time.perf_counter() - start)
+    return Marching(problem, solutions, times, seconds)
+
+
+class Marching:
+    """The solution of :func:`march`: window ``k``'s solution on :math:`[\\tau_k, \\tau_{k+1})` (the last window
+    includes :math:`t_1`).
+
+    ``sol(x)`` and ``sol.d(x, *names, order=, field=)`` evaluate as a :class:`~kanpde.Solution` does (tensor in,
+    tensor out; NumPy in, NumPy out; ``(N,)`` for one field, ``(N, n_fields)`` for several), each point by
+    the window its time falls in. ``relative_l2`` and ``metrics`` measure against the problem's truth over
+    the whole interval; ``solutions``, ``times`` and ``seconds`` hold the windows.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        solutions: Sequence[Solution],
+        times: Sequence[float],
+        seconds: Sequence[float],
+    ) -> None:
+        if len(times) != len(solutions) + 1 or len(seconds) != len(solutions) or not solutions:
+            raise ValueError(
+                f"Marching needs K >= 1 solutions, K + 1 window bounds and K times, got {len(solutions)}, "
+                f"{len(times)} and {len(seconds)}"
+            )
+        self.problem, self.solutions = problem, list(solutions)
+        self.times, self.seconds = tuple(times), list(seconds)
+
+    def __repr__(self) -> str:
+        return f"Marching(problem={self.problem.name!r}, windows={len(self.solutions)}, t={self.times[0]}..{self.times[-1]})"
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.problem.fields
+
+    @property
+    def model(self) -> nn.Module:
+        """The last window's network (each window has its own: ``solutions[k].model``)."""
+        return self.solutions[-1].model
+
+    @property
+    def unknowns(self) -> dict[str, float]:
+        """Always empty: a marched problem has no unknown coefficients (:func:`march` refuses them)."""
+        return {}
+
+    symbolic_formula = None
+    """No formula: each window has its own network."""
+
+    @property
+    def num_parameters(self) -> int:
+        """Parameters of one window's network (every window has the same shape at the same grid)."""
+        return int(self.solutions[0].model.num_parameters)
+
+    @property
+    def history(self) -> list[dict]:
+        """Every window's history records, each with its ``window`` index and the seconds since the march began."""
+        out, offset = [], 0.0
+        for k, sol in enumerate(self.solutions):
+            for record in sol.history:
+                out.append({**record, "window": k, "seconds": offset + record.get("seconds", 0.0)})
+            offset += self.seconds[k]
+        return out
+
+    def window_of(self, t: Tensor) -> Tensor:
+        """The window index of every time ``t`` ``(N,)``: ``k`` with ``tau_k <= t < tau_{k+1}``, the last
+        window for ``t >= tau_{K-1}`` (long tensor ``(N,)``)."""
+        inner = torch.as_tensor(self.times[1:-1], dtype=t.dtype, device=t.device)  # (K - 1,)
+        return torch.searchsorted(inner, t.contiguous(), right=True)
+
+    def _piecewise(self, x, each: Callable[[Solution, Tensor], Tensor]):
+        if not isinstance(x, (Tensor, np.ndarray)):
+            raise TypeError(
+                f"a Marching solution takes a tensor or NumPy array (N, d), got {type(x).__name__}"
+            )
+        points = torch.as_tensor(x, dtype=torch.float64) if isinstance(x, np.ndarray) else x
+        dim = self.problem.domain.dim
+        if points.ndim != 2 or points.shape[1] != dim:
+            raise ValueError(
+                f"points must have shape (N, {dim}) (columns {', '.join(self.problem.domain.names)}), "
+                f"got {tuple(points.shape)}"
+            )
+        index = self.window_of(points[:, -1])  # (N,)
+        out = None
+        for k, sol in enumerate(self.solutions):
+            rows = torch.nonzero(index == k).squeeze(1)  # (n_k,)
+            if rows.numel() == 0:
+                continue
+            values = each(sol, points[rows])  # (n_k,) or (n_k, F)
+            if out is None:
+                out = values.new_zeros((points.shape[0], *values.shape[1:]))
+            out[rows] = values.to(out.dtype)
+        return out.cpu().numpy() if isinstance(x, np.ndarray) else out
+
+    def __call__(self, x: Tensor | np.ndarray) -> Tensor | np.ndarray:
+        return self._piecewise(x, lambda sol, pts: sol(pts))
+
+    def d(
+        self, x: Tensor | np.ndarray, *names: str, order: int | None = None, field: str | None = None
+    ) -> Tensor | np.ndarray:
+        """The derivative by the named coordinates, as :meth:`kanpde.Solution.d`, window by window."""
+        return self._piecewise(x, lambda sol, pts: sol.d(pts, *names, order=order, field=field))
+
+    def _truth(self) -> tuple[Tensor, Tensor]:
+        truth = self.problem.truth(torch.float64, "cpu")
+        if truth is None:
+            raise ValueError(
+                f"metrics need the truth, and problem {self.problem.name!r} has neither an exact solution nor "
+                "a reference"
+            )
+        return truth
+
+    def relative_l2(self, field: str | None = None) -> float:
+        """``||u - u*|| / ||u*||`` on the problem's evaluation set (or its reference's points), over all fields
+        together or of the one ``field``."""
+        x, true = self._truth()
+        columns = self._columns(field)
+        u = self._values(x)
+        return _metrics.relative_l2(u[:, columns], true[:, columns])
+
+    def _columns(self, field: str | None) -> list[int]:
+        if field is None:
+            return list(range(len(self.fields)))
+        if field not in self.fields:
+            raise ValueError(f"unknown field {field!r}; this solution's fields are {', '.join(self.fields)}")
+        return [self.fields.index(field)]
+
+    def _values(self, x: Tensor) -> Tensor:
+        u = self(x)
+        return u[:, None] if u.ndim == 1 else u  # (M, F)
+
+    def metrics(self) -> dict:
+        """Relative L2 and max abs error over the whole interval (all fields together, and per field with
+        several), the same per window under ``"windows"``, the number of points and the truth used."""
+        x, true = self._truth()
+        u = self._values(x)
+        out = {
+            "relative_l2": _metrics.relative_l2(u, true),
+            "max_abs": _metrics.max_abs(u, true),
+            "n_points": int(x.shape[0]),
+            "truth": "exact" if self.problem.exact is not None else "reference",
+        }
+        if len(self.fields) > 1:
+            out["fields"] = {
+                f: {
+                    "relative_l2": _metrics.relative_l2(u[:, [i]], true[:, [i]]),
+                    "max_abs": _metrics.max_abs(u[:, [i]], true[:, [i]]),
+                }
+                for i, f in enumerate(self.fields)
+            }
+        index = self.window_of(x[:, -1])
+        out["windows"] = [
+            {
+                "t": (self.times[k], self.times[k + 1]),
+                "relative_l2": _metrics.relative_l2(u[index == k], true[index == k])
+                if bool((index == k).any()) and bool(true[index == k].abs().max() > 0)
+                else float("nan"),
+                "seconds": self.seconds[k],
+            }
+            for k in range(len(self.solutions))
+        ]
+        return out
