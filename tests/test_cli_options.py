@@ -330,7 +330,9 @@ def check_causal_slices(tmp_path):
 def check_windows(tmp_path):
     m = _run(tmp_path, "--windows", "2", "--width", "2,3,1", problem="heat1d")
     assert [w["t"] for w in m["windows"]] == [[0.0, 0.5], [0.5, 1.0]]
-    assert (m["_out"] / "window0" / "solution.pt").is_file() and (m["_out"] / "window1" / "solution.pt").is_file()
+    assert (m["_out"] / "window0" / "solution.pt").is_file() and (
+        m["_out"] / "window1" / "solution.pt"
+    ).is_file()
 
 
 CHECKS = {
