@@ -170,9 +170,10 @@ class LBFGS(OptimizerOptions):
 class LM(OptimizerOptions):
     """Levenberg-Marquardt on the exact Jacobian (:class:`kanpde.optim.LevenbergMarquardt`).
 
-    A stage ends when ``max_tries`` damped trials fail, or when ``stall_window`` accepted steps lowered the
-    loss by less than ``stall_tol`` of its value; on the last grid by less than ``final_stall_tol`` (``0``:
-    as long as the loss falls at all; there is no finer grid to move on to). ``solver``: ``"auto"`` (dense
+    A stage ends ``"converged"`` when ``max_tries`` damped trials fail or a step no longer changes the
+    parameters, and ``"stalled"`` when ``stall_window`` accepted steps lowered the loss by at most
+    ``stall_tol`` of its value; on the last grid by at most ``final_stall_tol`` (``0``: as long as the loss
+    falls at all; there is no finer grid to move on to). ``solver``: ``"auto"`` (dense
     up to ``dense_max`` parameters, then matrix-free), ``"dense"`` or ``"cg"``; the matrix-free solver stops
     CG at the relative residual ``cg_tol`` or after ``cg_max_iter`` products and keeps Jacobian rows up to
     ``keep_bytes`` (:mod:`kanpde.optim`).
