@@ -227,6 +227,20 @@ def test_steps_left_by_a_converged_stage_go_to_the_next_grid():
     assert sol.relative_l2() < 1e-3  # measured 9.96e-5
 
 
+def test_the_last_grid_stops_when_its_loss_no_longer_moves():
+    """The last grid's stall rule (issue 27): with the default ``final_stall_tol`` grid 12 ends "stalled"
+    (measured at step 185 of the 400 asked for) at the error of the run without it, which goes on until a
+    step no longer lowers the loss ("converged", measured at step 208; relative L2 8.7944e-5 both)."""
+    options = {"grids": (3, 12), "steps": 200, "n_interior": 64}
+    sol = kp.solve(_poisson1d(), kp.KAN([1, 4, 1], grid=3), optimizer="lm", **options)
+    assert kp.LM().final_stall_tol == 1e-5
+    last = sol.history[-1]
+    assert last["grid"] == 12 and last["stopped"] == "stalled" and last["step"] < 300
+    off = kp.solve(_poisson1d(), kp.KAN([1, 4, 1], grid=3), optimizer=kp.LM(final_stall_tol=0.0), **options)
+    assert off.history[-1]["stopped"] == "converged" and off.history[-1]["step"] > last["step"]
+    assert sol.relative_l2() == pytest.approx(off.relative_l2(), rel=1e-3)
+
+
 def test_the_evaluation_set_stays_bounded_in_high_dimension():
     """15 nodes a column in 4-D (unchanged), 9 in 5-D, 3 in 10-D: at most 60 000 points past 3-D."""
     for dim, per_column in ((4, 15), (5, 9), (10, 3)):
