@@ -64,6 +64,10 @@ RECIPES = {
         **_FIRST,
         "phases": [[0.05, [5, 10], 60], [0.02, [10], 60], [0.01, [20, 40], 60]],
     },
+    "C": {  # B with 100 steps a grid in the last phase
+        **_FIRST,
+        "phases": [[0.05, [5, 10], 60], [0.02, [10], 60], [0.01, [20, 40], 100]],
+    },
 }
 """The recipes of issue 27 item 4 (module docstring); each phase is ``kp.solve(problem_nu, model, grids=...,
 steps=..., **options)`` from the network of the phase before."""
