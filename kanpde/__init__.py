@@ -5,7 +5,7 @@ from .conditions import Condition, Data, Dirichlet, Initial, Neumann, Periodic, 
 from .derivatives import Field, Fields
 from .fitting import fit
 from .formula import LIBRARY as SYMBOLIC_LIBRARY
-from .formula import Formula, symbolic
+from .formula import Formula, FormulaBudget, FormulaBudgetError, symbolic
 from .geometry import (
     SAMPLERS,
     Ball,
@@ -122,6 +122,8 @@ __all__ = [
     "list_problems",
     "symbolic",
     "Formula",
+    "FormulaBudget",
+    "FormulaBudgetError",
     "SYMBOLIC_LIBRARY",
 ]
 __version__ = "0.1.0"

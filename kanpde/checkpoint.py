@@ -255,7 +255,11 @@ def read_checkpoint(path: str | Path, device: str | None = None) -> dict:
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a kanpde checkpoint (no '{CHECKPOINT_FORMAT}' format tag); {_HINT}")
     version = payload.get("version", 0)
-    if not isinstance(version, int) or version > CHECKPOINT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError(
+            f"{path} is a damaged kanpde checkpoint: its version {version!r} is not an integer; {_HINT}"
+        )
+    if version > CHECKPOINT_VERSION:
         raise ValueError(
             f"{path} was written by a newer kanpde (checkpoint version {version!r}); upgrade kanpde"
         )
@@ -265,6 +269,16 @@ def read_checkpoint(path: str | Path, device: str | None = None) -> dict:
             f"{path} is a damaged kanpde checkpoint: it lacks {', '.join(missing)}; save it again"
         )
     return payload
+
+
+def stored_run_id(path: str | Path) -> str | None:
+    """The run identity in the trainer state of the checkpoint at ``path`` (memory-mapped: nothing large is
+    read); ``None`` when there is none or the file is not a readable checkpoint."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        return payload["trainer_state"]["run_id"]
+    except Exception:  # noqa: BLE001 - any file that is not a checkpoint of a run has no run identity
+        return None
 
 
 def float_dtype(state: dict) -> torch.dtype:
@@ -304,14 +318,50 @@ def hard_info(solution) -> list[dict]:
     problem can give it back)."""
     if solution.problem is None:
         return list(getattr(solution.ansatz, "hard_info", []))
+    return _hard_of(solution.problem)
+
+
+def _hard_of(problem: Problem) -> list[dict]:
     return [
         {
-            "field": c.field or solution.fields[0],
+            "field": c.field or problem.fields[0],
             "value": None if callable(c.value) else float(c.value),
             "on": encode_on(c.on),
         }
-        for c in solution.problem.hard_conditions
+        for c in problem.hard_conditions
     ]
+
+
+def differences(data: dict, problem: Problem) -> list[str]:
+    """How ``problem`` differs from the one a checkpoint's payload ``data`` was made from: its name, domain,
+    fields, unknowns and exactly imposed conditions (what a checkpoint records of them)."""
+    found = []
+    name = data["problem"].get("name")
+    if name is not None and name != problem.name:
+        found.append(f"it was made from problem {name!r}, not {problem.name!r}")
+    if data.get("domain") is not None and data["domain"] != domain_to_dict(problem.domain):
+        found.append(
+            f"its domain is {_domain_text(data['domain'])}, not {_domain_text(domain_to_dict(problem.domain))}"
+        )
+    if "fields" in data and list(data["fields"]) != list(problem.fields):
+        found.append(f"its fields are {', '.join(data['fields'])}, not {', '.join(problem.fields)}")
+    stored = sorted(u["name"] for u in data.get("unknowns", []))
+    if stored != sorted(u.name for u in problem.unknowns):
+        found.append(
+            f"its unknowns are {stored or 'none'}, not {sorted(u.name for u in problem.unknowns) or 'none'}"
+        )
+    if "hard" in data and data["hard"] != _hard_of(problem):
+        exact = lambda info: sorted(h["field"] for h in info) or "none"  # noqa: E731
+        found.append(
+            f"its exactly imposed Dirichlet values (fields {exact(data['hard'])}) differ from the problem's "
+            f"(fields {exact(_hard_of(problem))})"
+        )
+    return found
+
+
+def _domain_text(data: dict) -> str:
+    fields = ", ".join(f"{k}={v}" for k, v in data.items() if k != "type")
+    return f"{data.get('type')}({fields})"
 
 
 def save(solution, path: str | Path) -> Path:
@@ -333,13 +383,21 @@ class Restored:
 
 
 def restore(
-    path: str | Path, problem: Problem | str | Path | None = None, device: str | None = None
+    path: str | Path,
+    problem: Problem | str | Path | None = None,
+    device: str | None = None,
+    force: bool = False,
 ) -> Restored:
     """Read the checkpoint at ``path`` and rebuild its parts; the problem is attached as
-    :func:`read_problem` says. A damaged checkpoint is a ``ValueError`` that says so."""
+    :func:`read_problem` says, once checked against the one the checkpoint was made from
+    (:func:`differences`): a problem passed in that differs is an error unless ``force``; a shipped problem of
+    the stored name that differs (the run changed its conditions) is not attached, with a warning. A damaged
+    checkpoint is a ``ValueError`` that says so."""
     path = Path(path)
     data = read_checkpoint(path, device)
-    attached = read_problem(data["problem"], problem)
+    attached = _checked_problem(
+        path, data, read_problem(data["problem"], problem), problem is not None, force
+    )
     domain = domain_from_dict(data["domain"]) if data.get("domain") else None
     fields = tuple(data.get("fields", ("u",)))
     hard = _stored_hard(data, fields, domain) if attached is None else []
@@ -349,6 +407,28 @@ def restore(
         ansatz = ansatz.to(device)
     formula = _read_formula(path, data.get("formula"))
     return Restored(ansatz, attached, data["history"], settings, state, domain, formula)
+
+
+def _checked_problem(path: Path, data: dict, attached: Problem | None, given: bool, force: bool):
+    """``attached`` when it is the problem the checkpoint was made from (see :func:`restore`)."""
+    if attached is None:
+        return None
+    found = differences(data, attached)
+    if not found or (given and force):
+        return attached
+    what = "; ".join(found)
+    if given:
+        raise ValueError(
+            f"{path} was not made from this problem: {what}; pass the problem it was made from, or force=True "
+            "(--force) to use this one anyway"
+        )
+    warnings.warn(
+        f"{path}: the shipped problem {attached.name!r} is not the problem this checkpoint was made from ({what}); "
+        "loaded without a problem: pass the problem it was made from for metrics and residuals",
+        UserWarning,
+        stacklevel=4,
+    )
+    return None
 
 
 def _damaged(path: Path, what: str, read):

@@ -25,30 +25,35 @@ line (``kanpde solve PROBLEM --resume .../solution.pt``) and ends with status 13
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import re
+import signal
 import sys
 import time
 import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
 from .bench import add_arguments, run_from_args
 from .catalog import describe, list_problems, load_problem, problems_dir
 from .distributed import init_from_env, leave
-from .formula import check_problem, check_symbolic, symbolic
+from .formula import FormulaBudget, check_problem, check_symbolic, symbolic
 from .metrics import relative_l2
 from .models import MODELS, build_model, is_kan
 from .runfolder import RunFolder
 from .settings import FlatOption, SolveSettings, flat_options
 from .solution import load
-from .solver import resume, solve
+from .solver import check_model, resume, solve, threads
 
 __all__ = ["main", "COMMANDS"]
 
 PROG = "kanpde"
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 class UsageError(Exception):
@@ -97,10 +102,18 @@ def _int(flag: str, text) -> int:
     """An integer from a string (a TOML integer as it is); the range is the library's to check."""
     if isinstance(text, int) and not isinstance(text, bool):
         return text
+    word = str(text).strip()
     try:
-        return int(str(text).strip())
+        return int(word)
     except ValueError:
-        raise UsageError(f"--{flag} takes an integer, got {text!r}") from None
+        pass
+    try:  # a whole number in scientific notation, e.g. 1e6
+        value = float(word)
+    except ValueError:
+        value = math.nan
+    if math.isfinite(value) and value == int(value) and "e" in word.lower():
+        return int(value)
+    raise UsageError(f"--{flag} takes an integer, got {text!r}")
 
 
 def _float(flag: str, text) -> float:
@@ -146,6 +159,18 @@ def _compile(flag: str, text) -> bool | str:
     return {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(low, low)
 
 
+def _bool(flag: str, text) -> bool:
+    """``true``/``false`` (a flag given without a value is true)."""
+    if isinstance(text, bool):
+        return text
+    low = str(text).strip().lower()
+    if low in ("true", "yes", "1"):
+        return True
+    if low in ("false", "no", "0"):
+        return False
+    raise UsageError(f"--{flag} takes true or false, got {text!r}")
+
+
 def _text(flag: str, text) -> str:
     return str(text).strip()
 
@@ -180,6 +205,8 @@ _RUN_FLAGS: dict[str, tuple[Callable, str]] = {
     "out": (_text, "output folder (default runs/<problem>; with --resume the checkpoint's folder)"),
     "every": (_int, f"save a resumable checkpoint every this many steps (default {100})"),
     "resume": (_text, "continue the run of this checkpoint (e.g. after Ctrl-C) instead of starting one"),
+    "overwrite": (_bool, "replace another run's files in --out instead of refusing (default: refuse)"),
+    "force": (_bool, "resume or load a checkpoint with a problem other than the one it was made from"),
     "problem": (_text, "the problem, as in the PROBLEM argument (config file only)"),
 }
 _DEFAULT_EVERY = 100
@@ -193,9 +220,14 @@ def _add_solve(sub) -> None:
     )
     p.add_argument("problem", nargs="?", help="a shipped problem name (see 'kanpde list') or a .py file")
     for table in (_MODEL_FLAGS, {k: v[1:] for k, v in _SETTINGS_FLAGS.items()}, _RUN_FLAGS):
-        for name, (_, text) in table.items():
-            if name != "problem":
-                p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, help=text)
+        for name, (parse, text) in table.items():
+            if name == "problem":
+                continue
+            flag = f"--{name.replace('_', '-')}"
+            if parse is _bool:
+                p.add_argument(flag, dest=name, action="store_const", const=True, default=None, help=text)
+            else:
+                p.add_argument(flag, dest=name, default=None, help=text)
     p.add_argument("--config", default=None, help="a TOML file with any of the options above")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
@@ -322,11 +354,15 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
     if args.problem is not None:
         raw["problem"] = args.problem
     every = _RUN_FLAGS["every"][0]("every", raw.get("every", _DEFAULT_EVERY))
+    overwrite = _bool("overwrite", raw.get("overwrite", False))
+    options = {"metadata": {"options": _plain_options(raw)}, "formula": args.symbolic, "overwrite": overwrite}
+    options["progress"] = not args.no_progress
     if "resume" in raw:
         solution = _resumable(raw)
         out = Path(raw["out"]) if "out" in raw else Path(raw["resume"]).parent
         _check_symbolic(args, solution.problem, solution.model)
-        folder = RunFolder(out, every, metadata={"options": _plain_options(raw)}, formula=args.symbolic)
+        folder = RunFolder(out, every, **options)
+        folder.claim(solution.trainer_state.run_id, resuming=True)
 
         def run():
             return resume(solution, progress=not args.no_progress, callbacks=[folder])
@@ -344,19 +380,47 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {out} is a file; pass a folder")
         _check_symbolic(args, problem, model)
-        folder = RunFolder(out, every, metadata={"options": _plain_options(raw)}, formula=args.symbolic)
+        check_model(problem, model)  # every check that can fail before the folder is claimed
+        folder = RunFolder(out, every, **options)
+        folder.claim()  # an unwritable, locked or occupied folder is an error now, not after training
 
         def run():
             return solve(problem, model, settings=settings, progress=not args.no_progress, callbacks=[folder])
 
     start = time.perf_counter()
     try:
-        solution = run()
-    except KeyboardInterrupt:
-        return _interrupted(folder, raw) if comm.is_root else EXIT_INTERRUPTED
-    if comm.is_root:
-        _print_summary(problem, solution, folder.path, time.perf_counter() - start)
+        with _sigterm_as_interrupt():
+            solution = run()
+            if comm.is_root:
+                _print_summary(problem, solution, folder.path, time.perf_counter() - start)
+    except KeyboardInterrupt as err:
+        code = EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
+        return _interrupted(folder, raw, err) if comm.is_root else code
+    finally:
+        folder.release()
     return 0
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what batch schedulers send at a time limit), handled as Ctrl-C is."""
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """Within the block, SIGTERM raises :class:`Terminated` (the main thread only; elsewhere as it was)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated
 
 
 def _check_symbolic(args: argparse.Namespace, problem, model) -> None:
@@ -373,13 +437,14 @@ def _check_symbolic(args: argparse.Namespace, problem, model) -> None:
 
 def _resumable(raw: dict):
     """The checkpoint of ``--resume`` with its problem attached; training options come from it alone."""
-    given = sorted(set(raw) & {*_SETTINGS_FLAGS, *_MODEL_FLAGS})
+    given = sorted(set(raw) & {*_SETTINGS_FLAGS, *_MODEL_FLAGS})  # noqa: C401
     if given:
         flags = ", ".join(f"--{g.replace('_', '-')}" for g in given)
         raise UsageError(
             f"--resume continues the run stored in the checkpoint with its own settings; drop {flags}"
         )
-    solution = load(raw["resume"], problem=raw.get("problem"))
+    force = _bool("force", raw.get("force", False))
+    solution = load(raw["resume"], problem=raw.get("problem"), force=force)
     if solution.problem is None:
         raise UsageError(
             f"the checkpoint {raw['resume']} was not made from a shipped problem; name its problem file: "
@@ -392,18 +457,30 @@ def _plain_options(raw: dict) -> dict:
     return {k: v if isinstance(v, (int, float, bool, list)) else str(v) for k, v in raw.items()}
 
 
-def _interrupted(folder: RunFolder, raw: dict) -> int:
-    if folder.interrupted is None:
-        print(f"{PROG}: interrupted before training started; nothing written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    name = raw.get("problem", "PROBLEM")
-    print(
-        f"{PROG}: interrupted after step {folder.interrupted}; saved a resumable checkpoint to "
-        f"{folder.checkpoint} and the history to {folder.history_csv}; continue with: "
-        f"kanpde solve {name} --resume {folder.checkpoint}",
-        file=sys.stderr,
+def _interrupted(folder: RunFolder, raw: dict, err: KeyboardInterrupt) -> int:
+    """One line saying what the interruption left, and the exit status (130 Ctrl-C, 143 SIGTERM)."""
+    code, what = (
+        (EXIT_TERMINATED, "terminated (SIGTERM)")
+        if isinstance(err, Terminated)
+        else (EXIT_INTERRUPTED, "interrupted")
     )
-    return EXIT_INTERRUPTED
+    if folder.phase == "writing":
+        message = (
+            f"{what} while writing the final files; the finished run's checkpoint is {folder.checkpoint} "
+            f"(write the fields with: kanpde export {folder.checkpoint})"
+        )
+    elif folder.phase == "done":
+        message = f"{what} after the run finished; its files are in {folder.path}"
+    elif folder.interrupted is None:
+        message = f"{what} before training started; nothing written"
+    else:
+        name = raw.get("problem", "PROBLEM")
+        message = (
+            f"{what} after step {folder.interrupted}; saved a resumable checkpoint to {folder.checkpoint} and "
+            f"the history to {folder.history_csv}; continue with: kanpde solve {name} --resume {folder.checkpoint}"
+        )
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return code
 
 
 def _print_summary(problem, solution, out: Path, seconds: float) -> None:
@@ -444,19 +521,42 @@ def _add_export(sub) -> None:
         "was not made from a shipped problem",
     )
     p.add_argument("--resolution", default=None, help="nodes per coordinate (default: the evaluation grid)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="use --problem even when the checkpoint was made from another one",
+    )
 
 
 def _run_export(args: argparse.Namespace) -> int:
     checkpoint = Path(args.checkpoint)
     resolution = _int("resolution", args.resolution) if args.resolution is not None else None
-    solution = load(checkpoint, problem=args.problem)
-    target = Path(args.out) if args.out else checkpoint.with_suffix(".h5")
-    if target.is_dir():
-        target = target / checkpoint.with_suffix(".h5").name
+    solution = load(checkpoint, problem=args.problem, force=args.force)
+    target = _output(args.out, checkpoint, checkpoint.with_suffix(".h5").name, (".h5", ".xdmf"))
     h5, xdmf = solution.export(target, resolution=resolution)
     print(h5)
     print(xdmf)
     return 0
+
+
+def _output(out: str | None, checkpoint: Path, name: str, companions: tuple[str, ...]) -> Path:
+    """The file ``--out`` names: beside the checkpoint when not given; ``name`` inside a folder (an existing
+    one, or one written with a trailing separator, which is created). Writing over the checkpoint itself is
+    refused (``companions``: the suffixes of the files written beside the target)."""
+    if out is None:
+        target = checkpoint.parent / name
+        out = str(target)
+    elif out.endswith(("/", os.sep)) or Path(out).is_dir():
+        Path(out).mkdir(parents=True, exist_ok=True)
+        target = Path(out) / name
+    else:
+        target = Path(out)
+    written = {target.resolve(), *(target.with_suffix(s).resolve() for s in companions)}
+    if checkpoint.resolve() in written:
+        raise UsageError(
+            f"--out {out} would write over the checkpoint {checkpoint}; pass another file or a folder"
+        )
+    return target
 
 
 # --------------------------------------------------------------------------------------------------
@@ -474,12 +574,35 @@ def _add_symbolic(sub) -> None:
     )
     p.add_argument("checkpoint", help="a solution.pt of a KAN written by 'kanpde solve' or Solution.save")
     p.add_argument("--problem", default=None, help="the problem, when the checkpoint's cannot be found")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="use --problem even when the checkpoint was made from another one",
+    )
     p.add_argument("--no-refine", action="store_true", help="compose the edge fits only (no PDE refinement)")
     p.add_argument("--out", default=None, help="also write the formula to this JSON file")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=FormulaBudget().seconds,
+        metavar="SECONDS",
+        help="wall time of the search (default %(default)g s); a KAN of more than "
+        f"{FormulaBudget().max_edges} edges is pruned or narrowed to a KAN [d, w, 1] first",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="torch CPU threads (default: as torch sets them)",
+    )
 
 
 def _run_symbolic(args: argparse.Namespace) -> int:
-    solution = load(Path(args.checkpoint), problem=args.problem)
+    target = (
+        _output(args.out, Path(args.checkpoint), "formula.json", ()) if args.out else None
+    )  # before fitting
+    solution = load(Path(args.checkpoint), problem=args.problem, force=args.force)
     if solution.problem is None:
         raise UsageError(
             f"cannot find the problem of {args.checkpoint}; name it with --problem NAME_OR_FILE.py"
@@ -488,7 +611,14 @@ def _run_symbolic(args: argparse.Namespace) -> int:
         check_symbolic(solution.problem, solution.model)
     except (TypeError, ValueError) as err:
         raise UsageError(f"{args.checkpoint}: {err}") from err
-    found = symbolic(solution) if args.no_refine else solution.formula()
+    try:
+        budget = FormulaBudget(seconds=args.budget)
+    except ValueError as err:
+        raise UsageError(f"--budget: {err}") from err
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be a whole number >= 1, got {args.threads}")
+    with threads(args.threads):
+        found = symbolic(solution) if args.no_refine else solution.formula(budget=budget)
     print(f"{'formula':<12} {found}")
     if solution.problem.exact is not None:
         print(f"{'relative L2':<12} {found.relative_l2(solution.problem):.3e} (to the exact solution)")
@@ -497,8 +627,8 @@ def _run_symbolic(args: argparse.Namespace) -> int:
         print(f"{'relative L2':<12} {relative_l2(found(x), solution(x)):.3e} (to the KAN; no exact solution)")
     if found.loss is not None:
         print(f"{'PDE loss':<12} {found.loss:.3e}")
-    if args.out:
-        print(f"{'out':<12} {found.save(Path(args.out))}")
+    if target is not None:
+        print(f"{'out':<12} {found.save(target)}")
     return 0
 
 

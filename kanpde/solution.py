@@ -26,7 +26,7 @@ from . import metrics as _metrics
 from .ansatz import Ansatz
 from .derivatives import Evaluation, Field, derivative_key, resolve_mode
 from .export import export_solution
-from .formula import Formula, symbolic
+from .formula import Formula, FormulaBudget, check_symbolic, find_formula
 from .geometry import Domain
 from .plotting import plot_solution
 from .problem import Problem, Unknown
@@ -288,12 +288,33 @@ class Solution:
         values = list(self.residuals(x, batch).values())
         return values[0] if len(values) == 1 else torch.stack(values, dim=1)
 
-    def formula(self, *, library=None, threshold: float = 0.0, **refine_options):
-        """The closed form of this solution: ``kp.symbolic(self).refine(self.problem)`` (see
-        :func:`kanpde.symbolic` and :meth:`kanpde.Formula.refine`, whose options pass through). The formula is
-        kept as ``symbolic_formula`` and saved and exported with the solution from then on."""
+    def formula(
+        self,
+        *,
+        library=None,
+        threshold: float = 0.0,
+        budget: FormulaBudget | None = None,
+        progress: bool = True,
+        **refine_options,
+    ):
+        """The closed form of this solution within ``budget`` (default ``kp.FormulaBudget()``: 120 s): the
+        KAN's edges fitted and refined against the PDE (``kp.symbolic(self).refine(self.problem)``) when it
+        has at most ``budget.max_edges`` edges, else those of the pruned KAN, or of a narrow KAN
+        ``[d, w, 1]`` trained on the PDE (:func:`kanpde.formula.find_formula`); ``progress`` prints one line
+        per phase to stderr. Options of :meth:`kanpde.Formula.refine` pass through. The formula is kept as
+        ``symbolic_formula`` and saved and exported with the solution from then on."""
         problem = self._need_problem("formula")
-        found = symbolic(self, library=library, threshold=threshold).refine(problem, **refine_options)
+        check_symbolic(problem, self.model)
+        found = find_formula(
+            self.model,
+            problem,
+            library=library,
+            threshold=threshold,
+            budget=budget,
+            progress=progress,
+            evaluate=lambda x: self(x).reshape(-1),
+            **refine_options,
+        )
         self.symbolic_formula = found
         return found
 
@@ -358,7 +379,11 @@ def _errors(u: Tensor, true: Tensor, grad_u, grad_true, columns: list[int]) -> d
 
 
 def load(
-    path: str | Path, problem: Problem | str | Path | None = None, device: str | None = None
+    path: str | Path,
+    problem: Problem | str | Path | None = None,
+    device: str | None = None,
+    *,
+    force: bool = False,
 ) -> Solution:
     """Open a checkpoint written by :meth:`Solution.save` (or ``kanpde solve``).
 
@@ -366,8 +391,12 @@ def load(
     ``problem`` when given (a :class:`~kanpde.Problem`, a shipped name or a path to a problem file you
     trust), else the shipped problem the checkpoint was made from; otherwise the solution has none and
     still evaluates, exports and plots on the stored domain.
+
+    A ``problem`` other than the one the checkpoint was made from (another name, domain, fields, unknowns or
+    exactly imposed conditions) is an error that says what differs, unless ``force=True``: metrics against
+    the wrong truth, or an ansatz without its exact Dirichlet values, would be wrong numbers.
     """
-    found = checkpoint.restore(path, problem, device)
+    found = checkpoint.restore(path, problem, device, force)
     solution = Solution(
         found.ansatz, found.problem, found.history, found.settings, found.trainer_state, domain=found.domain
     )

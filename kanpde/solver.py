@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -21,7 +22,10 @@ from torch import nn
 
 from ._checks import check_positive_int
 from .ansatz import Ansatz
+from .conditions import Initial
+from .derivatives import Evaluation, accessor
 from .distributed import current
+from .mlp import MLP
 from .observers import Observer, Progress, as_observers
 from .problem import Problem
 from .restarts import best_start
@@ -53,7 +57,9 @@ def _observers(callbacks, progress: bool) -> list[Observer]:
     return [Progress(), *observers] if progress and current().is_root else observers
 
 
-def _check_model(problem: Problem, model: nn.Module) -> None:
+def check_model(problem: Problem, model: nn.Module) -> None:
+    """Raise ``TypeError`` / ``ValueError`` unless ``model`` is a module whose width fits the problem's
+    coordinates and fields."""
     if not isinstance(problem, Problem):
         raise TypeError(f"solve takes a kanpde.Problem first, got {type(problem).__name__}")
     if not isinstance(model, nn.Module):
@@ -66,6 +72,68 @@ def _check_model(problem: Problem, model: nn.Module) -> None:
             f"model width {width} does not fit the problem: it needs {dim} input{'s' if dim > 1 else ''} "
             f"({', '.join(problem.domain.names)}) and {k} output{'s' if k > 1 else ''}"
             f"{' (' + ', '.join(problem.fields) + ')' if k > 1 else ''}, e.g. [{dim}, 10, {k}]"
+        )
+
+
+class _Recorder(Evaluation):
+    """An evaluation that notes every derivative a residual asks for."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.keys: set[tuple[int, ...]] = set()
+
+    def get(self, field: int, key: tuple[int, ...]):
+        self.keys.add(tuple(key))
+        return super().get(field, key)
+
+
+def _time_order(problem: Problem) -> int:
+    """The highest order of a time derivative in the residual (probed on a few points with a small network)."""
+    domain = problem.domain
+    net = MLP([domain.dim, 3, len(problem.fields)], seed=0)
+    net.set_input_bounds(*domain.bounds())
+    x = domain.sample_interior(4, sampler="random", seed=0)
+    ev = _Recorder(
+        Ansatz(net, problem.fields, problem.unknowns), x, domain.names, domain.space_dim, "autograd"
+    )
+    try:
+        problem.residual(x, accessor(ev, problem.fields))
+    except Exception:  # noqa: BLE001 - a residual that cannot run here fails in the solve with its own error
+        return 0
+    t = domain.dim - 1
+    return max((key.count(t) for key in ev.keys), default=0)
+
+
+def warn_ill_posed(problem: Problem, settings: SolveSettings) -> None:
+    """Warn where a solve cannot give a meaningful answer: no conditions at all (the PDE alone has many
+    solutions), a residual of order ``m`` in time with initial conditions on fewer than the ``m`` derivatives
+    ``u, u_t, ...`` (e.g. ``u_tt`` with only ``Initial(u)``), or a schedule of zero steps (the untrained
+    model)."""
+    if not problem.conditions:
+        warnings.warn(
+            f"problem {problem.name!r} has no boundary, initial or data conditions: the PDE alone has many "
+            "solutions (ill-posed); add conditions=[...]",
+            UserWarning,
+            stacklevel=3,
+        )
+    elif problem.domain.is_time_dependent:
+        order = _time_order(problem)
+        given = {c.derivative for c in problem.conditions if isinstance(c, Initial)}
+        missing = [n for n in range(order) if n not in given]
+        if given and missing:
+            names = ", ".join("u" if n == 0 else "du/dt" if n == 1 else f"d{n}u/dt{n}" for n in missing)
+            hint = ", ".join(f"kp.Initial(value, derivative={n})" for n in missing)
+            warnings.warn(
+                f"problem {problem.name!r} is of order {order} in time but has no initial condition on {names} "
+                f"(ill-posed); add {hint}",
+                UserWarning,
+                stacklevel=3,
+            )
+    if settings.schedule.total_steps == 0:
+        warnings.warn(
+            "the schedule takes no optimiser steps: the solution is the untrained model",
+            UserWarning,
+            stacklevel=3,
         )
 
 
@@ -97,12 +165,13 @@ def solve(
     step (a :class:`~kanpde.RunFolder` saves it, resumable) and the interrupt propagates. The ``model``
     passed in is not modified; the trained one is ``solution.model``.
     """
-    _check_model(problem, model)
+    check_model(problem, model)
     if settings is not None and not isinstance(settings, SolveSettings):
         raise TypeError(f"settings must be a kanpde.SolveSettings, got {type(settings).__name__}")
     if stop_after is not None:
         check_positive_int("stop_after", stop_after)
     settings = (settings or SolveSettings()).replace(**options).check(problem, model)
+    warn_ill_posed(problem, settings)
     observers = _observers(callbacks, progress)
     runtime = settings.runtime
     with threads(runtime.threads):

@@ -30,6 +30,7 @@ class TrainerState:
         best, best_params: the lowest loss of the current stage's loss function and its parameters.
         interior: the interior points, when a lever replaced the ones drawn from the seed (RAD).
         levers: every lever's ``state_dict()``, in the settings' order.
+        run_id: the run's identity (a random hex string), which its run folder records.
     """
 
     grid_index: int = 0
@@ -45,6 +46,7 @@ class TrainerState:
     best_params: Tensor | None = None
     interior: Tensor | None = None
     levers: list[dict] = field(default_factory=list)
+    run_id: str | None = None
 
     def copy(self) -> TrainerState:
         """A copy whose lists are its own (tensors are shared: the trainer replaces them, never writes in them)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+import uuid
 import warnings
 
 import torch
@@ -99,6 +100,8 @@ class Trainer:
         self.state = state.copy() if state is not None else TrainerState(carry=[0] * len(stages))
         if not self.state.carry:  # states saved before the carry was tracked
             self.state.carry = [0] * len(stages)
+        if self.state.run_id is None:  # a new run, or one saved before runs had an identity
+            self.state.run_id = uuid.uuid4().hex
         self.points = sample_collocation(
             problem,
             sampling.n_interior,

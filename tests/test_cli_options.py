@@ -111,14 +111,16 @@ def check_grids(tmp_path):
 def check_lr(tmp_path):
     a = _run(tmp_path, "--lr", "0.05")
     assert _options(a)["lr"] == 0.05
-    b = _run(tmp_path)  # the default 0.01 moves the same first two Adam steps by a fifth as much
+    b = _run(
+        tmp_path, folder="default"
+    )  # the default 0.01 moves the same first two Adam steps by a fifth as much
     assert a["relative_l2"] != b["relative_l2"]
 
 
 def check_seed(tmp_path):
     a = _run(tmp_path, "--seed", "3")
     model_a = _model(a)
-    b = _run(tmp_path)
+    b = _run(tmp_path, folder="default")
     assert _options(a)["seed"] == 3 and model_a.seed == 3 and _model(b).seed == 0
     assert not torch.equal(model_a.layers[0].base_weight, _model(b).layers[0].base_weight)
 
@@ -207,6 +209,28 @@ def check_threads(tmp_path):
     before = torch.get_num_threads()
     m = _run(tmp_path, "--threads", "1")
     assert _options(m)["threads"] == 1 and torch.get_num_threads() == before  # restored after the solve
+
+
+def check_overwrite(tmp_path):
+    first = _run(tmp_path, "--optimizer", "adam:1")
+    assert main(["solve", "poisson1d", *BASE, "--out", str(first["_out"])]) == 2  # another run is there
+    second = _run(tmp_path, "--overwrite")
+    assert second["steps"] == 2 and first["steps"] == 1  # replaced, not mixed
+
+
+def check_force(tmp_path, capsys):
+    part = kp.solve(kp.load_problem("poisson1d"), kp.KAN([1, 3, 1], grid=3), optimizer=[("adam", 2)], grids=3,
+                    n_interior=16, stop_after=1)  # fmt: skip
+    checkpoint = str(part.save(tmp_path / "part.pt"))
+    renamed = tmp_path / "renamed.py"
+    renamed.write_text(
+        "import dataclasses\nimport kanpde as kp\n"
+        "problem = dataclasses.replace(kp.load_problem('poisson1d'), name='renamed')\n"
+    )
+    args = ["solve", str(renamed), "--resume", checkpoint, "--no-progress", "--out", str(tmp_path / "r")]
+    assert main(args) == 2  # made from poisson1d: refused, and says so
+    assert "it was made from problem 'poisson1d', not 'renamed'" in capsys.readouterr().err
+    assert main([*args, "--force"]) == 0 and kp.load(tmp_path / "r" / "solution.pt").trainer_state.finished
 
 
 def check_out(tmp_path):
@@ -329,6 +353,8 @@ CHECKS = {
     "--causal": check_causal,
     "--causal-slices": check_causal_slices,
     "--threads": check_threads,
+    "--overwrite": check_overwrite,
+    "--force": check_force,
     "--knots": check_knots,
     "--chunk-size": check_chunk_size,
     "--sparsity": check_sparsity,
@@ -343,8 +369,9 @@ CHECKS = {
 
 
 @pytest.mark.parametrize("flag", list(CHECKS))
-def test_option_reaches_the_solver(flag, tmp_path):
-    CHECKS[flag](tmp_path)
+def test_option_reaches_the_solver(flag, tmp_path, capsys):
+    check = CHECKS[flag]
+    check(tmp_path, capsys) if check.__code__.co_argcount == 2 else check(tmp_path)
 
 
 def test_no_progress_silences_the_bar(tmp_path, capsys):

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from ..kan import KAN
 
-__all__ = ["check_symbolic", "check_problem"]
+__all__ = ["check_symbolic", "check_problem", "FormulaBudgetError"]
+
+
+class FormulaBudgetError(TimeoutError):
+    """A formula search spent its time budget (:class:`~kanpde.FormulaBudget`) before it found any formula."""
 
 
 def check_symbolic(problem, model) -> None:

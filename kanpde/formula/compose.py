@@ -8,7 +8,7 @@ times sums are distributed, equal terms collected).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import sympy
@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from ..kan import KAN
-from .checks import check_symbolic
+from .checks import FormulaBudgetError, check_symbolic
 from .edges import fit_edge
 from .formula import Formula
 from .library import resolve_library
@@ -36,6 +36,7 @@ def symbolic(
     threshold: float = 0.0,
     linearize: float = 0.1,
     snap: bool = True,
+    stop: Callable[[], bool] | None = None,
 ) -> Formula:
     """The formula of a KAN (or of a :class:`~kanpde.Solution` of one): every edge fitted to
     ``c · g(a · v + b) + d`` (:func:`~kanpde.formula.fit_edge`), then composed.
@@ -55,6 +56,8 @@ def symbolic(
         threshold: edges whose score (:meth:`KAN.edge_scores`) is below it count as constants (their mean).
         linearize: the share below which a node's input enters the next edges to first order (above).
         snap: snap edge constants to simple numbers (:mod:`kanpde.formula.edges`).
+        stop: checked before every edge; once it returns ``True`` the fitting ends with
+            :class:`~kanpde.formula.checks.FormulaBudgetError` (``kp.FormulaBudget`` sets it).
     """
     model, x, names = _resolve(source, x, names)
     lib = resolve_library(library)
@@ -76,6 +79,10 @@ def symbolic(
         terms = [[None] * layer.n_out for _ in range(layer.n_in)]
         for i in range(layer.n_in):
             for j in range(layer.n_out):
+                if stop is not None and stop():
+                    raise FormulaBudgetError(
+                        f"the time budget ran out after {len(edges)} of {sum(a * b for a, b in zip(model.width[:-1], model.width[1:], strict=True))} edge fits"
+                    )
                 y = values[l][:, i, j]
                 if scores is not None and float(scores[l][i, j]) < threshold:
                     y = torch.full_like(y, float(y.mean()))

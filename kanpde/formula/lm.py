@@ -30,9 +30,10 @@ def least_squares(
     ftol: float = 1e-14,
     target: float = 0.0,
     damping: float = 1e-3,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[Tensor, float]:
     """Minimise ``|r(θ)|²`` from ``theta`` ``(K,)``; returns the best ``θ`` and its cost. It also stops once the
-    cost is at most ``target``."""
+    cost is at most ``target``, and before a step when ``stop()`` returns ``True`` (a time budget)."""
     theta = theta.detach().clone()
     if theta.numel() == 0:
         r, _ = fun(theta)
@@ -41,7 +42,7 @@ def least_squares(
     cost = float(r @ r)
     lam, nu, stalls = damping, 2.0, 0
     for _ in range(max_steps):
-        if cost <= target or not math.isfinite(cost):
+        if cost <= target or not math.isfinite(cost) or (stop is not None and stop()):
             break
         a, g = jac.T @ jac, jac.T @ r  # (K, K), (K,)
         diag = a.diagonal().clamp(min=1e-12 * float(a.diagonal().max().clamp(min=1e-300)))

@@ -75,12 +75,14 @@ def refine(
     snap_tol: float = 1e-2,
     expand: bool = True,
     device: str | torch.device = "cpu",
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[sympy.Expr, float]:
     """The expression of ``formula`` with its constants fitted to ``problem``'s PDE loss, or to
     ``data = (x, y)``, and snapped (module docstring), and the loss it reaches
     (:meth:`kanpde.Formula.refine` makes the refined formula of them). Point counts default by dimension (1-D 500 interior; 2-D 1000 interior, 200
     boundary, 200 initial; beyond 2000, 600, 300), drawn by Sobol from ``seed``: a formula with few constants
-    needs few points, and its error is measured elsewhere."""
+    needs few points, and its error is measured elsewhere. ``stop()`` returning ``True`` (a time budget) ends
+    every fit and the snapping early: the formula as it stands then is returned."""
     if (problem is None) == (data is None):
         raise ValueError("refine takes a problem (its PDE loss) or data=(x, y), exactly one of them")
     if problem is not None:
@@ -90,21 +92,21 @@ def refine(
     floor = FLOOR * zero
 
     def fit(expr: sympy.Expr, steps: int = max_steps, ftol: float = 1e-14, target: float = 0.0):
-        return _fit(formula, expr, make, steps, ftol, target)
+        return _fit(formula, expr, make, steps, ftol, target, stop)
 
     expr, loss = fit(formula.expr)
     if not math.isfinite(loss):
         raise ValueError(
             f"the formula {formula.expr} is not finite at the refinement points; it cannot be refined"
         )
-    if expand:
+    if expand and not (stop is not None and stop()):
         wide = canonical(expr)
         if wide != expr and float_count(wide) <= max(MAX_WIDE, 3 * float_count(expr)):
             wide, wide_loss = fit(wide)
             if wide_loss <= loss * (1 + snap_tol) + floor:
                 expr, loss = wide, wide_loss
     if snap:
-        expr, loss = _snap(expr, loss, fit, floor, snap_tol)
+        expr, loss = _snap(expr, loss, fit, floor, snap_tol, stop)
         expr, loss = fit(expr)
     return _tidy(expr, formula), loss
 
@@ -114,12 +116,20 @@ def _module(formula: Formula, expr: sympy.Expr, params, theta: Tensor) -> Formul
 
 
 def _fit(
-    formula: Formula, expr: sympy.Expr, make, steps: int, ftol: float = 1e-14, target: float = 0.0
+    formula: Formula,
+    expr: sympy.Expr,
+    make,
+    steps: int,
+    ftol: float = 1e-14,
+    target: float = 0.0,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[sympy.Expr, float]:
     """All floats of ``expr`` fitted by Levenberg-Marquardt; the expression with the fitted values and the loss."""
     p_expr, params, values = parametrize(merge_numbers(expr))
     module = _module(formula, p_expr, params, torch.tensor(values, dtype=torch.float64))
-    theta, cost = least_squares(make(module), module.theta, max_steps=steps, ftol=ftol, target=target)
+    theta, cost = least_squares(
+        make(module), module.theta, max_steps=steps, ftol=ftol, target=target, stop=stop
+    )
     fitted = p_expr.xreplace({s: sympy.Float(v) for s, v in zip(params, theta.tolist(), strict=True)})
     return fitted, cost
 
@@ -162,13 +172,17 @@ def canonical(expr: sympy.Expr) -> sympy.Expr:
     return merge_numbers(sympy.expand(split_phases(wide)))
 
 
-def _snap(expr: sympy.Expr, loss: float, fit, floor: float, snap_tol: float) -> tuple[sympy.Expr, float]:
+def _snap(
+    expr: sympy.Expr, loss: float, fit, floor: float, snap_tol: float, stop: Callable[[], bool] | None = None
+) -> tuple[sympy.Expr, float]:
     """Snap constants one at a time, nearest first, while the loss allows it: to a simple number, or to another
     constant of the formula (equal within ``TIE_RADIUS``), which lets sympy collect the terms they share."""
     failures, budget = 0, min(2 * float_count(expr) + 4, MAX_FAILED_SNAPS)
     while True:
         p_expr, params, values = parametrize(merge_numbers(expr))
         for _, changes in _snap_candidates(p_expr, params, values):
+            if stop is not None and stop():
+                return expr, loss
             fixed = {s: sympy.Float(v) for s, v in zip(params, values, strict=True)}
             fixed.update(changes)
             limit = loss * (1 + snap_tol) + floor
