@@ -32,7 +32,8 @@ built from boundary values only (:func:`hard_soft.hard`: a zero value as it is, 
   the settings it recommends (grids 5 and 10, 80 LM steps each, on 2000 + 600 + 400 points).
 * ``burgers1d`` - the best KAN we found: three hidden layers with causal weights (ε = 100); without them
   0.25, and KAN [2, 10, 1] with residual knots and RAD 8.0e-2 (exploratory). The default solve is the tanh
-  MLP the problem recommends, since every KAN tried settles at 0.04-0.3 (``results/burgers_kan.md``).
+  MLP the problem recommends, since every KAN tried in one solve settles at 0.04-0.3; a KAN needs three
+  (viscosity continuation with the symmetry condition u(0, t) = 0 and RAD: 9.9e-5, ``results/burgers_kan.md``).
 * ``poisson_holes`` - no target row: the default solve meets it (the problem ships its side values hard,
   lifted by ``kp.transfinite``).
 * ``poisson_lshape`` - no target row: the default solve runs what the problem recommends, the tanh MLP

@@ -21,10 +21,12 @@ functions makes a rise on new points read as a failed line search or a stall. A 
   ``ρ = (L(θ) - L(θ+δ)) / (L(θ) - |r + Jδ|^2)`` exceeds ``1e-4``; then ``λ ← λ · max(1/3, 1 - (2ρ - 1)^3)``
   (Nielsen's rule), otherwise ``λ ← λ ν``, ``ν ← 2ν`` and the step is retried. (Capping ``ν`` at 4 was
   tried: it ended poisson2d_sin 5x and helmholtz2d 4x less accurate; the fast growth of ``λ`` after
-  failures seems to let the run leave poor basins.) The stage ends ("converged") when ``max_tries`` trials
-  fail, or when ``stall_window`` accepted steps lowered the loss by less than ``stall_tol`` of its value
+  failures seems to let the run leave poor basins.) The stage ends ``"converged"`` when ``max_tries``
+  trials fail or a step no longer changes the parameters (``θ + δ == θ`` in floating point: the "decrease"
+  the trial showed was round-off between two evaluations of the loss, and more damping moves less), and
+  ``"stalled"`` when ``stall_window`` accepted steps lowered the loss by at most ``stall_tol`` of its value
   (losses of one loss function only: the window restarts when the loss is redefined, so with weights that
-  change every step the stall rule is off and only failed trials end the stage).
+  change every step the stall rule is off and only failed trials end the stage). ``stop_reason`` says which.
 
 **At scale.** Every optimiser goes over the loss's chunks (:attr:`kanpde.loss.PINNLoss.chunks`) one at a
 time: the gradient, ``JᵀJ`` and ``Jᵀr`` are sums of the chunks' (and the ranks'), so memory is
@@ -459,6 +461,7 @@ class LevenbergMarquardt:
         self.losses: list[float] = []  # accepted losses of the last stall_window steps
         self.converged = False  # no damping gives a decrease, or the loss stalled
         self.no_descent = False  # the first of the two: no damping gave a decrease
+        self.stop_reason: str | None = None  # why converged: "converged" (no descent) or "stalled"
         self.cg_iterations = 0  # CG iterations of the last step, all trials together (matrix-free)
 
     def _linearise(self) -> _DenseSystem | _MatrixFreeSystem:
@@ -477,7 +480,11 @@ class LevenbergMarquardt:
             self.cg_iterations += system.iterations
             if found is not None:  # positive definite at this damping (else: damp more, below)
                 delta, predicted = found
-                obj.assign(x + delta)
+                trial = x + delta
+                if torch.equal(trial, x):  # below the round-off of the parameters; more damping moves less
+                    self._no_descent(x)
+                    break
+                obj.assign(trial)
                 new = obj.value()
                 rho = float((loss - new) / predicted) if float(predicted) > 0 else -1.0
                 if math.isfinite(rho) and rho > 1e-4:
@@ -488,24 +495,32 @@ class LevenbergMarquardt:
             self.lam *= self.nu
             self.nu *= 2.0
         else:
-            obj.assign(x)
-            self.converged = self.no_descent = True
+            self._no_descent(x)
         self.lam = min(max(self.lam, 1e-15), 1e10)
         return StepResult(loss, system.parts)
 
+    def _no_descent(self, x: Tensor) -> None:
+        """No damping lowers the loss, or the step no longer changes the parameters: back to ``x``, done."""
+        self.objective.assign(x)
+        self.converged = self.no_descent = True
+        self.stop_reason = "converged"
+
     def _record(self, loss: float) -> None:
-        """Remember an accepted loss; declare convergence when the last ``stall_window`` steps lowered
-        the loss by less than ``stall_tol`` of its value."""
+        """Remember an accepted loss; declare a stall when the last ``stall_window`` steps lowered the loss
+        by at most ``stall_tol`` of its value (``<=``: a loss that does not move at all stalls at any
+        tolerance, 0 included)."""
         self.losses = [*self.losses, loss][-(self.stall_window + 1) :]
         if len(self.losses) > self.stall_window:
             first = self.losses[0]
-            self.converged = first - loss < self.stall_tol * first
+            self.converged = first - loss <= self.stall_tol * first
+            self.stop_reason = "stalled" if self.converged else None
 
     def loss_changed(self) -> None:
         """The loss was redefined (new points or weights): the stall window held losses of the old one, and a
         loss that rises on new points would read as a stall. The window restarts; the damping is kept."""
         self.losses = []
         self.converged = self.no_descent
+        self.stop_reason = "converged" if self.no_descent else None
 
     def state_dict(self) -> dict:
         return {
@@ -521,6 +536,7 @@ class LevenbergMarquardt:
         self.losses = list(state.get("losses", []))
         self.converged = bool(state.get("converged", False))
         self.no_descent = bool(state.get("no_descent", False))
+        self.stop_reason = ("converged" if self.no_descent else "stalled") if self.converged else None
 
 
 def gram(jac: Tensor, blocks: int = 4) -> Tensor:

@@ -6,9 +6,10 @@ the optimiser stages one after the other, each for its steps, and records the hi
 steps and at the end of every stage. Levers (:mod:`kanpde.levers`) are called before and after every step
 without the trainer knowing which exist; observers (:mod:`kanpde.observers`) see every step and record.
 
-A stage that ends early (Levenberg-Marquardt converged, or a stop below) hands its unused steps to the same
-stage on the next grid: the run takes at most the steps asked for, and the fine grids, where a step buys
-the most, get what the coarse ones did not need.
+A stage that ends early (Levenberg-Marquardt converged or stalled, its last record saying which in
+``"stopped"``, or a stop below) hands its unused steps to the same stage on the next grid: the run takes at
+most the steps asked for, and the fine grids, where a step buys the most, get what the coarse ones did not
+need.
 
 A non-finite loss or gradient, or a failed line search, ends the stage: the best parameters seen in it are
 restored, the history records why (``"stopped"``) and a warning tells the user. "Best" compares losses of
@@ -274,7 +275,7 @@ class Trainer:
             obs.on_step(self)
         every = self.settings.runtime.log_every
         if opt.converged or state.stage_step % every == 0 or state.stage_step == limit:
-            extra = {"stopped": "converged"} if opt.converged else {}
+            extra = {"stopped": getattr(opt, "stop_reason", None) or "converged"} if opt.converged else {}
             self._record(stage, grid, result.loss, result.parts, **extra)
 
     # -- records, stops, rollback -----------------------------------------------------------------------------

@@ -114,8 +114,9 @@ def _check_step(fn, x, theta, lam_before, lam_after, trials):
 @pytest.mark.parametrize("damping", [1e-3, 1e-12])
 def test_lm_follows_its_documented_rule_on_rosenbrock(damping):
     """Every step from (-1.2, 1) is the damped Gauss-Newton step of the current λ, rejected trials included;
-    the loss falls monotonically to 0 at (1, 1), where no trial can lower it: the stage converges, the
-    parameters stay and λ stops at its upper bound."""
+    the loss falls monotonically to 0 at (1, 1), where the damped step no longer changes the parameters
+    (x + δ == x in floating point): the stage converges at once, "converged", without a trial evaluation of
+    the loss, and the parameters and λ stay."""
     obj = _LeastSquares(rosenbrock, [-1.2, 1.0])
     lm = LevenbergMarquardt(obj, damping=damping)
     losses, rejections = [], []
@@ -124,6 +125,8 @@ def test_lm_follows_its_documented_rule_on_rosenbrock(damping):
         result = lm.step()
         trials = obj.evaluations - before - 1  # one evaluation is the residual and Jacobian
         if lm.converged:
+            assert trials == 0 and lm.stop_reason == "converged"
+            assert torch.equal(obj.flat(), x) and lm.lam == lam
             break
         rejections.append(_check_step(rosenbrock, x, obj.flat(), lam, lm.lam, trials))
         r, _ = rosenbrock(x)
@@ -136,7 +139,6 @@ def test_lm_follows_its_documented_rule_on_rosenbrock(damping):
     if damping == 1e-12:  # a near Gauss-Newton first step overshoots: 24.2 -> about 2300
         _, rho = _damped_step(rosenbrock, torch.tensor([-1.2, 1.0], dtype=F64), damping)
         assert rho < 0 and rejections[0] >= 5
-    assert lm.lam == LAM_MAX  # 12 failed trials at the minimum push λ past its upper bound
 
 
 def test_lm_restores_the_parameters_when_every_trial_fails():

@@ -135,3 +135,56 @@ def test_lbfgs_compact_direction_equals_the_two_loop_recursion_and_the_secant_co
     # H y_m = s_m: the newest pair is reproduced exactly
     secant = opt._direction(opt.y[-1])
     assert float((secant + opt.s[-1]).abs().max()) <= 1e-12 * float(opt.s[-1].abs().max())
+
+
+class _Plateau(_Linear):
+    """The issue-27 plateau: every damped trial evaluates to the same loss, a little below the loss of the
+    linearisation (two evaluations of one loss differing by round-off), so every step is accepted while the
+    loss it records never moves."""
+
+    def __init__(self, m, p, plateau, seed=0):
+        super().__init__(m, p, seed)
+        self.theta += 1.0
+        r = self.a @ self.theta - self.b
+        self.plateau = (
+            torch.as_tensor(float(r @ r) * 1e-3, dtype=torch.float64) if plateau is None else plateau
+        )
+
+    def value(self):
+        self.evaluations += 1
+        return self.plateau.clone()
+
+
+@pytest.mark.parametrize("tol", [0.0, 1e-6])
+def test_lm_stage_whose_loss_stays_constant_stalls_after_the_window(tol):
+    """A loss that does not move at all is a stall at any tolerance, 0 included (``<=``, not ``<``): the
+    stage ends "stalled" after exactly ``stall_window`` accepted steps past the first, not after its steps."""
+    obj = _Plateau(40, 5, None)
+    lm = LevenbergMarquardt(obj, stall_window=4, stall_tol=tol)
+    steps = 0
+    while not lm.converged and steps < 50:
+        lm.step()
+        steps += 1
+    assert lm.converged and not lm.no_descent and lm.stop_reason == "stalled"
+    assert steps == 4 + 1 and lm.losses == [float(obj.plateau)] * 5
+    other = LevenbergMarquardt(obj, stall_window=4)
+    other.load_state_dict(lm.state_dict())
+    assert other.converged and other.stop_reason == "stalled"
+    lm.loss_changed()  # a new loss: the window restarts and the stage goes on
+    assert not lm.converged and lm.stop_reason is None
+
+
+def test_lm_stage_ends_converged_when_a_step_no_longer_moves_the_parameters():
+    """At the least-squares solution of a problem with a large θ the Gauss-Newton step is below the round-off
+    of θ (x + δ == x): the stage ends "converged" at once, with the parameters and λ as they were and no
+    trial evaluation of the loss (its "decrease" would be round-off between two evaluations)."""
+    obj = _Linear(40, 5)
+    obj.theta.copy_(torch.linspace(1e6, 2e6, 5, dtype=torch.float64))
+    null = obj.b - obj.a @ torch.linalg.lstsq(obj.a, obj.b[:, None]).solution[:, 0]  # orthogonal to range(A)
+    obj.b = obj.a @ obj.theta + null  # theta is the minimiser; the residual stays |null| > 0
+    x, before = obj.flat(), obj.evaluations
+    lm = LevenbergMarquardt(obj, damping=1e-3, stall_window=4, stall_tol=0.0)
+    lm.step()
+    assert lm.converged and lm.no_descent and lm.stop_reason == "converged"
+    assert torch.equal(obj.theta, x) and lm.lam == 1e-3
+    assert obj.evaluations == before + 1  # the linearisation; no trial
