@@ -44,7 +44,7 @@ from .conditions import Condition, Data, Initial
 from .geometry import SpaceTime
 from .problem import Problem
 from .reference import Reference
-from .solution import Solution
+from .solution import Solution, field_columns
 from .solver import solve as _solve
 
 __all__ = ["march", "Marching"]
@@ -280,11 +280,7 @@ class Marching:
         return _metrics.relative_l2(u[:, columns], true[:, columns])
 
     def _columns(self, field: str | None) -> list[int]:
-        if field is None:
-            return list(range(len(self.fields)))
-        if field not in self.fields:
-            raise ValueError(f"unknown field {field!r}; this solution's fields are {', '.join(self.fields)}")
-        return [self.fields.index(field)]
+        return field_columns(self.fields, field)
 
     def _values(self, x: Tensor) -> Tensor:
         u = self(x)

@@ -200,11 +200,7 @@ class Solution:
         return truth
 
     def _columns(self, field: str | None) -> list[int]:
-        if field is None:
-            return list(range(len(self.fields)))
-        if field not in self.fields:
-            raise ValueError(f"unknown field {field!r}; this solution's fields are {', '.join(self.fields)}")
-        return [self.fields.index(field)]
+        return field_columns(self.fields, field)
 
     def relative_l2(self, field: str | None = None) -> float:
         """``||u - u*|| / ||u*||`` on the evaluation set (or the reference's points), over all fields
@@ -402,3 +398,12 @@ def load(
     )
     solution.symbolic_formula = found.formula
     return solution
+
+
+def field_columns(fields: Sequence[str], field: str | None) -> list[int]:
+    """The output columns of ``field`` among ``fields`` (all of them for ``None``)."""
+    if field is None:
+        return list(range(len(fields)))
+    if field not in fields:
+        raise ValueError(f"unknown field {field!r}; this solution's fields are {', '.join(fields)}")
+    return [list(fields).index(field)]
