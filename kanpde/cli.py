@@ -559,6 +559,9 @@ def _print_summary(problem, solution, out: Path, seconds: float) -> None:
         ("seconds", f"{seconds:.1f}"),
         ("out", str(out)),
     ]
+    if rel is not None and len(problem.fields) > 1:  # a system: each field's error too
+        at = rows.index(("relative L2", f"{rel:.3e} (vs {truth})")) + 1
+        rows[at:at] = [(f"  {name}", f"{solution.relative_l2(name):.3e}") for name in problem.fields]
     if hasattr(solution, "times"):  # a march (kp.Marching)
         rows.insert(
             2, ("windows", f"{len(solution.solutions)} of length {solution.times[1] - solution.times[0]:.4g}")

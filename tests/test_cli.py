@@ -204,3 +204,24 @@ def test_bench_subcommand_is_wired(capsys, tmp_path):
     assert main(["bench", "--quick", "--device", "tpu", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("kanpde: error:") and "device" in err[0]
+
+
+def test_the_summary_of_a_system_gives_each_fields_error(tmp_path, capsys):
+    args = [
+        "solve",
+        "stokes2d",
+        "--width",
+        "2,3,3",
+        "--grids",
+        "3",
+        "--optimizer",
+        "adam:3",
+        "--points",
+        "64",
+    ]
+    assert main([*args, "--no-progress", "--out", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    sol = kp.load(tmp_path / "s" / "solution.pt")
+    for field in ("u", "v", "p"):
+        assert f"  {field:<10} {sol.relative_l2(field):.3e}" in out
+    assert f"relative L2  {sol.relative_l2():.3e} (vs exact)" in out
