@@ -7,30 +7,15 @@ import math
 
 import pytest
 import torch
+from kan_edges import set_edges
 
 import kanpde as kp
 import kanpde.formula.search as search
 from kanpde.cli import main
 from kanpde.formula import FormulaBudget, FormulaBudgetError, find_formula
-from kanpde.spline import fit_coefficients
 
 F64 = torch.float64
 EXACT = "sin(pi*x)*sin(pi*y**2)"
-
-
-def _set_edges(model: kp.KAN, edges) -> kp.KAN:
-    """Give edge ``(l, i, j)`` of ``model`` the function ``edges[l][i][j]`` (base branch off, bias 0)."""
-    with torch.no_grad():
-        for layer, funcs in zip(model.layers, edges, strict=True):
-            lo, hi = layer.grid_range
-            v = lo + torch.linspace(0, 1, 400, dtype=F64)[:, None] * (hi - lo)  # (S, n_in)
-            y = torch.stack([torch.stack([f(v[:, i]) for f in funcs[i]], 1) for i in range(layer.n_in)], 1)
-            coef, _ = fit_coefficients(v, y, layer.knots, layer.k, layer.uniform)  # y: (S, n_in, n_out)
-            layer.coef.copy_(coef)
-            layer.spline_scale.fill_(1.0)
-            layer.base_weight.zero_()
-            layer.bias.zero_()
-    return model
 
 
 def cosine_kan() -> kp.KAN:
@@ -40,7 +25,7 @@ def cosine_kan() -> kp.KAN:
         [[lambda v: v / 2, lambda v: v / 2], [lambda v: -(v**2) / 2, lambda v: v**2 / 2]],
         [[lambda h: torch.cos(2 * math.pi * h) / 2], [lambda h: -torch.cos(2 * math.pi * h) / 2]],
     ]
-    return _set_edges(kp.KAN([2, 2, 1], grid=40, seed=0), edges)
+    return set_edges(kp.KAN([2, 2, 1], grid=40, seed=0), edges, 400)
 
 
 @pytest.fixture(scope="module")

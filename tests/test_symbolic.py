@@ -8,6 +8,7 @@ import math
 import pytest
 import sympy
 import torch
+from kan_edges import set_edges
 
 import kanpde as kp
 from kanpde.cli import main
@@ -15,7 +16,6 @@ from kanpde.export import read_hdf5
 from kanpde.formula import LIBRARY, Formula, FormulaModule, fit_edge, symbolic
 from kanpde.formula.expr import from_tree, functions_for, nearest_simple, to_tree
 from kanpde.formula.refine import _pde, canonical
-from kanpde.spline import fit_coefficients
 
 F64 = torch.float64
 EQUIVALENT = {"sin": {"sin", "cos"}, "cos": {"sin", "cos"}}  # cos(u) = sin(u + pi/2)
@@ -76,21 +76,6 @@ def test_nearest_simple():
     assert nearest_simple(0.05, 1e-2) is None
 
 
-def _set_polynomial_edges(model: kp.KAN, edges) -> kp.KAN:
-    """Give every edge of ``model`` the polynomial ``edges[l][i][j]`` (base branch off, bias 0)."""
-    with torch.no_grad():
-        for layer, funcs in zip(model.layers, edges, strict=True):
-            lo, hi = layer.grid_range
-            v = lo + torch.linspace(0, 1, 200, dtype=F64)[:, None] * (hi - lo)  # (S, n_in)
-            y = torch.stack([torch.stack([f(v[:, i]) for f in funcs[i]], 1) for i in range(layer.n_in)], 1)
-            coef, _ = fit_coefficients(v, y, layer.knots, layer.k, layer.uniform)  # y: (S, n_in, n_out)
-            layer.coef.copy_(coef)
-            layer.spline_scale.fill_(1.0)
-            layer.base_weight.zero_()
-            layer.bias.zero_()
-    return model
-
-
 def polynomial_kan() -> kp.KAN:
     """A [2, 2, 1] KAN whose edges are exactly polynomials (cubic splines hold them), base branch off:
     ``u = 0.5 (h_0 + 0.1)^2 - 0.7 h_1``, ``h_0 = 0.3 x^2 - 0.1 + 0.2 y``, ``h_1 = 0.25 x - 0.3 (y + 0.2)^2``."""
@@ -101,7 +86,7 @@ def polynomial_kan() -> kp.KAN:
         ],
         [[lambda h: 0.5 * (h + 0.1) ** 2], [lambda h: -0.7 * h]],
     ]
-    return _set_polynomial_edges(kp.KAN([2, 2, 1], grid=4, seed=0), edges)
+    return set_edges(kp.KAN([2, 2, 1], grid=4, seed=0), edges, 200)
 
 
 @pytest.fixture(scope="module")
@@ -136,12 +121,13 @@ def test_formula_of_hand_set_kan_equals_its_output(hand_set):
 def test_small_inputs_enter_to_first_order():
     """A KAN multiplying by a small perturbation: h_(0,1) = 0.3 y^2 ± 0.01 x, u = 2 h_0^2 - 2 h_1^2 = 0.024 x y^2.
     The x-edges make 6% of the nodes' scale, so they enter to first order; the product is what remains."""
-    model = _set_polynomial_edges(
+    model = set_edges(
         kp.KAN([2, 2, 1], grid=4, seed=0),
         [
             [[lambda v: 0.01 * v, lambda v: -0.01 * v], [lambda v: 0.3 * v**2, lambda v: 0.3 * v**2]],
             [[lambda h: 2 * h**2], [lambda h: -2 * h**2]],
         ],
+        200,
     )
     x = torch.rand(300, 2, generator=torch.Generator().manual_seed(4), dtype=F64) * 2 - 1
     f = symbolic(model, x, names=("x", "y"), library=("x", "x^2", "sin"))
