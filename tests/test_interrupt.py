@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import torch
+from sentinel import signal_mid_training, start_solve, write_sentinel
 
 import kanpde as kp
 import kanpde.cli
@@ -158,78 +154,18 @@ def test_resume_refuses_training_flags(tmp_path, capsys):
     assert "--resume continues the run stored in the checkpoint" in capsys.readouterr().err
 
 
-SENTINEL_PROBLEM = """
-import time
-from pathlib import Path
-import kanpde as kp
-
-base = kp.load_problem("poisson1d")
-calls = {"n": 0}
-
-
-def residual(x, u):
-    calls["n"] += 1
-    if calls["n"] == 60:  # training is under way
-        Path(__file__).with_name("training").touch()
-        hold = Path(__file__).with_name("hold")
-        for _ in range(6000):  # while the test holds the run, wait here for its SIGINT (at most 60 s)
-            if not hold.exists():
-                break
-            time.sleep(0.01)
-    return base.residual(x, u)
-
-
-problem = kp.Problem(base.domain, residual, base.conditions, base.exact, name="sentinel")
-"""
-
-
-def _kanpde(*args: str, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "kanpde", "solve", *args, "--no-progress"]
-    return subprocess.Popen(
-        cmd,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        preexec_fn=_default_sigint,
-    )
-
-
-def _default_sigint() -> None:
-    """A child inherits an ignored SIGINT (Python then keeps ignoring it): give it the default back, so the
-    solve sees Ctrl-C as a user's terminal would deliver it."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def test_sigint_to_a_real_solve_then_resume_equals_an_uninterrupted_run(tmp_path):
-    problem = tmp_path / "sentinel.py"
-    problem.write_text(SENTINEL_PROBLEM)
+    problem = write_sentinel(tmp_path)
     args = [str(problem), "--grids", "3,6", "--optimizer", "adam:1500,lm:20", "--points", "64"]
-    (tmp_path / "hold").touch()  # the run waits mid-training for the signal, however fast the machine
-    proc = _kanpde(*args, "--out", str(tmp_path / "cut"), cwd=tmp_path)
-    try:
-        deadline = time.monotonic() + 120
-        while not (tmp_path / "training").exists():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the solve did not start training"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        (tmp_path / "hold").unlink()
-    assert proc.returncode == 130, stderr
+    code, stderr = signal_mid_training([*args, "--out", str(tmp_path / "cut")], tmp_path, signal.SIGINT)
+    assert code == 130, stderr
     lines = stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("kanpde: interrupted after step"), stderr
     paused = kp.load(tmp_path / "cut" / "solution.pt", problem=problem)
     assert 0 < paused.trainer_state.step < 3040 and not paused.trainer_state.finished
     assert not list((tmp_path / "cut").glob(".*.tmp-*"))
-    resumed = _kanpde(str(problem), "--resume", str(tmp_path / "cut" / "solution.pt"), cwd=tmp_path)
-    full = _kanpde(*args, "--out", str(tmp_path / "full"), cwd=tmp_path)
+    resumed = start_solve(str(problem), "--resume", str(tmp_path / "cut" / "solution.pt"), cwd=tmp_path)
+    full = start_solve(*args, "--out", str(tmp_path / "full"), cwd=tmp_path)
     for p in (resumed, full):
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err

@@ -15,11 +15,11 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+from sentinel import signal_mid_training, write_sentinel
 
 import kanpde as kp
 import kanpde.cli
@@ -172,53 +172,12 @@ def test_resume_into_its_own_folder_goes_on_but_not_into_another_runs(tmp_path, 
 
 # -- 3: SIGTERM --------------------------------------------------------------------------------------------------
 
-SENTINEL_PROBLEM = """
-import time
-from pathlib import Path
-import kanpde as kp
-
-base = kp.load_problem("poisson1d")
-calls = {"n": 0}
-
-
-def residual(x, u):
-    calls["n"] += 1
-    if calls["n"] == 40:  # training is under way: tell the test, and wait for its signal (60 s at most)
-        Path(__file__).with_name("training").touch()
-        for _ in range(6000):
-            if not Path(__file__).with_name("hold").exists():
-                break
-            time.sleep(0.01)
-    return base.residual(x, u)
-
-
-problem = kp.Problem(base.domain, residual, base.conditions, base.exact, name="sentinel")
-"""
-
 
 def test_sigterm_saves_a_resumable_checkpoint_says_so_and_exits_143(tmp_path):
-    problem = tmp_path / "sentinel.py"
-    problem.write_text(SENTINEL_PROBLEM)
-    (tmp_path / "hold").touch()
-    cmd = [sys.executable, "-m", "kanpde", "solve", str(problem), "--grids", "3", "--optimizer", "adam:400"]
-    cmd += ["--points", "64", "--no-progress", "--out", str(tmp_path / "cut")]
-    proc = subprocess.Popen(
-        cmd, cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while not (tmp_path / "training").exists():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the solve did not start training"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 143, stderr
+    problem = write_sentinel(tmp_path)
+    args = [str(problem), "--grids", "3", "--optimizer", "adam:400", "--points", "64"]
+    code, stderr = signal_mid_training([*args, "--out", str(tmp_path / "cut")], tmp_path, signal.SIGTERM)
+    assert code == 143, stderr
     lines = stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("kanpde: terminated (SIGTERM) after step"), stderr
     assert "--resume" in lines[0]
