@@ -126,8 +126,9 @@ class RunFolder(Observer):
 
     def _check_other_run(self, run_id: str | None, resuming: bool) -> None:
         found = _run_files(self.path)
-        stored = stored_run_id(self.checkpoint) if self.checkpoint.exists() else None
-        if not found or (resuming and stored in (run_id, None) and self.checkpoint.exists()):
+        if not found:
+            return
+        if resuming and self.checkpoint.exists() and stored_run_id(self.checkpoint) in (run_id, None):
             return
         if not self.overwrite:
             names = ", ".join(p.name for p in found[:4]) + (", ..." if len(found) > 4 else "")

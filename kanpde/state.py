@@ -53,8 +53,10 @@ class TrainerState:
         return dataclasses.replace(self, carry=list(self.carry), levers=[dict(s) for s in self.levers])
 
     def as_dict(self) -> dict:
-        """Plain data and tensors, for checkpoints."""
-        return dataclasses.asdict(self.copy())
+        """Plain data and tensors, for checkpoints (the tensors shared, as in :meth:`copy`:
+        ``dataclasses.asdict`` would deep-copy the optimiser state at every save)."""
+        state = self.copy()
+        return {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
 
     @classmethod
     def from_dict(cls, data: dict, levers: tuple = ()) -> TrainerState:
