@@ -25,7 +25,6 @@ line (``kanpde solve PROBLEM --resume .../solution.pt``) and ends with status 13
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re
@@ -38,6 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
+from ._atomic import write_json
 from .bench import add_arguments, run_from_args
 from .catalog import describe, list_problems, load_problem, problems_dir
 from .distributed import init_from_env, leave
@@ -386,12 +386,12 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
         recommended_settings, recommended_model = _recommended(problem, raw)
         settings = _settings(raw, recommended_settings)
         model = _model(raw, settings, problem.domain.dim, len(problem.fields), recommended_model)
+        check_model(problem, model)  # as solve() does, before the settings (and before the folder is claimed)
         settings = _in_flag_words(lambda: settings.check(problem, model), _SETTINGS_NAMES)
         out = Path(raw["out"]) if "out" in raw else Path("runs") / problem.name
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {out} is a file; pass a folder")
         _check_symbolic(args, problem, model)
-        check_model(problem, model)  # every check that can fail before the folder is claimed
         windows = raw["windows"] if "windows" in raw else problem.windows
         windows = _RUN_FLAGS["windows"][0]("windows", windows) if isinstance(windows, str) else windows
         if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
@@ -411,8 +411,7 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
             if comm.is_root:
                 _print_summary(problem, solution, folder.path, time.perf_counter() - start)
     except KeyboardInterrupt as err:
-        code = EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
-        return _interrupted(folder, raw, err) if comm.is_root else code
+        return _interrupted(folder, raw, err) if comm.is_root else _exit_code(err)
     finally:
         folder.release()
     return 0
@@ -438,6 +437,11 @@ def _sigterm_as_interrupt():
 
 def _raise_terminated(signum, frame) -> None:
     raise Terminated
+
+
+def _exit_code(err: KeyboardInterrupt) -> int:
+    """The exit status of an interruption: 143 for SIGTERM, 130 for Ctrl-C."""
+    return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
 
 
 def _march_on(
@@ -468,23 +472,14 @@ def _march_on(
             )
         if comm.is_root:
             metrics = marched.metrics() if problem.has_truth else {}
-            (out / "metrics.json").write_text(json.dumps(_plain_metrics(metrics), indent=2))
+            write_json(out / "metrics.json", metrics)
             _print_summary(problem, marched, out, time.perf_counter() - start)
     except KeyboardInterrupt as err:
         print(f"{PROG}: interrupted; the finished windows are in {out}/window*", file=sys.stderr)
-        return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
+        return _exit_code(err)
     finally:
         top.release()
     return 0
-
-
-def _plain_metrics(value):
-    """Metrics as JSON values (tuples as lists)."""
-    if isinstance(value, dict):
-        return {k: _plain_metrics(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain_metrics(v) for v in value]
-    return value
 
 
 def _check_symbolic(args: argparse.Namespace, problem, model) -> None:
@@ -523,11 +518,8 @@ def _plain_options(raw: dict) -> dict:
 
 def _interrupted(folder: RunFolder, raw: dict, err: KeyboardInterrupt) -> int:
     """One line saying what the interruption left, and the exit status (130 Ctrl-C, 143 SIGTERM)."""
-    code, what = (
-        (EXIT_TERMINATED, "terminated (SIGTERM)")
-        if isinstance(err, Terminated)
-        else (EXIT_INTERRUPTED, "interrupted")
-    )
+    code = _exit_code(err)
+    what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
     if folder.phase == "writing":
         message = (
             f"{what} while writing the final files; the finished run's checkpoint is {folder.checkpoint} "
@@ -550,24 +542,21 @@ def _interrupted(folder: RunFolder, raw: dict, err: KeyboardInterrupt) -> int:
 def _print_summary(problem, solution, out: Path, seconds: float) -> None:
     rel = solution.relative_l2() if problem.has_truth else None
     truth = "reference" if problem.exact is None else "exact"
-    rows = [
-        ("problem", problem.name),
-        ("model", repr(solution.model)),
-        ("params", str(solution.model.num_parameters)),
-        ("relative L2", "n/a (no exact solution or reference)" if rel is None else f"{rel:.3e} (vs {truth})"),
-        *[(f"{name}", f"{value:.6g} (unknown)") for name, value in solution.unknowns.items()],
-        ("seconds", f"{seconds:.1f}"),
-        ("out", str(out)),
-    ]
-    if rel is not None and len(problem.fields) > 1:  # a system: each field's error too
-        at = rows.index(("relative L2", f"{rel:.3e} (vs {truth})")) + 1
-        rows[at:at] = [(f"  {name}", f"{solution.relative_l2(name):.3e}") for name in problem.fields]
+    rows = [("problem", problem.name), ("model", repr(solution.model))]
     if hasattr(solution, "times"):  # a march (kp.Marching)
-        rows.insert(
-            2, ("windows", f"{len(solution.solutions)} of length {solution.times[1] - solution.times[0]:.4g}")
+        rows.append(
+            ("windows", f"{len(solution.solutions)} of length {solution.times[1] - solution.times[0]:.4g}")
         )
+    rows.append(("params", str(solution.model.num_parameters)))
+    rows.append(
+        ("relative L2", "n/a (no exact solution or reference)" if rel is None else f"{rel:.3e} (vs {truth})")
+    )
     if solution.symbolic_formula is not None:
-        rows.insert(4, ("formula", str(solution.symbolic_formula)))
+        rows.append(("formula", str(solution.symbolic_formula)))
+    if rel is not None and len(problem.fields) > 1:  # a system: each field's error too
+        rows += [(f"  {name}", f"{solution.relative_l2(name):.3e}") for name in problem.fields]
+    rows += [(f"{name}", f"{value:.6g} (unknown)") for name, value in solution.unknowns.items()]
+    rows += [("seconds", f"{seconds:.1f}"), ("out", str(out))]
     for key, value in rows:
         print(f"{key:<12} {value}")
 

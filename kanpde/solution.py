@@ -118,9 +118,7 @@ class Solution:
         p = self._param
         if isinstance(x, np.ndarray):
             with torch.no_grad():
-                return (
-                    self._shape(self.ansatz(torch.as_tensor(x, dtype=p.dtype, device=p.device))).cpu().numpy()
-                )
+                return self._shape(self.ansatz(self.as_points(x))).cpu().numpy()
         if not isinstance(x, Tensor):
             raise TypeError(
                 f"a Solution takes a tensor or NumPy array of shape (N, d), got {type(x).__name__}"
@@ -155,8 +153,7 @@ class Solution:
             raise TypeError(
                 f"a Solution takes a tensor or NumPy array of shape (N, d), got {type(x).__name__}"
             )
-        p = self._param
-        points = torch.as_tensor(x, dtype=p.dtype, device=p.device)
+        points = self.as_points(x)
         if points.ndim != 2 or points.shape[1] != domain.dim:
             raise ValueError(
                 f"points must have shape (N, {domain.dim}) (columns {', '.join(domain.names)}), "

@@ -11,9 +11,8 @@ import dataclasses
 import math
 from pathlib import Path
 
-import torch
-
 from ..catalog import list_problems
+from ..solver import threads as torch_threads
 from .pipeline import run_plan, write_outputs
 from .plan import PLANS, Plan
 from .tables import load_results
@@ -177,12 +176,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         write_outputs(out, plan, results, info)
         _log(f"rewrote the report in {out} from the runs of: {info['command']}")
         return 0
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         run_plan(plan, out, command=_command(args, out), device=args.device, log=_log)
-    finally:
-        torch.set_num_threads(before)
     return 0
 
 
