@@ -461,7 +461,6 @@ class LevenbergMarquardt:
         self.losses: list[float] = []  # accepted losses of the last stall_window steps
         self.converged = False  # no damping gives a decrease, or the loss stalled
         self.no_descent = False  # the first of the two: no damping gave a decrease
-        self.stop_reason: str | None = None  # why converged: "converged" (no descent) or "stalled"
         self.cg_iterations = 0  # CG iterations of the last step, all trials together (matrix-free)
 
     def _linearise(self) -> _DenseSystem | _MatrixFreeSystem:
@@ -499,11 +498,18 @@ class LevenbergMarquardt:
         self.lam = min(max(self.lam, 1e-15), 1e10)
         return StepResult(loss, system.parts)
 
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the stage converged: ``"converged"`` (no damping lowers the loss, or a step no longer moves the
+        parameters), ``"stalled"`` (the stall rule), ``None`` while it goes on."""
+        if not self.converged:
+            return None
+        return "converged" if self.no_descent else "stalled"
+
     def _no_descent(self, x: Tensor) -> None:
         """No damping lowers the loss, or the step no longer changes the parameters: back to ``x``, done."""
         self.objective.assign(x)
         self.converged = self.no_descent = True
-        self.stop_reason = "converged"
 
     def _record(self, loss: float) -> None:
         """Remember an accepted loss; declare a stall when the last ``stall_window`` steps lowered the loss
@@ -513,14 +519,12 @@ class LevenbergMarquardt:
         if len(self.losses) > self.stall_window:
             first = self.losses[0]
             self.converged = first - loss <= self.stall_tol * first
-            self.stop_reason = "stalled" if self.converged else None
 
     def loss_changed(self) -> None:
         """The loss was redefined (new points or weights): the stall window held losses of the old one, and a
         loss that rises on new points would read as a stall. The window restarts; the damping is kept."""
         self.losses = []
         self.converged = self.no_descent
-        self.stop_reason = "converged" if self.no_descent else None
 
     def state_dict(self) -> dict:
         return {
@@ -536,7 +540,6 @@ class LevenbergMarquardt:
         self.losses = list(state.get("losses", []))
         self.converged = bool(state.get("converged", False))
         self.no_descent = bool(state.get("no_descent", False))
-        self.stop_reason = ("converged" if self.no_descent else "stalled") if self.converged else None
 
 
 def gram(jac: Tensor, blocks: int = 4) -> Tensor:

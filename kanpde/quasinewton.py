@@ -201,11 +201,21 @@ def strong_wolfe(
     return prev
 
 
-def broyden_update(h: Tensor | None, s: Tensor, y: Tensor, tau: float, phi: float) -> Tensor:
+def broyden_update(
+    h: Tensor | None,
+    s: Tensor,
+    y: Tensor,
+    tau: float,
+    phi: float,
+    *,
+    hy: Tensor | None = None,
+    sy: float | None = None,
+) -> Tensor:
     """The self-scaled Broyden-family update (1) of the module docstring, as a new matrix (``h`` is not
-    changed; ``None`` is the identity)."""
-    rho = 1.0 / float(s @ y)
-    hy = y.clone() if h is None else h @ y
+    changed; ``None`` is the identity). ``hy = H y`` and ``sy = sᵀy`` when the caller has them already."""
+    rho = 1.0 / (float(s @ y) if sy is None else sy)
+    if hy is None:
+        hy = y if h is None else h @ y  # read, never written
     yhy = float(y @ hy)
     v = rho * s - hy / yhy
     out = torch.diag(torch.ones_like(s)) if h is None else h.clone()
@@ -402,7 +412,7 @@ class BFGS(_DenseQuasiNewton):
         h = self.h
         if h is None:
             h = torch.diag(torch.full_like(s, sy / float(y @ y)))
-        return broyden_update(h, s, y, tau=1.0, phi=1.0)
+        return broyden_update(h, s, y, tau=1.0, phi=1.0, sy=sy)
 
 
 class SSBroyden(_DenseQuasiNewton):
@@ -416,4 +426,4 @@ class SSBroyden(_DenseQuasiNewton):
         h_ratio = float(y @ hy) / sy
         b = -t * float(s @ g) / sy  # sᵀBs / sᵀy, since B s = t B d = -t g
         tau, phi = ssbroyden_scaling(h_ratio, b, self.n, first=self.h is None)
-        return broyden_update(self.h, s, y, tau, phi)
+        return broyden_update(self.h, s, y, tau, phi, hy=hy, sy=sy)
