@@ -49,6 +49,7 @@ import torch
 from _provenance import kanpde_source, machine, source_line  # noqa: E402  (benchmarks/ is on sys.path)
 
 import kanpde as kp
+from kanpde._atomic import write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -323,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             "row": row,
         }
     RESULTS.mkdir(exist_ok=True)
-    path.write_text(json.dumps(out, indent=1) + "\n")
+    write_json(path, out, indent=1)
     lines = _markdown(out)
     (RESULTS / "burgers_kan.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

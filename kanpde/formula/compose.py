@@ -21,7 +21,13 @@ from .edges import fit_edge
 from .formula import Formula
 from .library import resolve_library
 
-__all__ = ["symbolic"]
+__all__ = ["symbolic", "edge_count"]
+
+
+def edge_count(model: KAN) -> int:
+    """Edges of a KAN: ``sum_l width_l · width_(l+1)``."""
+    return sum(a * b for a, b in zip(model.width[:-1], model.width[1:], strict=True))
+
 
 N_POINTS = 1000
 """Sample points drawn from a solution's domain when none are given."""
@@ -81,7 +87,7 @@ def symbolic(
             for j in range(layer.n_out):
                 if stop is not None and stop():
                     raise FormulaBudgetError(
-                        f"the time budget ran out after {len(edges)} of {sum(a * b for a, b in zip(model.width[:-1], model.width[1:], strict=True))} edge fits"
+                        f"the time budget ran out after {len(edges)} of {edge_count(model)} edge fits"
                     )
                 y = values[l][:, i, j]
                 if scores is not None and float(scores[l][i, j]) < threshold:

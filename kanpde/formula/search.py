@@ -37,7 +37,7 @@ from ..kan import KAN
 from ..metrics import relative_l2
 from ..problem import Problem
 from .checks import FormulaBudgetError, check_symbolic
-from .compose import symbolic
+from .compose import edge_count, symbolic
 from .expr import float_count
 from .formula import Formula
 from .narrow import train_narrow
@@ -111,11 +111,6 @@ class _Best:
             self.formula, self.distance, self.source = formula, distance, source
 
 
-def edge_count(model: KAN) -> int:
-    """Edges of a KAN: ``sum_l width_l · width_(l+1)``."""
-    return sum(a * b for a, b in zip(model.width[:-1], model.width[1:], strict=True))
-
-
 def find_formula(
     model: KAN,
     problem: Problem,
@@ -150,9 +145,10 @@ def find_formula(
             values = f(xe) if isinstance(f, Formula) else f(xe)[:, 0]
         return relative_l2(values, target)
 
-    def attempt(net: KAN, source: str, rough: bool = False) -> Formula | None:
-        """Fit, refine and measure ``net``'s formula; ``None`` when the budget ran out while fitting, or (with
-        ``rough``) when an edge fits no library function within ``ROUGH_EDGE``."""
+    def attempt(net: KAN, source: str, rough: bool = False) -> tuple[Formula, float] | None:
+        """Fit, refine and measure ``net``'s formula: it and its distance to the trained network; ``None`` when
+        the budget ran out while fitting, or (with ``rough``) when an edge fits no library function within
+        ``ROUGH_EDGE``."""
         clock.say(f"{source}: fitting {edge_count(net)} edges")
         try:
             composed = symbolic(
@@ -169,14 +165,13 @@ def find_formula(
         d = distance(found)
         best.offer(found, d, source)
         clock.say(f"{source}: {_short(found)} (relative L2 {d:.1e} to the trained network)")
-        return found
+        return found, d
 
     edges = edge_count(model)
     clock.say(f"KAN {model.width}: {edges} edges (budget: {budget.max_edges} edges, {budget.seconds:.0f} s)")
     if edges <= budget.max_edges:
-        if attempt(model, f"KAN {model.width}") is not None and not clock.out():
-            return best.formula
-        return _finish(best, clock, model)
+        attempt(model, f"KAN {model.width}")
+        return _best_or_finish(best, clock, model)
     pruned = model.prune(x, PRUNE_THRESHOLD)
     d = distance(pruned)
     clock.say(
@@ -184,7 +179,7 @@ def find_formula(
     )
     if edge_count(pruned) <= budget.max_edges and d <= MATCH:
         attempt(pruned, f"pruned KAN {pruned.width}")
-        return _finish(best, clock, model) if best.formula is None or clock.out() else best.formula
+        return _best_or_finish(best, clock, model)
     d_in, d_out = model.width[0], model.width[-1]
     for w in range(1, budget.max_width + 1):
         width = [d_in, w, d_out]
@@ -199,11 +194,16 @@ def find_formula(
             clock.say(f"narrow KAN {width}, seed {seed}: relative L2 {d:.1e} to the trained network")
             if d > MATCH or clock.out():
                 continue
-            found = attempt(net, f"narrow KAN {width}, seed {seed}", rough=True)
-            if found is not None and float_count(found.expr) == 0 and distance(found) <= MATCH:
+            result = attempt(net, f"narrow KAN {width}, seed {seed}", rough=True)
+            if result is not None and float_count(result[0].expr) == 0 and result[1] <= MATCH:
                 clock.say(f"done: an exact formula from a KAN {width} in {clock.elapsed():.0f} s")
-                return found
+                return result[0]
     return _finish(best, clock, model)
+
+
+def _best_or_finish(best: _Best, clock: _Clock, model: KAN) -> Formula:
+    """The best formula found while time remains; otherwise :func:`_finish`."""
+    return best.formula if best.formula is not None and not clock.out() else _finish(best, clock, model)
 
 
 def _finish(best: _Best, clock: _Clock, model: KAN) -> Formula:
