@@ -44,7 +44,7 @@ from .conditions import Condition, Data, Initial
 from .geometry import SpaceTime
 from .problem import Problem
 from .reference import Reference
-from .solution import Solution, field_columns
+from .solution import Solution, field_columns, field_errors
 from .solver import solve as _solve
 
 __all__ = ["march", "Marching"]
@@ -275,12 +275,9 @@ class Marching:
         """``||u - u*|| / ||u*||`` on the problem's evaluation set (or its reference's points), over all fields
         together or of the one ``field``."""
         x, true = self._truth()
-        columns = self._columns(field)
+        columns = field_columns(self.fields, field)
         u = self._values(x)
         return _metrics.relative_l2(u[:, columns], true[:, columns])
-
-    def _columns(self, field: str | None) -> list[int]:
-        return field_columns(self.fields, field)
 
     def _values(self, x: Tensor) -> Tensor:
         u = self(x)
@@ -292,28 +289,20 @@ class Marching:
         x, true = self._truth()
         u = self._values(x)
         out = {
-            "relative_l2": _metrics.relative_l2(u, true),
-            "max_abs": _metrics.max_abs(u, true),
+            **field_errors(u, true, None, None, list(range(len(self.fields)))),
             "n_points": int(x.shape[0]),
             "truth": "exact" if self.problem.exact is not None else "reference",
         }
         if len(self.fields) > 1:
-            out["fields"] = {
-                f: {
-                    "relative_l2": _metrics.relative_l2(u[:, [i]], true[:, [i]]),
-                    "max_abs": _metrics.max_abs(u[:, [i]], true[:, [i]]),
-                }
-                for i, f in enumerate(self.fields)
-            }
+            out["fields"] = {f: field_errors(u, true, None, None, [i]) for i, f in enumerate(self.fields)}
         index = self.window_of(x[:, -1])
-        out["windows"] = [
-            {
-                "t": (self.times[k], self.times[k + 1]),
-                "relative_l2": _metrics.relative_l2(u[index == k], true[index == k])
-                if bool((index == k).any()) and bool(true[index == k].abs().max() > 0)
-                else float("nan"),
-                "seconds": self.seconds[k],
-            }
-            for k in range(len(self.solutions))
-        ]
+        out["windows"] = []
+        for k in range(len(self.solutions)):
+            inside = index == k
+            error = float("nan")
+            if bool(inside.any()) and bool(true[inside].abs().max() > 0):
+                error = _metrics.relative_l2(u[inside], true[inside])
+            out["windows"].append(
+                {"t": (self.times[k], self.times[k + 1]), "relative_l2": error, "seconds": self.seconds[k]}
+            )
         return out

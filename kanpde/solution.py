@@ -229,11 +229,11 @@ class Solution:
         u, grad_u = self._values_and_gradients(x, problem.domain, exact)
         grad_true = self._exact_gradients(problem, x) if exact else None
         columns = {name: [i] for i, name in enumerate(self.fields)}
-        out = _errors(u, true, grad_u, grad_true, list(range(len(self.fields))))
+        out = field_errors(u, true, grad_u, grad_true, list(range(len(self.fields))))
         out["n_points"] = int(x.shape[0])
         out["truth"] = "exact" if exact else "reference"
         if len(self.fields) > 1:
-            out["fields"] = {n: _errors(u, true, grad_u, grad_true, c) for n, c in columns.items()}
+            out["fields"] = {n: field_errors(u, true, grad_u, grad_true, c) for n, c in columns.items()}
         if self.ansatz.specs:
             out["unknowns"] = self.unknowns
             errors = {
@@ -359,7 +359,9 @@ class Solution:
         return plot_solution(self, path, field)
 
 
-def _errors(u: Tensor, true: Tensor, grad_u, grad_true, columns: list[int]) -> dict:
+def field_errors(u: Tensor, true: Tensor, grad_u, grad_true, columns: list[int]) -> dict:
+    """Relative L2 and max abs error of the ``columns`` of ``u`` against ``true`` (and the relative H1 error
+    when gradients ``(M, d, F)`` are given)."""
     out = {
         "relative_l2": _metrics.relative_l2(u[:, columns], true[:, columns]),
         "max_abs": _metrics.max_abs(u[:, columns], true[:, columns]),
