@@ -234,10 +234,9 @@ def run_one(
             f"{name}: no reference (the data file of {task.file} was not found); pass --data DIR, the folder of "
             "PINNacle's ref/ files"
         )
-    model = build(family, task.kan if family == "kan" else task.mlp, problem, seed)
+    spec = task.kan if family == "kan" else task.mlp
+    model = build(family, spec, problem, seed)
     options = {**task.options, **(task.kan_options if family == "kan" else task.mlp_options)}
-    if family == "mlp":
-        options.pop("grids", None)
     if quick:
         options["steps"] = 4
     options.update(seed=seed, device="cpu", dtype="float64", log_every=10**6)
@@ -259,8 +258,8 @@ def run_one(
         "task": name,
         "model": family,
         "seed": seed,
-        "width": list((task.kan if family == "kan" else task.mlp)["width"]),
-        "params": int(sol.num_parameters if windows > 1 else sol.model.num_parameters),
+        "width": list(spec["width"]),
+        "params": int(sol.model.num_parameters),
         "windows": windows,
         "options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
         "l2re": float(metrics["relative_l2"]),

@@ -364,6 +364,11 @@ def _check_pair(path: Path, f: h5py.File) -> None:
         )
 
 
+def read_limit(max_bytes: int | None) -> int:
+    """The most bytes a reader may take: ``max_bytes`` (default :data:`READ_LIMIT`), at most the memory."""
+    return min(READ_LIMIT if max_bytes is None else int(max_bytes), memory_limit())
+
+
 def _check_read_size(path: Path, f: h5py.File, max_bytes: int | None) -> None:
     """Refuse, before reading, arrays (everything outside ``/xdmf``) larger than the limit."""
     sizes: list[tuple[int, str]] = []
@@ -374,7 +379,7 @@ def _check_read_size(path: Path, f: h5py.File, max_bytes: int | None) -> None:
 
     f.visititems(visit)
     total = sum(n for n, _ in sizes)
-    limit = min(READ_LIMIT if max_bytes is None else int(max_bytes), memory_limit())
+    limit = read_limit(max_bytes)
     largest = max(sizes, default=(0, ""))
     check_memory(
         f"reading {str(path)!r} (largest array /{largest[1]}: {format_bytes(largest[0])})",

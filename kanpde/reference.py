@@ -40,8 +40,8 @@ import torch
 from scipy.interpolate import LinearNDInterpolator
 from torch import Tensor
 
-from ._checks import check_memory, memory_limit
-from .export import READ_LIMIT, read_hdf5
+from ._checks import check_memory
+from .export import read_hdf5, read_limit
 from .grids import grid_nodes
 
 __all__ = ["Reference", "find_data_file"]
@@ -332,7 +332,7 @@ def find_data_file(
 
 def _check_size(path: Path, n_bytes: float, max_bytes: int | None) -> None:
     """Refuse to read ``n_bytes`` from ``path`` beyond ``max_bytes`` (default ``READ_LIMIT``) or the memory."""
-    limit = min(READ_LIMIT if max_bytes is None else int(max_bytes), memory_limit())
+    limit = read_limit(max_bytes)
     hint = "the file is damaged, or pass max_bytes= to Reference.load to read a larger one"
     check_memory(f"reading {path}", n_bytes, limit=limit, hint=hint)
 
