@@ -70,7 +70,7 @@ class Observer:
 
 class Progress(Observer):
     """A tqdm progress bar of the steps, with the latest loss and error; a run that finished early (its last
-    grid converged) shows its real step count."""
+    grid converged or stalled) shows its real step count and why it stopped, as its history says."""
 
     def __init__(self) -> None:
         self.bar = None
@@ -92,7 +92,8 @@ class Progress(Observer):
         bar = self.bar
         if solution.trainer_state.finished and bar.n < bar.total:
             bar.total = bar.n
-            bar.set_postfix_str("converged", refresh=False)
+            why = solution.history[-1].get("stopped") if solution.history else None
+            bar.set_postfix_str(str(why or "converged"), refresh=False)
         bar.close()
 
     def on_interrupt(self, solution: Solution) -> None:

@@ -4,6 +4,7 @@ least squares."""
 import pytest
 import torch
 
+import kanpde as kp
 from kanpde.distributed import Comm
 from kanpde.optim import LBFGS, LevenbergMarquardt, gram
 
@@ -188,3 +189,18 @@ def test_lm_stage_ends_converged_when_a_step_no_longer_moves_the_parameters():
     assert lm.converged and lm.no_descent and lm.stop_reason == "converged"
     assert torch.equal(obj.theta, x) and lm.lam == 1e-3
     assert obj.evaluations == before + 1  # the linearisation; no trial
+
+
+def test_the_progress_bar_says_why_the_last_grid_stopped(capsys):
+    """A last grid that ends by the stall rule says "stalled" at the end of the bar, as its history does."""
+    sol = kp.solve(
+        kp.load_problem("poisson2d"),
+        kp.KAN([2, 5, 1], grid=5, seed=0),
+        optimizer=[(kp.LM(final_stall_tol=1e-2), 60)],
+        grids=(5,),
+        n_interior=200,
+        n_boundary=40,
+        progress=True,
+    )
+    assert sol.history[-1]["stopped"] == "stalled" and sol.trainer_state.step < 60
+    assert capsys.readouterr().err.rstrip().endswith("stalled]")
