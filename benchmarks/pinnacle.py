@@ -3,6 +3,7 @@ beside PINNacle's published best L2RE.
 
     python benchmarks/pinnacle.py --data ../shared/pinnacle --budget 90 --threads 1
     python benchmarks/pinnacle.py --data DIR --tasks Burgers1d-C,PInv --seeds 0,1,2 --budget 120
+    python benchmarks/pinnacle.py --data DIR --tasks NS2d-CG --seeds 0,1,2 --merge   # redo rows, keep the rest
     python benchmarks/pinnacle.py --quick --out /tmp/pinnacle          # seconds a run: proves the script runs
 
 ``--data`` is the folder of PINNacle's COMSOL files (its ``ref/``: ``burgers1d.dat``, ``heat_longtime.dat``,
@@ -25,7 +26,6 @@ import argparse
 import json
 import math
 import os
-import shlex
 import sys
 import time
 import warnings
@@ -61,6 +61,14 @@ class Task:
     budget_factor: float = 1.0  # this task's budget: --budget times this (both models alike)
     note: str = ""
 
+    def settings(self, family: str) -> dict:
+        """The model and solve settings of ``family`` (``"kan"`` or ``"mlp"``), as a problem file's
+        ``recommended`` states them: the problem file of each task recommends its better model's settings, so
+        that ``kanpde solve FILE`` runs what this benchmark ran (``tests/test_pinnacle.py`` checks it)."""
+        spec = self.kan if family == "kan" else self.mlp
+        options = {**self.options, **(self.kan_options if family == "kan" else self.mlp_options)}
+        return {"model": family, **spec, **options} | ({"windows": self.windows} if self.windows > 1 else {})
+
 
 TASKS: dict[str, Task] = {
     "Burgers1d-C": Task(
@@ -72,6 +80,7 @@ TASKS: dict[str, Task] = {
         kan_options={"grids": (5, 10, 20), "steps": 600},
         mlp_options={"steps": 2000},
         data=True,
+        budget_factor=2.0,
     ),
     "Poisson2d-CG": Task(
         "pinnacle_poisson2d_cg",
@@ -82,6 +91,7 @@ TASKS: dict[str, Task] = {
         kan_options={"grids": (5, 10, 20), "steps": 600},
         mlp_options={"steps": 2000},
         data=True,
+        budget_factor=2.0,
     ),
     "Heat2d-MS": Task(
         "pinnacle_heat2d_ms",
@@ -92,6 +102,7 @@ TASKS: dict[str, Task] = {
         options={"n_interior": 8000, "n_initial": 3000, "n_boundary": 1000},
         kan_options={"grids": (4,), "steps": 2000},
         mlp_options={"steps": 2000},
+        budget_factor=2.0,
         note="sin(20 pi x): more points than the defaults, and a KAN with 40 x-intervals in its first layer",
     ),
     "Heat2d-LT": Task(
@@ -123,10 +134,13 @@ TASKS: dict[str, Task] = {
         8.24e-2,
         kan={"width": (2, 10, 3), "grid": 5},
         mlp={"width": (2, 20, 20, 20, 3)},
-        kan_options={"grids": (5, 10), "steps": 600},
+        kan_options={"grids": (5, 10, 20), "steps": 100},
         mlp_options={"steps": 2000},
-        options={"n_interior": 1500, "n_boundary": 600},
+        options={"n_interior": 3000, "n_boundary": 1000},
         data=True,
+        budget_factor=2.0,
+        note="outlet: PINNacle's p = 0 and the traction-free u_y + v_x = 0 its COMSOL reference satisfies "
+        "(problems/pinnacle_ns2d_cg.py)",
     ),
     "Wave1d-C": Task(
         "pinnacle_wave1d",
@@ -236,7 +250,8 @@ def run_one(
         )
     spec = task.kan if family == "kan" else task.mlp
     model = build(family, spec, problem, seed)
-    options = {**task.options, **(task.kan_options if family == "kan" else task.mlp_options)}
+    settings = task.settings(family)
+    options = {k: v for k, v in settings.items() if k not in {"model", "windows", *spec}}
     if quick:
         options["steps"] = 4
     options.update(seed=seed, device="cpu", dtype="float64", log_every=10**6)
@@ -264,6 +279,7 @@ def run_one(
         "options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
         "l2re": float(metrics["relative_l2"]),
         "fields": {k: v["relative_l2"] for k, v in metrics.get("fields", {}).items()},
+        "budget": budget,
         "seconds": seconds,
         "steps": int(steps),
         "load_average": load_avg,
@@ -282,8 +298,9 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for r in rows:
         cell = out.setdefault(r["task"], {}).setdefault(
-            r["model"], {"l2re": [], "seconds": [], "params": r["params"], "seeds": []}
+            r["model"], {"l2re": [], "seconds": [], "params": r["params"], "seeds": [], "budgets": []}
         )
+        cell["budgets"].append(r["budget"])
         cell["l2re"].append(r["l2re"])
         cell["seconds"].append(r["seconds"])
         cell["seeds"].append(r["seed"])
@@ -295,70 +312,95 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
     return out
 
 
-def write(rows: list[dict], args, meta: dict, out: Path) -> None:
-    table = summarise(rows)
-    json_path, md_path = out / f"{args.name}.json", out / f"{args.name}.md"
-    write_json(
-        json_path,
-        {k: meta[k] for k in ("command", "date", "machine", "source")} | {"rows": rows},
+def run_line(run: dict) -> str:
+    """One run's provenance: its command, date, machine, threads, load and the kanpde it ran."""
+    m, src = run["machine"], run["source"]
+    commit = f" (commit {src['commit'][:9]})" if src.get("commit") else ""
+    return (
+        f"`{run['command']}` ({run['date']}), {m['cpu']}, {m['cpu_count']} cores shared with other jobs (load "
+        f"average at start {m['load_average_at_start'][0]:.1f}), torch {m['torch']} on {m['torch_threads']} "
+        f"thread(s), float64, kanpde {src['sha256'][:12]}{commit}"
     )
+
+
+def write(rows: list[dict], runs: list[dict], notes: str | None, out: Path, name: str) -> None:
+    """``out/name.json`` (the runs and every row, each row naming its run) and the Markdown table."""
+    table = summarise(rows)
+    json_path, md_path = out / f"{name}.json", out / f"{name}.md"
+    write_json(json_path, {"runs": runs, "rows": rows})
+    used = sorted({r.get("run", 0) for r in rows})
     lines = [
         "# PINNacle suite: kanpde's KAN and MLP at equal wall time",
         "",
-        f"Made by `{meta['command']}` ({meta['date']}), {meta['machine']['cpu']}, "
-        f"{meta['machine']['cpu_count']} cores shared with other jobs (load average at start "
-        f"{meta['machine']['load_average_at_start'][0]:.1f}), torch {meta['machine']['torch']} on "
-        f"{args.threads} thread(s), float64, kanpde {meta['source']['sha256'][:12]}"
-        + (f" (commit {meta['source']['commit'][:9]})" if meta["source"].get("commit") else "")
-        + ".",
+        "Made by " + "; ".join(f"run {i}: {run_line(runs[i])}" for i in used) + ". Each row of "
+        f"`{name}.json` names its run.",
         "",
-        f"Each model had at most {args.budget:g} s of training per task and seed (marched tasks: that budget over "
-        "all windows); L2RE = ||u - u*|| / ||u*|| over all fields together (median over seeds; the seeds' values in "
-        f"`{args.name}.json`). PINNacle best: the lowest L2RE of the ~10 methods in PINNacle's table (Hao et al. "
-        "2024), trained for 20 000 epochs on a GPU; ours are CPU minutes. `x best` is PINNacle best / our best "
-        "(> 1: we are better).",
+        "Each model had at most the row's budget of training per task and seed (marched tasks: that budget over "
+        "all windows; the same for the KAN and the MLP of a task); L2RE = ||u - u*|| / ||u*|| over all fields "
+        f"together (median over seeds; the seeds' values in `{name}.json`). PINNacle best: the lowest L2RE of the "
+        "~10 methods in PINNacle's table (Hao et al. 2024), trained for 20 000 epochs on a GPU; ours are CPU "
+        "minutes. `x best` is PINNacle best / our best (> 1: we are better).",
         "",
-        "| task | PINNacle class | KAN L2RE | MLP L2RE | PINNacle best | x best | KAN params / s | MLP params / s | seeds | note |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| task | PINNacle class | KAN L2RE | MLP L2RE | PINNacle best | x best | budget s | KAN params / s | "
+        "MLP params / s | seeds | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    wins = clear = tens = 0
-    for name, task in TASKS.items():
-        if name not in table:
+    wins = tens = 0
+    for task_name, task in TASKS.items():
+        if task_name not in table:
             continue
-        kan, mlp = table[name].get("kan"), table[name].get("mlp")
+        kan, mlp = table[task_name].get("kan"), table[task_name].get("mlp")
         best = min(c["median"] for c in (kan, mlp) if c)
         ratio = task.best / best if best > 0 else math.inf
-        wins += ratio > 1
-        clear += ratio > 1.1
+        wins += ratio > 1.1
         tens += ratio >= 10
         seeds = ",".join(str(s) for s in (kan or mlp)["seeds"])
         cells = [f"{c['params']} / {c['mean_seconds']:.0f}" if c else "n/a" for c in (kan, mlp)]
+        budget = "/".join(sorted({f"{b:g}" for c in (kan, mlp) if c for b in c["budgets"]}))
         extra = [f"marched in {task.windows} windows"] if task.windows > 1 else []
-        extra += [f"budget x{task.budget_factor:g}"] if task.budget_factor != 1 else []
         note = "; ".join([task.note] * bool(task.note) + extra)
         lines.append(
-            f"| {name} | `{task.pinnacle}` | {fmt(kan and kan['median'])} | {fmt(mlp and mlp['median'])} | "
-            f"{task.best:.2e} | {ratio:.2g} | {cells[0]} | {cells[1]} | {seeds} | {note} |"
+            f"| {task_name} | `{task.pinnacle}` | {fmt(kan and kan['median'])} | {fmt(mlp and mlp['median'])} | "
+            f"{task.best:.2e} | {ratio:.2g} | {budget} | {cells[0]} | {cells[1]} | {seeds} | {note} |"
         )
     lines += [
         "",
-        f"Better than PINNacle's best on {wins} of {len(table)} tasks ({clear} of them by more than 10%), by 10x "
-        f"or more on {tens}.",
+        f"Better than PINNacle's best by more than 10% on {wins} of {len(table)} tasks, by 10x or more on {tens}.",
         "",
     ]
-    if args.notes and Path(args.notes).is_file():
-        lines += [Path(args.notes).read_text(encoding="utf-8").rstrip(), ""]
+    if notes and Path(notes).is_file():
+        lines += [Path(notes).read_text(encoding="utf-8").rstrip(), ""]
     with atomic_write(md_path) as tmp:
         tmp.write_text("\n".join(lines), encoding="utf-8")
 
 
-def render(parser: argparse.ArgumentParser, path: Path, notes: str | None) -> int:
-    """The Markdown of an earlier run's JSON (its command's options as they were), with ``notes`` appended."""
-    saved = json.loads(path.read_text(encoding="utf-8"))
-    args = parser.parse_args(shlex.split(saved["command"])[2:])
-    args.notes = notes
-    meta = {"date": "date not recorded", **{k: v for k, v in saved.items() if k != "rows"}}
-    write(saved["rows"], args, meta, path.parent)
+def saved_runs(saved: dict) -> tuple[list[dict], list[dict]]:
+    """The runs and rows of a saved JSON; a file of one run (no ``runs`` list) is that run."""
+    if "runs" in saved:
+        return saved["runs"], saved["rows"]
+    run = {k: saved.get(k, "date not recorded") for k in ("command", "date", "machine", "source")}
+    run["machine"] = {"torch_threads": 1, **run["machine"]}
+    words = run["command"].split()
+    budget = float(words[words.index("--budget") + 1]) if "--budget" in words else 90.0
+    return [run], [{"budget": budget * TASKS[r["task"]].budget_factor, **r, "run": 0} for r in saved["rows"]]
+
+
+def merged(old: list[dict], new: list[dict]) -> list[dict]:
+    """``old`` rows without those that ``new`` replaces (same task, model and seed), then ``new``."""
+    key = lambda r: (r["task"], r["model"], r["seed"])  # noqa: E731
+    replaced = {key(r) for r in new}
+    return [r for r in old if key(r) not in replaced] + new
+
+
+def render(paths: list[Path], notes: str | None, out: Path, name: str) -> int:
+    """The Markdown (and JSON) of saved JSONs, their rows together (a later file's row replaces an earlier
+    one of the same task, model and seed), with ``notes`` appended; written as ``out/name.*``."""
+    runs, rows = [], []
+    for path in paths:
+        more_runs, more_rows = saved_runs(json.loads(path.read_text(encoding="utf-8")))
+        rows = merged(rows, [{**r, "run": r.get("run", 0) + len(runs)} for r in more_rows])
+        runs += more_runs
+    write(rows, runs, notes, out, name)
     return 0
 
 
@@ -383,13 +425,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notes", default=None, help="a Markdown file appended to the table (the analysis)")
     parser.add_argument("--quick", action="store_true", help="a few steps a run: proves the script runs")
     parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the rows of the existing JSON that this run does not redo (same task, model, seed)",
+    )
+    parser.add_argument(
         "--render",
+        nargs="+",
         default=None,
-        help="write the Markdown table again from this JSON (with --notes), training nothing",
+        help="write the table again from these JSONs (rows together, with --notes) to --out/--name, training "
+        "nothing",
     )
     args = parser.parse_args(argv)
     if args.render:
-        return render(parser, Path(args.render), args.notes)
+        return render(
+            [Path(p) for p in args.render], args.notes, Path(args.out) if args.out else RESULTS, args.name
+        )
     tasks = list(TASKS) if args.tasks is None else [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
@@ -411,18 +462,22 @@ def main(argv: list[str] | None = None) -> int:
         "source": kanpde_source(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+    runs, old = [], []
+    if args.merge and (out / f"{args.name}.json").is_file():
+        runs, old = saved_runs(json.loads((out / f"{args.name}.json").read_text(encoding="utf-8")))
+    runs.append(meta)
     rows: list[dict] = []
     for name in tasks:
         for seed in seeds:
             for family in models:
                 row = run_one(name, TASKS[name], family, seed, args.budget, args.data, args.quick)
-                rows.append(row)
+                rows.append({**row, "run": len(runs) - 1})
                 print(
                     f"{name:13s} {family} seed {seed}: L2RE {row['l2re']:.3e}  {row['seconds']:.0f} s  "
                     f"{row['steps']} steps  {row['params']} params",
                     flush=True,
                 )
-                write(rows, args, meta, out)
+                write(merged(old, rows), runs, args.notes, out, args.name)
     return 0
 
 

@@ -1,7 +1,7 @@
 """kanpde: physics-informed Kolmogorov-Arnold Networks for partial differential equations."""
 
 from .catalog import list_problems, load_problem
-from .conditions import Condition, Data, Dirichlet, Initial, Neumann, Periodic, Robin
+from .conditions import Boundary, Condition, Data, Dirichlet, Initial, Neumann, Periodic, Robin
 from .derivatives import Field, Fields
 from .fitting import fit
 from .formula import LIBRARY as SYMBOLIC_LIBRARY
@@ -86,6 +86,7 @@ __all__ = [
     "Dirichlet",
     "Neumann",
     "Robin",
+    "Boundary",
     "Periodic",
     "Initial",
     "Data",

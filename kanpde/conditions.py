@@ -6,6 +6,8 @@ accessor to a residual that vanishes when the condition holds (:meth:`Condition.
 * ``Dirichlet(g)``: ``u - g`` on the boundary part.
 * ``Neumann(g)``: ``∂u/∂n - g`` with ``n`` the outward unit normal.
 * ``Robin(a, b, g)``: ``a u + b ∂u/∂n - g``.
+* ``Boundary(equation)``: ``equation(x, u, n)``, any relation of the fields and their derivatives on the
+  boundary part (a traction-free outflow, a slip wall), ``n`` the outward unit normals.
 * ``Periodic("x")``: ``u(x_min, ·) - u(x_max, ·)`` and ``∂_x u(x_min, ·) - ∂_x u(x_max, ·)``.
 * ``Initial(g)``: ``u(·, t0) - g`` on a :class:`~kanpde.SpaceTime` domain; ``Initial(g, derivative=1)``
   imposes the initial velocity, ``∂u/∂t(·, t0) - g`` (``derivative=n``: ``∂^n u/∂t^n``).
@@ -32,8 +34,19 @@ from torch import Tensor
 from .derivatives import Field, Fields
 from .geometry import Box, DistanceFunction, Domain, SpaceTime
 from .geometry.base import is_mask
+from .residuals import equations
 
-__all__ = ["Condition", "Dirichlet", "Neumann", "Robin", "Periodic", "Initial", "Data", "evaluate_value"]
+__all__ = [
+    "Condition",
+    "Dirichlet",
+    "Neumann",
+    "Robin",
+    "Boundary",
+    "Periodic",
+    "Initial",
+    "Data",
+    "evaluate_value",
+]
 
 Value = float | Callable[[Tensor], Tensor]
 FieldAt = Callable[[Tensor], "Field | Fields"]
@@ -272,6 +285,37 @@ class Robin(_BoundaryCondition):
         u.require((), (0,))
         r = points["a"] * u.value + points["b"] * u.normal_derivative(points["normals"]) - points["g"]
         return r[:, None]
+
+
+@dataclass(frozen=True)
+class Boundary(_BoundaryCondition):
+    """``equation(x, u, n) = 0`` on the boundary part ``on``: any relation of the fields and their derivatives
+    there, with ``n`` the outward unit normals ``(N, d)``.
+
+    ``u`` is the accessor the PDE's residual gets (``u["v"].d("x")`` in a system; the named field's accessor
+    when the condition names ``field=``). The equation returns ``(N,)`` for one relation, or a list, tuple
+    or dict of them for several, as a residual function does. E.g. a traction-free outflow of a 2-D flow,
+    ``ν (u_y + v_x) = 0``: ``Boundary(lambda x, f, n: f["u"].d("y") + f["v"].d("x"), on=outlet)``.
+    """
+
+    equation: Callable | None = None
+    on: object = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not callable(self.equation):
+            raise TypeError(
+                "Boundary needs equation=, a function (x, u, n) -> residual that vanishes where the condition "
+                f"holds; got {self.equation!r}"
+            )
+
+    def sample(self, domain, n, sampler, seed, dtype, device):
+        return self._boundary(domain, n, sampler, seed, dtype, device)
+
+    def residual(self, field_at, points):
+        u = field_at(points["x"])
+        out = self.equation(points["x"], self.pick(u) if self.field is not None else u, points["normals"])
+        return equations(out, points["x"].shape[0], "the Boundary equation")[0]  # (N, C)
 
 
 @dataclass(frozen=True)

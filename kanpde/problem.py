@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from ._checks import check_positive_real
-from .conditions import Condition, Periodic
+from .conditions import Boundary, Condition, Periodic
 from .derivatives import Field
 from .geometry import Domain
 from .reference import Reference
@@ -212,7 +212,7 @@ class Problem:
 
     def _check_condition_field(self, c: Condition) -> None:
         if c.field is None:
-            if len(self.fields) > 1 and not isinstance(c, Periodic):
+            if len(self.fields) > 1 and not isinstance(c, (Periodic, Boundary)):
                 raise ValueError(
                     f"{type(c).__name__} needs field= in a problem with several fields; this problem's fields "
                     f"are {', '.join(self.fields)}, e.g. kp.{type(c).__name__}(..., field={self.fields[0]!r})"

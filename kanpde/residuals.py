@@ -30,10 +30,9 @@ def _as_column(r: Tensor, n: int, what: str) -> Tensor:
     )
 
 
-def equations(out, n: int) -> tuple[Tensor, tuple[str, ...]]:
+def equations(out, n: int, what: str = "the residual function") -> tuple[Tensor, tuple[str, ...]]:
     """A residual function's output as columns ``(N, C)`` and the equations' names: one tensor ->
     ``("residual",)``; a list or tuple -> ``residual_1, ...``; a dict -> its keys."""
-    what = "the residual function"
     if isinstance(out, dict):
         if not out or not all(isinstance(k, str) and k for k in out):
             raise ValueError(f"{what} returned a dict; its keys must be non-empty equation names")

@@ -11,8 +11,9 @@ The same equation as ``problems/burgers1d.py``, whose reference is the Cole-Hopf
 is PINNacle's, so that the error is the one PINNacle tabulates. **The COMSOL reference is itself off by
 L2RE 1.33e-2** from the exact (Cole-Hopf) solution at its 1111 points (1.7e-2 at t = 0.3, 1.4e-2 at t = 1:
 the shock is smeared on 101 nodes), about PINNacle's best (1.45e-2); so no method can show an error much below
-1e-2 against it. The boundary values are imposed exactly
-(``u = φ N``, φ the interval's distance function).
+1e-2 against it. The boundary values are penalised, not imposed exactly: with ``u = φ N`` (φ = (1 - x^2) / 2)
+the recommended MLP stopped at L2RE 0.106 in 180 s (one thread, seed 0), penalised it reached 1.34e-2 in the
+same time (measured with ``benchmarks/pinnacle.py``; why the exact form trains worse here we did not establish).
 
 Source: PINNacle (Hao et al. 2024, github i207M/PINNacle, ``src/pde/burgers.py``, class ``Burgers1D``),
 published best L2RE 1.45e-2. The data folder: ``make_problem(data=FOLDER)``, else ``$KANPDE_PINNACLE_DATA``,
@@ -49,10 +50,10 @@ def make_problem(data: str | Path | None = None) -> kp.Problem:
     return kp.Problem(
         domain=kp.SpaceTime(kp.Interval(-1.0, 1.0), t=(0.0, 1.0)),
         residual=residual,
-        conditions=[kp.Dirichlet(0.0, hard=True), kp.Initial(initial)],
+        conditions=[kp.Dirichlet(0.0), kp.Initial(initial)],
         reference=kp.Reference.load(path) if path is not None else None,
         name="pinnacle_burgers1d_c",
-        recommended={"model": "mlp", "width": (2, 20, 20, 20, 1)},
+        recommended={"model": "mlp", "width": (2, 20, 20, 20, 1), "steps": 2000},
     )
 
 

@@ -71,6 +71,7 @@ def make_problem(data: str | Path | None = None, t_end: float = T_END, windows: 
             "width": (3, 8, 1),
             "grid": 5,
             "grids": (5,),
+            "steps": 1000,
             "n_interior": 1500,
             "n_boundary": 300,
             "n_initial": 500,

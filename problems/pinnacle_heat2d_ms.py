@@ -49,6 +49,7 @@ problem = kp.Problem(
         "width": (3, 6, 1),
         "grid": [(40, 4, 4), 4],
         "grids": (4,),
+        "steps": 2000,
         "n_interior": 8000,
         "n_initial": 3000,
         "n_boundary": 1000,

@@ -102,7 +102,7 @@ def make_problem(source: str = "pinnacle", seed: int = 0, residual_weight: float
         exact={"u": exact_u, "a": exact_a},
         name="pinnacle_pinv",
         residual_weight=residual_weight,
-        recommended={"model": "mlp", "width": (2, 20, 20, 20, 2), "steps": 2000},
+        recommended={"model": "kan", "width": (2, 10, 2), "grid": 5, "grids": (5, 10, 20), "steps": 600},
     )
 
 

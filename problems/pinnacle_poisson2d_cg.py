@@ -71,7 +71,7 @@ def make_problem(data: str | Path | None = None, hard: bool = True) -> kp.Proble
         conditions=conditions,
         reference=kp.Reference.load(path) if path is not None else None,
         name="pinnacle_poisson2d_cg",
-        recommended={"model": "kan", "width": (2, 10, 1), "grid": 5, "grids": (5, 10, 20)},
+        recommended={"model": "mlp", "width": (2, 20, 20, 20, 1), "steps": 2000},
     )
 
 

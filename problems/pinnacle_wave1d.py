@@ -58,7 +58,7 @@ def make_problem(residual_weight: float = 1e-4) -> kp.Problem:
         exact=exact,
         name="pinnacle_wave1d",
         residual_weight=residual_weight,
-        recommended={"model": "kan", "width": (2, 10, 1), "grid": 5, "grids": (5, 10, 20), "steps": 450},
+        recommended={"model": "mlp", "width": (2, 20, 20, 20, 1), "steps": 2000},
     )
 
 

@@ -67,6 +67,7 @@ def make_problem(t_end: float = T_END, windows: int = 10) -> kp.Problem:
             "width": (3, 8, 1),
             "grid": 5,
             "grids": (5,),
+            "steps": 1000,
             "n_interior": 1500,
             "n_boundary": 300,
             "n_initial": 500,

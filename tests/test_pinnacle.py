@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import math
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -363,3 +364,28 @@ def test_command_line_marches_in_the_recommended_or_given_windows(tmp_path, caps
     assert main(["solve", str(file), "--windows", "2", *resume, "--no-progress"]) == 2
     assert "a march (--windows) starts afresh" in capsys.readouterr().err
     assert not (tmp_path / "a" / ".kanpde-lock").exists()  # the march released its folder
+
+
+def _plain(value):
+    """Tuples as lists, recursively: recommended dicts and the benchmark's settings spell sequences both ways."""
+    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
+def test_each_problem_recommends_what_the_benchmark_ran_for_its_better_model(monkeypatch):
+    """``kanpde solve FILE`` runs the settings of the benchmark's model for that task: the family, width, grid,
+    grids, steps, point counts and windows of ``TASKS`` (benchmarks/pinnacle.py) for the family the file
+    recommends."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(
+        "kanpde_test_bench_pinnacle", ROOT / "benchmarks" / "pinnacle.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # dataclasses look their module up there
+    spec.loader.exec_module(bench)
+    assert {t.file for t in bench.TASKS.values()} == {p.stem for p in FILES}
+    for name, task in bench.TASKS.items():
+        module = load(task.file)
+        problem = module.make_problem(**task.params) if hasattr(module, "make_problem") else module.problem
+        recommended = problem.recommended
+        expected = task.settings(recommended["model"])
+        assert _plain(recommended) == _plain(expected), f"{name}: {recommended} != {expected}"
