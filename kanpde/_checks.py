@@ -44,6 +44,14 @@ def check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_count(name: str, value: Any) -> int:
+    """``value`` as an ``int`` when it is a whole number >= 1 (NumPy integers too); otherwise a ``ValueError``
+    saying so: the one check of counts given as settings (windows, seeds, widths of a search)."""
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
 def check_nonnegative_int(name: str, value: Any) -> int:
     """``value`` as an ``int`` when it is an integer >= 0; otherwise a clear error."""
     if not _is_int(value):

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from . import __version__
 from ._atomic import write_json
+from ._checks import check_count
 from .bench import add_arguments, run_from_args
 from .catalog import describe, list_problems, load_problem, problems_dir
 from .distributed import init_from_env, leave
@@ -284,6 +285,14 @@ def _flag_names(message: str, flags: dict[str, str]) -> str:
     return message
 
 
+def _usage(check: Callable):
+    """``check()``'s value; its ``ValueError`` or ``TypeError`` (a bad flag value) as a usage error."""
+    try:
+        return check()
+    except (TypeError, ValueError) as err:
+        raise UsageError(str(err)) from err
+
+
 def _in_flag_words(make: Callable, names: dict[str, str]):
     """``make()``, with a library error reworded for the command line (option names as flags)."""
     try:
@@ -394,8 +403,7 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
         _check_symbolic(args, problem, model)
         windows = raw["windows"] if "windows" in raw else problem.windows
         windows = _RUN_FLAGS["windows"][0]("windows", windows) if isinstance(windows, str) else windows
-        if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
-            raise UsageError(f"--windows must be a whole number >= 1, got {windows!r}")
+        windows = _usage(lambda: check_count("--windows", windows))
         if windows > 1:
             return _march_on(comm, args, problem, model, settings, windows, out, every, options)
         folder = RunFolder(out, every, **options)
@@ -675,8 +683,8 @@ def _run_symbolic(args: argparse.Namespace) -> int:
         budget = FormulaBudget(seconds=args.budget)
     except ValueError as err:
         raise UsageError(f"--budget: {err}") from err
-    if args.threads is not None and args.threads < 1:
-        raise UsageError(f"--threads must be a whole number >= 1, got {args.threads}")
+    if args.threads is not None:
+        _usage(lambda: check_count("--threads", args.threads))
     with threads(args.threads):
         found = symbolic(solution) if args.no_refine else solution.formula(budget=budget)
     print(f"{'formula':<12} {found}")

@@ -43,7 +43,6 @@ from ._checks import check_positive_int
 from .conditions import Condition, Data, Initial
 from .geometry import SpaceTime
 from .problem import Problem
-from .reference import Reference
 from .solution import Solution, field_columns, field_errors
 from .solver import solve as _solve
 
@@ -85,19 +84,6 @@ def _window_conditions(
     return out
 
 
-def _window_reference(reference: Reference | None, lo: float, hi: float) -> Reference | None:
-    """The reference's points with ``lo <= t <= hi`` (``None`` when none)."""
-    if reference is None:
-        return None
-    t = reference.points[:, -1]
-    keep = (t >= lo) & (t <= hi)
-    if not keep.any():
-        return None
-    return Reference(
-        reference.points[keep], reference.values[keep], reference.fields, source=reference.source
-    )
-
-
 def window_problem(problem: Problem, times: Sequence[float], k: int, previous: Solution | None) -> Problem:
     """The problem of window ``k`` of the window bounds ``times`` (see the module docstring), starting from
     ``previous`` (the solution of window ``k - 1``; ``None`` keeps the problem's own initial conditions)."""
@@ -107,7 +93,7 @@ def window_problem(problem: Problem, times: Sequence[float], k: int, previous: S
         problem,
         domain=SpaceTime(problem.domain.space, t=(lo, hi)),
         conditions=_window_conditions(problem, previous, lo, hi, last),
-        reference=_window_reference(problem.reference, lo, hi),
+        reference=None if problem.reference is None else problem.reference.between(lo, hi),
         name=f"{problem.name}[{k}]",
         recommended=None,
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ._checks import check_positive_real
+from ._checks import check_count, check_positive_real
 from .conditions import Boundary, Condition, Periodic
 from .derivatives import Field
 from .geometry import Domain
@@ -205,10 +205,7 @@ class Problem:
     def windows(self) -> int:
         """The recommended number of time-marching windows (``recommended["windows"]``; 1, no marching, when
         not given)."""
-        value = (self.recommended or {}).get("windows", 1)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"recommended windows must be a whole number >= 1, got {value!r}")
-        return value
+        return check_count("recommended windows", (self.recommended or {}).get("windows", 1))
 
     def _check_condition_field(self, c: Condition) -> None:
         if c.field is None:

@@ -130,6 +130,14 @@ class Reference:
         columns = [self.fields.index(f) for f in fields]
         return Reference(self.points, self.values[:, columns], fields, source=self.source)
 
+    def between(self, t0: float, t1: float) -> Reference | None:
+        """This reference's points with ``t0 <= t <= t1`` in the last column (time), or ``None`` when none."""
+        t = self.points[:, -1]
+        keep = (t >= t0) & (t <= t1)
+        if not keep.any():
+            return None
+        return Reference(self.points[keep], self.values[keep], self.fields, source=self.source)
+
     # -- files -----------------------------------------------------------------------------------------
     def interpolate(self, nodes: np.ndarray) -> np.ndarray | None:
         """The values linearly interpolated at ``nodes`` ``(M, d)`` (NaN outside the hull of the points),

@@ -58,8 +58,7 @@ def make_problem(data: str | Path | None = None, t_end: float = T_END, windows: 
     if path is not None:
         reference = kp.Reference.load(path)
         if t_end < T_END:
-            keep = reference.points[:, -1] <= t_end + 1e-9
-            reference = kp.Reference(reference.points[keep], reference.values[keep], source=reference.source)
+            reference = reference.between(0.0, t_end + 1e-9)
     return kp.Problem(
         domain=kp.SpaceTime(kp.Rectangle((0.0, 0.0), (1.0, 1.0)), t=(0.0, float(t_end))),
         residual=residual,

@@ -215,6 +215,16 @@ def test_heat_longtime_excerpt_columns_by_time():
     assert ref.values[3, 0] == pytest.approx(0.17529851171798613)
 
 
+def test_a_reference_between_two_times_keeps_those_snapshots_with_their_values():
+    ref = kp.Reference.load(EXCERPTS / "heat_longtime.dat")
+    part = ref.between(0.2, 0.4)
+    assert sorted(set(part.points[:, 2])) == [0.2, 0.4] and len(part) == 5 * 2
+    keep = (ref.points[:, 2] >= 0.2) & (ref.points[:, 2] <= 0.4)
+    np.testing.assert_array_equal(part.values, ref.values[keep])
+    assert part.fields == ref.fields and part.source == ref.source
+    assert ref.between(5.0, 6.0) is None
+
+
 def test_ns_reference_has_three_fields():
     ref = kp.Reference.load(EXCERPTS / "ns_0_obstacle.dat", fields=("u", "v", "p"))
     assert ref.points.shape[1] == 2 and ref.values.shape[1] == 3

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .._checks import check_count
 from ..kan import KAN
 from ..metrics import relative_l2
 from ..problem import Problem
@@ -74,9 +75,7 @@ class FormulaBudget:
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not (s > 0 and math.isfinite(s)):
             raise ValueError(f"FormulaBudget seconds must be a positive number, got {s!r}")
         for name in ("max_edges", "max_width", "seeds"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"FormulaBudget {name} must be a whole number >= 1, got {value!r}")
+            object.__setattr__(self, name, check_count(f"FormulaBudget {name}", getattr(self, name)))
 
 
 class _Clock:
