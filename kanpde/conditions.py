@@ -313,8 +313,7 @@ class Boundary(_BoundaryCondition):
         return self._boundary(domain, n, sampler, seed, dtype, device)
 
     def residual(self, field_at, points):
-        u = field_at(points["x"])
-        out = self.equation(points["x"], self.pick(u) if self.field is not None else u, points["normals"])
+        out = self.equation(points["x"], self.pick(field_at(points["x"])), points["normals"])
         return equations(out, points["x"].shape[0], "the Boundary equation")[0]  # (N, C)
 
 
