@@ -78,10 +78,12 @@ TASKS: dict[str, Task] = {
         1.45e-2,
         kan={"width": (2, 10, 1), "grid": 5},
         mlp={"width": (2, 20, 20, 20, 1)},
+        options={"resample_every": 25},
         kan_options={"grids": (5, 10, 20), "steps": 600},
         mlp_options={"steps": 2000},
         data=True,
         budget_factor=2.0,
+        note="collocation points redrawn from the residual (RAD) every 25 steps",
     ),
     "Poisson2d-CG": Task(
         "pinnacle_poisson2d_cg",
