@@ -4,6 +4,7 @@ beside PINNacle's published best L2RE.
     python benchmarks/pinnacle.py --data ../shared/pinnacle --budget 90 --threads 1
     python benchmarks/pinnacle.py --data DIR --tasks Burgers1d-C,PInv --seeds 0,1,2 --budget 120
     python benchmarks/pinnacle.py --data DIR --tasks NS2d-CG --seeds 0,1,2 --merge   # redo rows, keep the rest
+    python benchmarks/pinnacle.py --render A.json B.json --notes benchmarks/pinnacle_notes.md  # one table
     python benchmarks/pinnacle.py --quick --out /tmp/pinnacle          # seconds a run: proves the script runs
 
 ``--data`` is the folder of PINNacle's COMSOL files (its ``ref/``: ``burgers1d.dat``, ``heat_longtime.dat``,
@@ -13,8 +14,13 @@ KAN and the MLP of :data:`TASKS` (float64, CPU, the solver's default collocation
 the same wall-time budget (``--budget`` seconds): training stops at the first step past the budget (the
 parameters of the last completed step are kept) or when the schedule ends, whichever comes first, so a model
 may use less than the budget (its seconds are in the table). Tasks with ``windows > 1`` are time-marched
-(:func:`kanpde.march`): each window gets ``budget / windows`` seconds. A task's ``budget_factor`` (Heat2d-LT:
-2) multiplies its budget, for both models alike.
+(:func:`kanpde.march`): each window gets ``budget / windows`` seconds. A task's ``budget_factor`` (2 for Burgers1d-C,
+Poisson2d-CG, Heat2d-MS, Heat2d-LT and NS2d-CG) multiplies its budget, for both models alike.
+
+Each row of the JSON names its run (command, date, machine, kanpde's source digest and commit); ``--merge``
+keeps the rows of an existing JSON that a run does not redo, and ``--render`` writes one table from several
+JSONs (a later row of the same task, model and seed replaces an earlier one). A task counts as better than
+PINNacle's best when the median L2RE of its better model is below PINNacle's and below :data:`SOLVED`.
 
 The error is PINNacle's L2RE: ``||u - u*|| / ||u*||`` over all output fields together, on the COMSOL nodes
 (reference tasks) or on kanpde's evaluation grid of the domain (exact solutions).
