@@ -337,7 +337,7 @@ def write(rows: list[dict], runs: list[dict], notes: str | None, out: Path, name
     table = summarise(rows)
     json_path, md_path = out / f"{name}.json", out / f"{name}.md"
     write_json(json_path, {"runs": runs, "rows": rows})
-    used = sorted({r.get("run", 0) for r in rows})
+    used = sorted({r["run"] for r in rows})
     lines = [
         "# PINNacle suite: kanpde's KAN and MLP at equal wall time",
         "",
@@ -387,8 +387,9 @@ def write(rows: list[dict], runs: list[dict], notes: str | None, out: Path, name
         tmp.write_text("\n".join(lines), encoding="utf-8")
 
 
-def saved_runs(saved: dict) -> tuple[list[dict], list[dict]]:
+def saved_runs(path: Path) -> tuple[list[dict], list[dict]]:
     """The runs and rows of a saved JSON; a file of one run (no ``runs`` list) is that run."""
+    saved = json.loads(path.read_text(encoding="utf-8"))
     if "runs" in saved:
         return saved["runs"], saved["rows"]
     run = {k: saved.get(k, "date not recorded") for k in ("command", "date", "machine", "source")}
@@ -410,8 +411,8 @@ def render(paths: list[Path], notes: str | None, out: Path, name: str) -> int:
     one of the same task, model and seed), with ``notes`` appended; written as ``out/name.*``."""
     runs, rows = [], []
     for path in paths:
-        more_runs, more_rows = saved_runs(json.loads(path.read_text(encoding="utf-8")))
-        rows = merged(rows, [{**r, "run": r.get("run", 0) + len(runs)} for r in more_rows])
+        more_runs, more_rows = saved_runs(path)
+        rows = merged(rows, [{**r, "run": r["run"] + len(runs)} for r in more_rows])
         runs += more_runs
     write(rows, runs, notes, out, name)
     return 0
@@ -477,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     runs, old = [], []
     if args.merge and (out / f"{args.name}.json").is_file():
-        runs, old = saved_runs(json.loads((out / f"{args.name}.json").read_text(encoding="utf-8")))
+        runs, old = saved_runs(out / f"{args.name}.json")
     runs.append(meta)
     rows: list[dict] = []
     for name in tasks:

@@ -287,16 +287,22 @@ def default_case() -> dict:
     }
 
 
+def _made_by(data: dict) -> str:
+    """The results file's provenance sentence: command, machine, kanpde's source and the load."""
+    m = data["machine"]
+    return (
+        f"Made by `{data['command']}` ({m['cpu']}, torch {m['torch']}, {m['torch_threads']} thread). "
+        f"{source_line(data['kanpde'])} Times were measured on a shared, loaded machine (load average at start "
+        f"{', '.join(f'{v:.1f}' for v in m['load_average_at_start'] or [])}); CPU seconds are this process's."
+    )
+
+
 def _default_markdown(data: dict) -> str:
     c = data["default"]
     lines = [
         "# The formula of the default poisson2d checkpoint (issue 27, item 2)",
         "",
-        f"Made by `{data['command']}` ({data['machine']['cpu']}, torch {data['machine']['torch']}, "
-        f"{data['machine']['torch_threads']} thread). {source_line(data['kanpde'])} Times were measured on a "
-        "shared, loaded machine (load average at start "
-        f"{', '.join(f'{v:.1f}' for v in data['machine']['load_average_at_start'] or [])}); CPU seconds are "
-        "this process's.",
+        _made_by(data),
         "",
         f"`{c['command_solve']}` trained KAN {c['width']} to relative L2 {c['kan_relative_l2']:.1e} in "
         f"{c['solve_wall_seconds']:.0f} s; then `sol.formula()` (what `{c['command_formula']}` runs, budget "
@@ -327,11 +333,7 @@ def _markdown(data: dict) -> str:
     lines = [
         "# Closed-form solutions from KANs (issue 15)",
         "",
-        f"Made by `{data['command']}` ({data['machine']['cpu']}, torch {data['machine']['torch']}, "
-        f"{data['machine']['torch_threads']} thread). {source_line(data['kanpde'])} Times were measured on a "
-        "shared, loaded machine (load average at start "
-        f"{', '.join(f'{v:.1f}' for v in data['machine']['load_average_at_start'] or [])}); CPU seconds are "
-        "this process's.",
+        _made_by(data),
     ]
     if data.get("cases"):
         lines += _formula_tables(data["cases"])

@@ -285,14 +285,6 @@ def _flag_names(message: str, flags: dict[str, str]) -> str:
     return message
 
 
-def _usage(check: Callable):
-    """``check()``'s value; its ``ValueError`` or ``TypeError`` (a bad flag value) as a usage error."""
-    try:
-        return check()
-    except (TypeError, ValueError) as err:
-        raise UsageError(str(err)) from err
-
-
 def _in_flag_words(make: Callable, names: dict[str, str]):
     """``make()``, with a library error reworded for the command line (option names as flags)."""
     try:
@@ -403,7 +395,7 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
         _check_symbolic(args, problem, model)
         windows = raw["windows"] if "windows" in raw else problem.windows
         windows = _RUN_FLAGS["windows"][0]("windows", windows) if isinstance(windows, str) else windows
-        windows = _usage(lambda: check_count("--windows", windows))
+        windows = _in_flag_words(lambda: check_count("--windows", windows), {})
         if windows > 1:
             return _march_on(comm, args, problem, model, settings, windows, out, every, options)
         folder = RunFolder(out, every, **options)
@@ -684,7 +676,7 @@ def _run_symbolic(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise UsageError(f"--budget: {err}") from err
     if args.threads is not None:
-        _usage(lambda: check_count("--threads", args.threads))
+        _in_flag_words(lambda: check_count("--threads", args.threads), {})
     with threads(args.threads):
         found = symbolic(solution) if args.no_refine else solution.formula(budget=budget)
     print(f"{'formula':<12} {found}")

@@ -19,7 +19,7 @@ x = 3.9 to 0.03 at x = 3.99 where u_y ~ 1. ``make_problem()`` adds that relation
 PINNacle's p = 0; ``make_problem(outlet="pinnacle")`` states PINNacle's conditions alone.
 
 Fields u, v, p. The conditions are penalised (``hard=False``, the default: in calibration runs the exact
-imposition below converged to a wrong flow, L2RE 1.7). ``hard=True`` imposes them exactly (``hard=True``, the default): u = g_u + φ_w N_u with
+imposition below converged to a wrong flow, L2RE 1.7). ``hard=True`` imposes them exactly: u = g_u + φ_w N_u with
 g_u = 4 y (1 - y) max(0, 1 - x/2)^3 (the inlet profile at x = 0, zero on every wall, C^2), v = φ_w N_v, and
 p = φ_o N_p, where φ_w is the distance function of the inlet and the walls and φ_o that of the outlet. To give
 them their own distance functions the domain is written as (R - B) ∩ O with R = [0, 4.5] x [0, 2],
