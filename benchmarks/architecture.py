@@ -33,7 +33,7 @@ LAYERS: dict[str, int] = {
     ),
     "geometry": 1,  # every geometry.* module
     **dict.fromkeys(["export", "reference"], 2),  # file formats
-    **dict.fromkeys(["derivatives", "residuals", "conditions"], 3),
+    **dict.fromkeys(["derivatives", "residuals", "conditions", "hard"], 3),
     "problem": 4,
     **dict.fromkeys(["network", "kan", "mlp", "models", "ansatz"], 5),  # models
     **dict.fromkeys(["loss", "sparsity", "optim", "quasinewton"], 6),  # loss and generic numerics

@@ -6,7 +6,8 @@ are the network's followed by the unknowns', so every optimiser, checkpoint, res
 ``torch.distributed`` reduction carries them.
 
 **Exact Dirichlet conditions.** A field with a ``Dirichlet(g, hard=True)`` condition is ``u = g + φ N``
-with ``N`` the network's output, ``φ`` the condition's :class:`~kanpde.DistanceFunction` and ``g`` its value.
+with ``N`` the network's output, ``φ`` the condition's :class:`~kanpde.DistanceFunction` and ``g`` its value
+(exact initial values, ``Initial(g0, hard=True)``, have their own ``g`` and ``φ``: :mod:`kanpde.hard`).
 The jets of ``φ`` and ``g`` (value, gradient, the second derivatives a residual asks for) come from
 autograd, once per point set (cached while the points live), and the product rule gives the field's jet:
 ``u_a = g_a + φ_a N + φ N_a`` and ``u_ab = g_ab + φ_ab N + φ_a N_b + φ_b N_a + φ N_ab``. It is linear in
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .geometry import DistanceFunction
+from .hard import Hard, hard_terms
 from .jet import JetSpec
 from .network import layer_gradients, layer_outputs
 from .problem import Unknown
@@ -51,20 +52,6 @@ class _UnknownRecord:
 
     name: str
     tensor: Tensor  # (N,)
-
-
-@dataclass(frozen=True)
-class Hard:
-    """An exactly imposed Dirichlet condition: field ``index`` is ``value(x) + phi(x) N(x)``."""
-
-    index: int
-    phi: Callable[[Tensor], Tensor]
-    value: float | Callable[[Tensor], Tensor]
-
-    def g(self, x: Tensor) -> Tensor:
-        if callable(self.value):
-            return self.value(x).reshape(x.shape[0])
-        return torch.full((x.shape[0],), float(self.value), dtype=x.dtype, device=x.device)
 
 
 def auxiliary_jet(fn: Callable[[Tensor], Tensor], x: Tensor, spec: JetSpec) -> Tensor:
@@ -150,15 +137,8 @@ class Ansatz(nn.Module):
 
     @classmethod
     def for_problem(cls, net: nn.Module, problem) -> Ansatz:
-        """The ansatz of ``problem``: its fields, unknowns and exactly imposed Dirichlet conditions."""
-        hard = [
-            Hard(
-                problem.fields.index(c.field or problem.fields[0]),
-                DistanceFunction(problem.domain, c.on),
-                c.value,
-            )
-            for c in problem.hard_conditions
-        ]
+        """The ansatz of ``problem``: its fields, unknowns and exactly imposed conditions."""
+        hard = hard_terms(problem.domain, problem.fields, problem.hard_conditions)
         return cls(net, problem.fields, problem.unknowns, hard)
 
     # -- values and jets -------------------------------------------------------------------------------

@@ -29,10 +29,12 @@ import torch
 from torch import Tensor
 
 from ._atomic import atomic_write, plain
-from .ansatz import Ansatz, Hard
+from .ansatz import Ansatz
 from .catalog import list_problems, load_problem, problems_dir
+from .conditions import Dirichlet, Initial
 from .formula import Formula
-from .geometry import DistanceFunction, Domain
+from .geometry import Domain
+from .hard import Hard, hard_terms
 from .models import rebuild_model
 from .problem import Problem, Unknown
 from .settings import SolveSettings
@@ -314,22 +316,23 @@ def payload(solution) -> dict:
 
 
 def hard_info(solution) -> list[dict]:
-    """The exactly imposed Dirichlet conditions as plain data (a callable value as ``None``: only the
-    problem can give it back)."""
+    """The exactly imposed conditions as plain data (a callable value as ``None``: only the problem can
+    give it back)."""
     if solution.problem is None:
         return list(getattr(solution.ansatz, "hard_info", []))
     return _hard_of(solution.problem)
 
 
 def _hard_of(problem: Problem) -> list[dict]:
-    return [
-        {
-            "field": c.field or problem.fields[0],
-            "value": None if callable(c.value) else float(c.value),
-            "on": encode_on(c.on),
-        }
-        for c in problem.hard_conditions
-    ]
+    """Each exactly imposed condition as plain data: a Dirichlet condition's field, value and part, an
+    initial condition's field, value and ``"initial"`` (its time derivative)."""
+    out = []
+    for c in problem.hard_conditions:
+        info = {"field": c.field or problem.fields[0], "value": None if callable(c.value) else float(c.value)}
+        out.append(
+            {**info, "initial": c.derivative} if isinstance(c, Initial) else {**info, "on": encode_on(c.on)}
+        )
+    return out
 
 
 def differences(data: dict, problem: Problem) -> list[str]:
@@ -353,7 +356,7 @@ def differences(data: dict, problem: Problem) -> list[str]:
     if "hard" in data and data["hard"] != _hard_of(problem):
         exact = lambda info: sorted(h["field"] for h in info) or "none"  # noqa: E731
         found.append(
-            f"its exactly imposed Dirichlet values (fields {exact(data['hard'])}) differ from the problem's "
+            f"its exactly imposed values (fields {exact(data['hard'])}) differ from the problem's "
             f"(fields {exact(_hard_of(problem))})"
         )
     return found
@@ -479,16 +482,22 @@ def _read_formula(path: Path, data: dict | None) -> Formula | None:
 
 
 def _stored_hard(data: dict, fields: tuple[str, ...], domain: Domain | None) -> list[Hard]:
-    """The exactly imposed Dirichlet conditions rebuilt from a checkpoint without its problem (numbers
-    only: a callable value needs the problem)."""
-    out = []
+    """The exactly imposed conditions rebuilt from a checkpoint without its problem (numbers only: a
+    callable value needs the problem)."""
+    conditions = []
     for info in data.get("hard", []):
         if info["value"] is None or domain is None:
+            what = "initial" if "initial" in info else "Dirichlet"
             raise ValueError(
-                f"field {info['field']!r} imposes its Dirichlet values exactly with a function of the points; "
+                f"field {info['field']!r} imposes its {what} values exactly with a function of the points; "
                 "load the checkpoint with kp.load(path, problem=NAME_OR_FILE.py) to evaluate it"
             )
-        out.append(
-            Hard(fields.index(info["field"]), DistanceFunction(domain, decode_on(info["on"])), info["value"])
-        )
-    return out
+        if "initial" in info:
+            conditions.append(
+                Initial(info["value"], derivative=info["initial"], hard=True, field=info["field"])
+            )
+        else:
+            conditions.append(
+                Dirichlet(info["value"], on=decode_on(info["on"]), hard=True, field=info["field"])
+            )
+    return hard_terms(domain, fields, conditions) if conditions else []

@@ -370,10 +370,17 @@ class Initial(Condition):
     ``Initial(u0)`` for the displacement and ``Initial(v0, derivative=1)`` for the initial velocity
     ``u_t(x, t0) = v0(x)``. ``derivative=0`` (the default) is the value itself. The loss names the term
     ``initial``, ``initial_dt`` (``derivative=1``) or ``initial_dt<n>``.
+
+    With ``hard=True`` the value (and, given as well, the velocity) is imposed exactly by the ansatz
+    ``u = L + φ_D τ^m N`` (:mod:`kanpde.hard`: ``τ = (t - t0) / (t1 - t0)``, ``m`` the number of exact initial
+    conditions, ``φ_D`` the distance function of an exactly imposed Dirichlet part); it is then no loss term.
+    A callable value is read on the initial slice only. With an exact Dirichlet condition too, the two must
+    agree on its part at ``t0``.
     """
 
     value: Value = 0.0
     derivative: int = dataclass_field(default=0, kw_only=True)
+    hard: bool = dataclass_field(default=False, kw_only=True)
     budget = "initial"
 
     def __post_init__(self) -> None:
@@ -391,6 +398,8 @@ class Initial(Condition):
                 f"got {n}"
             )
         object.__setattr__(self, "derivative", int(n))
+        if not isinstance(self.hard, bool):
+            raise TypeError(f"Initial: hard must be True or False, got {self.hard!r}")
 
     @property
     def label(self) -> str:

@@ -52,16 +52,31 @@ Solve = Callable[..., Solution]
 
 
 class _Carried:
-    """The previous window's ``n``-th time derivative of one field, as an initial value ``x (N, d) -> (N,)``."""
+    """The previous window's ``n``-th time derivative of one field, as an initial value ``x (N, d) -> (N,)``.
 
-    def __init__(self, previous: Solution, field: str, derivative: int) -> None:
-        self.previous, self.field, self.derivative = previous, field, derivative
+    ``exact`` (for ``Initial(..., hard=True)``): differentiable in ``x`` by autograd, since the next window's
+    ansatz takes the spatial derivatives of its initial values (:mod:`kanpde.hard`); else detached values."""
+
+    def __init__(self, previous: Solution, field: str, derivative: int, exact: bool = False) -> None:
+        self.previous, self.field, self.derivative, self.exact = previous, field, derivative, exact
 
     def __call__(self, x: Tensor) -> Tensor:
+        if self.exact:
+            return self._differentiable(x)
         if self.derivative == 0:
             values = self.previous(x)
             return values if values.ndim == 1 else values[:, self.previous.fields.index(self.field)]
         return self.previous.d(x, "t", order=self.derivative, field=self.field)
+
+    def _differentiable(self, x: Tensor) -> Tensor:
+        column = self.previous.fields.index(self.field)
+        with torch.enable_grad():
+            t = x[:, -1:].detach().clone().requires_grad_(self.derivative > 0)  # (N, 1)
+            u = self.previous.ansatz(torch.cat([x[:, :-1], t], dim=1))[:, column]  # (N,)
+            for _ in range(self.derivative):
+                (u,) = torch.autograd.grad(u.sum(), t, create_graph=True)
+                u = u[:, 0]
+        return u
 
 
 def _window_conditions(
@@ -73,7 +88,7 @@ def _window_conditions(
     for c in problem.conditions:
         if isinstance(c, Initial) and previous is not None:
             field = c.field or problem.fields[0]
-            out.append(dataclasses.replace(c, value=_Carried(previous, field, c.derivative)))
+            out.append(dataclasses.replace(c, value=_Carried(previous, field, c.derivative, c.hard)))
         elif isinstance(c, Data):
             t = c.points[:, -1]
             keep = (t >= lo) & ((t <= hi) if last else (t < hi))

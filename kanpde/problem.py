@@ -17,9 +17,10 @@ import torch
 from torch import Tensor
 
 from ._checks import check_count, check_positive_real
-from .conditions import Boundary, Condition, Periodic
+from .conditions import Boundary, Condition, Dirichlet, Periodic
 from .derivatives import Field
 from .geometry import Domain
+from .hard import check_hard_initial
 from .reference import Reference
 
 __all__ = ["Problem", "Unknown"]
@@ -167,12 +168,13 @@ class Problem:
             self._check_condition_field(c)
             c.validate(self.domain)
         object.__setattr__(self, "conditions", conditions)
-        hard = [c.field or self.fields[0] for c in self.hard_conditions]
+        hard = [c.field or self.fields[0] for c in self.hard_conditions if isinstance(c, Dirichlet)]
         if len(set(hard)) != len(hard):
             raise ValueError(
                 "one hard Dirichlet condition per field: join the parts into one condition with on=[...] and "
                 "a value callable defined on the domain, or make the others soft (hard=False)"
             )
+        check_hard_initial(conditions, self.fields, self.domain)
         if self.exact is not None:
             _check_exact(self.exact, self.domain, self.fields)
         if self.reference is not None:
@@ -242,7 +244,8 @@ class Problem:
 
     @property
     def hard_conditions(self) -> tuple[Condition, ...]:
-        """The conditions imposed exactly by the ansatz (``Dirichlet(..., hard=True)``)."""
+        """The conditions imposed exactly by the ansatz (``Dirichlet(..., hard=True)``,
+        ``Initial(..., hard=True)``)."""
         return tuple(c for c in self.conditions if getattr(c, "hard", False))
 
     @property

@@ -33,7 +33,7 @@ def check_problem(problem) -> None:
         )
     if problem.hard_conditions:
         raise ValueError(
-            f"problem {problem.name!r} imposes Dirichlet values exactly (hard=True): its field is g + phi N, "
+            f"problem {problem.name!r} imposes conditions exactly (hard=True): its field is g + phi N, "
             "not the KAN's output; use soft conditions (hard=False) for a formula"
         )
     if problem.unknowns:
