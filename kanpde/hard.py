@@ -18,9 +18,9 @@ initial values are read at ``(x, t0)`` whatever ``t`` is, so a callable given fo
 evaluated on the initial slice. ``∂_t h(x, t0)`` comes from autograd when ``h`` is a callable.
 
 Exact initial values remove the initial-condition loss term and with it the balance between that term and
-the residual; on ``problems/heat1d.py``, with exact side values in both, they lowered the error of the same
-solve 2.2x (MLP [2, 16, 16, 1], 150 steps: ``tests/test_hard_initial.py``), 4.6x (MLP [2, 20, 20, 1], 300
-steps) and 7.6x (KAN [2, 8, 1], grids 5, 10, 20, 900 steps: 5.8e-9 to 7.6e-10).
+the residual. With exact side values in both runs they lowered the error of the same solve 4.7x on
+``problems/heat1d.py`` and 21x on ``problems/heat2d.py`` (KAN, grids 5, 10, 20: ``results/hard_soft.md``),
+2.2x in the short MLP solve of ``tests/test_hard_initial.py``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,9 @@ previous window's solution there:
     \\partial_t^n u_k(x, \\tau_k) = \\partial_t^n u_{k-1}(x, \\tau_k), \\qquad x \\in \\Omega,
 
 so a first-order-in-time equation (heat) carries the value and a second-order one (waves, stated with
-``Initial(u0)`` and ``Initial(v0, derivative=1)``) the value and the velocity. The marched solution is
+``Initial(u0)`` and ``Initial(v0, derivative=1)``) the value and the velocity. Exactly imposed initial values
+(``Initial(u0, hard=True)``, :mod:`kanpde.hard`) stay exact in every window: the windows then join without
+a jump, and evaluating window ``k`` evaluates the windows before it at their starts (``k`` networks). The marched solution is
 :math:`u(x, t) = u_k(x, t)` for :math:`\\tau_k \\le t < \\tau_{k+1}` (the last window includes :math:`t_1`).
 
 Why. A PINN on a long interval fits the residual everywhere at once and may settle on a function that
