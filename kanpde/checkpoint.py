@@ -315,6 +315,18 @@ def payload(solution) -> dict:
     }
 
 
+def _hard_text(info: list[dict]) -> str:
+    """The exactly imposed conditions of :func:`_hard_of` in words, e.g. ``u: Dirichlet, u: initial value``."""
+    kinds = {0: "initial value", 1: "initial velocity"}
+    words = [
+        f"{h['field']}: {kinds.get(h['initial'], 'initial')}"
+        if "initial" in h
+        else f"{h['field']}: Dirichlet"
+        for h in info
+    ]
+    return ", ".join(sorted(words)) or "none"
+
+
 def hard_info(solution) -> list[dict]:
     """The exactly imposed conditions as plain data (a callable value as ``None``: only the problem can
     give it back)."""
@@ -329,6 +341,8 @@ def _hard_of(problem: Problem) -> list[dict]:
     out = []
     for c in problem.hard_conditions:
         info = {"field": c.field or problem.fields[0], "value": None if callable(c.value) else float(c.value)}
+        if getattr(c.value, "carried", False):
+            info["carried"] = True  # a marched window's start: the previous window's solution
         out.append(
             {**info, "initial": c.derivative} if isinstance(c, Initial) else {**info, "on": encode_on(c.on)}
         )
@@ -354,10 +368,9 @@ def differences(data: dict, problem: Problem) -> list[str]:
             f"its unknowns are {stored or 'none'}, not {sorted(u.name for u in problem.unknowns) or 'none'}"
         )
     if "hard" in data and data["hard"] != _hard_of(problem):
-        exact = lambda info: sorted(h["field"] for h in info) or "none"  # noqa: E731
         found.append(
-            f"its exactly imposed values (fields {exact(data['hard'])}) differ from the problem's "
-            f"(fields {exact(_hard_of(problem))})"
+            f"its exactly imposed values ({_hard_text(data['hard'])}) differ from the problem's "
+            f"({_hard_text(_hard_of(problem))})"
         )
     return found
 
@@ -486,6 +499,16 @@ def _stored_hard(data: dict, fields: tuple[str, ...], domain: Domain | None) -> 
     callable value needs the problem)."""
     conditions = []
     for info in data.get("hard", []):
+        if info["field"] not in fields:
+            raise ValueError(
+                f"its exactly imposed values name a field {info['field']!r} the model does not have"
+            )
+        if info.get("carried"):
+            raise ValueError(
+                f"field {info['field']!r} starts exactly from the previous window's solution (a window of "
+                "kp.march with Initial(..., hard=True)): this checkpoint alone does not hold it; rebuild the "
+                "march's windows in order (kanpde solve --windows also writes each window's fields.h5)"
+            )
         if info["value"] is None or domain is None:
             what = "initial" if "initial" in info else "Dirichlet"
             raise ValueError(

@@ -35,7 +35,7 @@ from torch import Tensor
 from .conditions import Condition, Dirichlet, Initial, evaluate_value
 from .geometry import DistanceFunction, Domain, SpaceTime
 
-__all__ = ["Hard", "hard_terms", "check_compatible"]
+__all__ = ["Hard", "hard_terms", "check_hard_initial", "check_compatible"]
 
 Value = float | Callable[[Tensor], Tensor]
 
@@ -107,7 +107,7 @@ class InitialLift:
         with torch.enable_grad():
             t = start[:, -1:].detach().clone().requires_grad_(True)  # (N, 1)
             h = self._h(self.boundary, torch.cat([start[:, :-1], t], dim=1))
-            if not h.requires_grad:  # h does not depend on the points through autograd
+            if not h.requires_grad:  # a constant (check_hard_initial refuses other values without a graph)
                 return torch.zeros_like(start[:, 0])
             (h_t,) = torch.autograd.grad(h.sum(), t, create_graph=True, allow_unused=True)
         return torch.zeros_like(start[:, 0]) if h_t is None else h_t[:, 0]
@@ -137,38 +137,50 @@ def hard_terms(domain: Domain, fields: Sequence[str], conditions: Sequence[Condi
 
 
 def check_hard_initial(conditions: Sequence[Condition], fields: Sequence[str], domain: Domain) -> None:
-    """Exactly imposed initial values: the value and optionally the velocity, one of each per field, on a
-    space-time domain, agreeing with an exactly imposed Dirichlet value at ``t0``."""
+    """Exactly imposed initial values: the value and optionally the velocity, one of each per field, torch
+    functions of the points, agreeing with an exactly imposed Dirichlet value at ``t0``."""
     for name in fields:
-        orders = [
-            c.derivative
-            for c in conditions
-            if isinstance(c, Initial) and c.hard and _field(c, fields) == name
-        ]
-        if not orders:
+        mine = [c for c in conditions if getattr(c, "hard", False) and _field(c, fields) == name]
+        exact = [c for c in mine if isinstance(c, Initial)]
+        if not exact:
             continue
+        orders = sorted(c.derivative for c in exact)
         if len(set(orders)) != len(orders):
             raise ValueError(
                 f"field {name!r} has two exactly imposed initial conditions of the same derivative; keep one"
             )
-        if max(orders) > 1:
+        if orders[-1] > 1:
             raise ValueError(
                 "Initial(hard=True) imposes the value (derivative=0) and the velocity (derivative=1) exactly; "
-                f"field {name!r} asks for derivative {max(orders)}: impose that one softly (hard=False)"
+                f"field {name!r} asks for derivative {orders[-1]}: impose that one softly (hard=False)"
             )
         if orders == [1]:
             raise ValueError(
                 f"field {name!r}: Initial(..., derivative=1, hard=True) needs the initial value imposed exactly "
                 "too (Initial(u0, hard=True)), or make the velocity soft (hard=False)"
             )
-        dirichlet = [
-            c for c in conditions if isinstance(c, Dirichlet) and c.hard and _field(c, fields) == name
-        ]
+        for c in exact:
+            _check_differentiable(c.value, domain, f"Initial(hard=True) value of field {name!r}")
+        dirichlet = [c for c in mine if isinstance(c, Dirichlet)]
         if dirichlet and isinstance(domain, SpaceTime):
-            initial = [
-                c for c in conditions if isinstance(c, Initial) and c.hard and _field(c, fields) == name
-            ]
-            check_compatible(dirichlet[0], initial, domain)
+            if 1 in orders:
+                _check_differentiable(dirichlet[0].value, domain, f"exact Dirichlet value of field {name!r}")
+            check_compatible(dirichlet[0], exact, domain)
+
+
+def _check_differentiable(value: Value, domain: Domain, what: str) -> None:
+    """A callable value whose derivatives the ansatz takes must be a torch function of the points: values
+    that vary over the points but carry no autograd graph (NumPy, detached) would have zero derivatives."""
+    if not callable(value) or not isinstance(domain, SpaceTime):
+        return
+    x = domain.sample_interior(16, sampler="sobol", seed=3, dtype=torch.float64).requires_grad_(True)
+    with torch.enable_grad():
+        out = evaluate_value(value, x, what)
+    if not out.requires_grad and float(out.max() - out.min()) > 0.0:
+        raise ValueError(
+            f"{what}: it is imposed exactly, so its derivatives enter the residual by autograd, but it returned "
+            "values without a graph (computed with NumPy, or detached); write it with torch operations on x"
+        )
 
 
 def check_compatible(dirichlet: Dirichlet, initial: Sequence[Initial], domain: SpaceTime) -> None:
@@ -181,10 +193,10 @@ def check_compatible(dirichlet: Dirichlet, initial: Sequence[Initial], domain: S
         g = evaluate_value(c.value, start, "Initial value").detach()
         h = lift._h_dt(n, start).detach()
         gap = float((g - h).abs().max())
-        if gap > 1e-6 * (1.0 + float(g.abs().max())):
-            what = "value" if n == 0 else "velocity"
+        if not gap <= 1e-6 * (1.0 + float(g.abs().max())):  # a NaN gap fails too
+            what, theirs = ("value", "value") if n == 0 else ("velocity", "value's time derivative")
             raise ValueError(
-                f"Initial(hard=True): the initial {what} differs from the exactly imposed Dirichlet "
-                f"{'value' if n == 0 else 'value' + chr(39) + 's time derivative'} on the boundary at t0 by up to {gap:.3g}; "
-                "both cannot hold exactly: make them agree there, or impose one of them softly (hard=False)"
+                f"Initial(hard=True): the initial {what} differs from the exactly imposed Dirichlet {theirs} "
+                f"on the boundary at t0 by up to {gap:.3g}; both cannot hold exactly: make them agree there, "
+                "or impose one of them softly (hard=False)"
             )

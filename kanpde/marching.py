@@ -59,6 +59,8 @@ class _Carried:
     ``exact`` (for ``Initial(..., hard=True)``): differentiable in ``x`` by autograd, since the next window's
     ansatz takes the spatial derivatives of its initial values (:mod:`kanpde.hard`); else detached values."""
 
+    carried = True  # a checkpoint records that the value came from the window before (kanpde.checkpoint)
+
     def __init__(self, previous: Solution, field: str, derivative: int, exact: bool = False) -> None:
         self.previous, self.field, self.derivative, self.exact = previous, field, derivative, exact
 
@@ -72,13 +74,24 @@ class _Carried:
 
     def _differentiable(self, x: Tensor) -> Tensor:
         column = self.previous.fields.index(self.field)
+        like = self.previous._param  # the previous model's dtype and device; .to keeps the graph
+        space = x[:, :-1].to(dtype=like.dtype, device=like.device)  # (N, d - 1)
         with torch.enable_grad():
-            t = x[:, -1:].detach().clone().requires_grad_(self.derivative > 0)  # (N, 1)
-            u = self.previous.ansatz(torch.cat([x[:, :-1], t], dim=1))[:, column]  # (N,)
+            t = (
+                x[:, -1:]
+                .detach()
+                .to(dtype=like.dtype, device=like.device)
+                .requires_grad_(self.derivative > 0)
+            )
+            u = self.previous.ansatz(torch.cat([space, t], dim=1))[:, column]  # (N,)
             for _ in range(self.derivative):
                 (u,) = torch.autograd.grad(u.sum(), t, create_graph=True)
                 u = u[:, 0]
-        return u
+        return u.to(dtype=x.dtype, device=x.device)
+
+    def __deepcopy__(self, memo: dict) -> _Carried:
+        """The previous window is finished: snapshots of this window's ansatz share it, not copy the chain."""
+        return self
 
 
 def _window_conditions(

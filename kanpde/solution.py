@@ -47,8 +47,8 @@ class Solution:
 
     ``sol.model`` (also ``sol.network``) is the trained network ``N`` (a :class:`~kanpde.KAN` or
     :class:`~kanpde.MLP`: prune it, plot its edges, save its config). It is the solution only when every
-    Dirichlet condition is imposed weakly: with exactly imposed ones (``hard=True``) the field is
-    ``u = g + φ N`` and ``sol.model(x)`` is ``N``, not ``u``. Evaluate the solution with ``sol(x)``, or with
+    condition is imposed weakly: with exactly imposed ones (``hard=True``: Dirichlet values, initial
+    values) the field is ``u = g + φ N`` and ``sol.model(x)`` is ``N``, not ``u``. Evaluate the solution with ``sol(x)``, or with
     ``sol.ansatz(x)`` (the tensor map ``(N, d) -> (N, n_fields)`` with its graph).
 
     ``problem`` may be ``None`` (a checkpoint loaded without its problem): the solution then evaluates,

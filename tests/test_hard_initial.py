@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -130,6 +131,9 @@ def test_exact_initial_values_survive_checkpoints(tmp_path):
         kp.load(tmp_path / "b.pt")
     again = kp.load(tmp_path / "b.pt", problem=functions.problem)
     assert torch.equal(again(x), functions(x))
+    penalised = kp.Problem(LINE, numbers.residual, [kp.Initial(0.25)], name="n")
+    with pytest.raises(ValueError, match=r"exactly imposed values \(u: initial value\) differ .* \(none\)"):
+        kp.load(tmp_path / "a.pt", problem=penalised)
 
 
 @pytest.mark.parametrize(
@@ -155,3 +159,38 @@ def test_hard_must_be_a_bool_and_needs_time():
         kp.Initial(0.0, hard="yes")
     with pytest.raises(ValueError, match="time-dependent domain"):
         kp.Problem(kp.Interval(0.0, 1.0), lambda x, u: u.value, [kp.Initial(0.0, hard=True)])
+
+
+def test_a_marched_wave_keeps_value_and_velocity_exact_in_float32():
+    """Exact value and velocity with a time-dependent exact Dirichlet value, marched in float32: every later
+    window's initial values are the window before it, carried differentiably and in the model's dtype."""
+    model = kp.MLP([2, 8, 1], seed=0, dtype=torch.float32)
+    marched = kp.march(wave(EXACT), model, 2, steps=5, n_interior=100, seed=0, dtype="float32")
+    first, second = marched.solutions
+    x = torch.rand(20, 1, dtype=torch.float32)
+    tau = at(x, 1.25)  # the windows' common time
+    assert torch.allclose(second(tau), first(tau), rtol=0, atol=1e-6)
+    assert torch.allclose(second.d(tau, "t"), first.d(tau, "t"), rtol=0, atol=1e-5)
+    ends = torch.tensor([[0.0, 1.7], [1.0, 1.9]])
+    assert torch.allclose(second(ends), h(ends), rtol=0, atol=1e-6)
+
+
+def test_a_marched_windows_checkpoint_says_it_needs_the_window_before(tmp_path):
+    base = kp.load_problem("heat1d")
+    initial = [c for c in base.conditions if isinstance(c, kp.Initial)][0].value
+    problem = kp.Problem(base.domain, base.residual, [kp.Initial(initial, hard=True)], base.exact, name="h")
+    marched = kp.march(problem, kp.MLP([2, 6, 1], seed=0), 2, steps=3, n_interior=50, seed=0)
+    path = marched.solutions[1].save(tmp_path / "w1.pt")
+    with pytest.raises(ValueError, match="starts exactly from the previous window's solution"):
+        kp.load(path)
+
+
+def test_an_exact_initial_value_without_a_graph_is_refused():
+    def numpy_value(x):  # varies over the points, but its derivatives would silently be 0
+        return torch.from_numpy(np.sin(np.pi * x[:, 0].detach().numpy()))
+
+    with pytest.raises(ValueError, match="returned values without a graph"):
+        wave([kp.Initial(numpy_value, hard=True)])
+    wave(
+        [kp.Initial(lambda x: torch.full((x.shape[0],), 0.3, dtype=x.dtype), hard=True)]
+    )  # a constant is fine
