@@ -93,6 +93,20 @@ def run(problem: kp.Problem, seed: int = 0) -> dict:
     return {"relative_l2": sol.relative_l2(), "seconds": seconds, "steps": sol.history[-1]["step"]}
 
 
+def compare(name: str, penalised, exact) -> dict:
+    """The row of problem ``name``: solved as ``penalised(problem)`` and as ``exact(problem)``."""
+    problem = kp.load_problem(name)
+    soft_run, hard_run = run(penalised(problem)), run(exact(problem))
+    row = {
+        "problem": name,
+        "soft": soft_run,
+        "hard": hard_run,
+        "ratio": soft_run["relative_l2"] / hard_run["relative_l2"],
+    }
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def _table_rows(rows: list[dict]) -> list[str]:
     return [
         f"| {r['problem']} | {r['soft']['relative_l2']:.2e} | {r['soft']['seconds']:.1f} | "
@@ -113,30 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     info = {"machine": machine(), "kanpde_source": kanpde_source()}
-    rows = []
-    for name in args.problems:
-        problem = kp.load_problem(name)
-        soft_run, exact = run(soft(problem)), run(hard(problem))
-        row = {
-            "problem": name,
-            "soft": soft_run,
-            "hard": exact,
-            "ratio": soft_run["relative_l2"] / exact["relative_l2"],
-        }
-        print(json.dumps(row), flush=True)
-        rows.append(row)
-    initial = []
-    for name in args.initial_problems:
-        problem = kp.load_problem(name)
-        soft_run, exact = run(exact_initial(problem, False)), run(exact_initial(problem, True))
-        row = {
-            "problem": name,
-            "soft": soft_run,
-            "hard": exact,
-            "ratio": soft_run["relative_l2"] / exact["relative_l2"],
-        }
-        print(json.dumps(row), flush=True)
-        initial.append(row)
+    rows = [compare(name, soft, hard) for name in args.problems]
+    initial = [
+        compare(name, lambda p: exact_initial(p, False), lambda p: exact_initial(p, True))
+        for name in args.initial_problems
+    ]
     command = COMMAND + (f" --threads {args.threads}" if args.threads else "")
     write_json(
         args.out / "hard_soft.json",
