@@ -18,7 +18,7 @@ is already such a lift is kept). Constant values are used as they are; on a spac
 columns (``t``) pass through, so ``g`` interpolates the lateral sides at every time. The soft run makes
 every Dirichlet condition soft (``hard=False``), whatever the shipped problem chose.
 
-**Initial values** (second table): heat1d and heat2d with their side values exact in both runs, the initial
+**Initial values** (second table): heat1d, heat2d and wave1d_standing with their side values exact in both runs, the initial
 value penalised (``Initial(u0)``) against imposed exactly (``Initial(u0, hard=True)``: ``u = L + φ τ N``,
 :mod:`kanpde.hard`). The initial value is the problem's data, read on the initial slice only.
 """
@@ -42,7 +42,7 @@ from kanpde.geometry import Transfinite
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 COMMAND = "python benchmarks/hard_soft.py"
 PROBLEMS = ("poisson2d", "poisson_disk", "poisson_holes")
-INITIAL_PROBLEMS = ("heat1d", "heat2d")
+INITIAL_PROBLEMS = ("heat1d", "heat2d", "wave1d_standing")
 SETTINGS = {"grids": (5, 10, 20), "steps": 100, "n_interior": 2500, "n_boundary": 400}
 WIDTH = [2, 10, 1]
 
