@@ -19,8 +19,9 @@ columns (``t``) pass through, so ``g`` interpolates the lateral sides at every t
 every Dirichlet condition soft (``hard=False``), whatever the shipped problem chose.
 
 **Initial values** (second table): heat1d, heat2d and wave1d_standing with their side values exact in both runs, the initial
-value penalised (``Initial(u0)``) against imposed exactly (``Initial(u0, hard=True)``: ``u = L + φ τ N``,
-:mod:`kanpde.hard`). The initial value is the problem's data, read on the initial slice only.
+value (and the wave's velocity) penalised (``Initial(u0)``) against imposed exactly (``Initial(u0,
+hard=True)``: ``u = L + φ τ^m N``, :mod:`kanpde.hard`). The initial values are the problem's data, read on
+the initial slice only.
 """
 
 from __future__ import annotations

@@ -23,8 +23,11 @@ to output values ``1 / (t1 - t0)`` times larger (on PINNacle Heat2d-LT's first 0
 
 Exact initial values remove the initial-condition loss term and with it the balance between that term and
 the residual. With exact side values in both runs they lowered the error of the same solve 4.7x on
-``problems/heat1d.py`` and 21x on ``problems/heat2d.py`` (KAN, grids 5, 10, 20: ``results/hard_soft.md``),
-2.2x in the short MLP solve of ``tests/test_hard_initial.py``.
+``problems/heat1d.py``, 21x on ``problems/heat2d.py`` and 18x on ``problems/wave1d_standing.py`` (value and
+velocity; KAN, grids 5, 10, 20: ``results/hard_soft.md``), 2.2x in the short MLP solve of
+``tests/test_hard_initial.py``. Not on every problem: on PINNacle's Wave1d-C (``sin(4 pi x) cos(8 pi t)`` in
+the solution) both a KAN and an MLP ended worse than with the penalised conditions
+(``benchmarks/pinnacle_notes.md``).
 """
 
 from __future__ import annotations
