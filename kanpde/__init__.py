@@ -26,7 +26,7 @@ from .jet import JetSpec
 from .kan import KAN, GridReport, KANLayer
 from .knots import KNOT_PLACEMENTS, KnotRule
 from .levers import RAD, RBA, Causal, Lever, Sparsity
-from .marching import Marching, march
+from .marching import Marching, load_march, march
 from .mlp import MLP
 from .models import MODELS
 from .observers import Observer, Progress
@@ -120,6 +120,7 @@ __all__ = [
     "resume",
     "march",
     "Marching",
+    "load_march",
     "fit",
     "Solution",
     "load",

@@ -506,8 +506,8 @@ def _stored_hard(data: dict, fields: tuple[str, ...], domain: Domain | None) -> 
         if info.get("carried"):
             raise ValueError(
                 f"field {info['field']!r} starts exactly from the previous window's solution (a window of "
-                "kp.march with Initial(..., hard=True)): this checkpoint alone does not hold it; rebuild the "
-                "march's windows in order (kanpde solve --windows also writes each window's fields.h5)"
+                "kp.march with Initial(..., hard=True)): this checkpoint alone does not hold it; open the march's "
+                "windows in order with kp.load_march([window0, window1, ...], problem)"
             )
         if info["value"] is None or domain is None:
             what = "initial" if "initial" in info else "Dirichlet"

@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -42,13 +43,14 @@ from torch import Tensor, nn
 
 from . import metrics as _metrics
 from ._checks import check_positive_int
+from .catalog import load_problem
 from .conditions import Condition, Data, Initial
 from .geometry import SpaceTime
 from .problem import Problem
-from .solution import Solution, field_columns, field_errors
+from .solution import Solution, field_columns, field_errors, load
 from .solver import solve as _solve
 
-__all__ = ["march", "Marching"]
+__all__ = ["march", "Marching", "load_march"]
 
 Solve = Callable[..., Solution]
 
@@ -176,6 +178,39 @@ def march(
             raise TypeError(f"solve returned {type(previous).__name__} for window {k}, not a kanpde.Solution")
         solutions.append(previous)
         seconds.append(time.perf_counter() - start)
+    return Marching(problem, solutions, times, seconds)
+
+
+def load_march(
+    paths: Sequence[str | Path], problem: Problem | str | Path, device: str | None = None
+) -> Marching:
+    """Reopen a march from its windows' checkpoints, window 0 first (``kanpde solve --windows K`` writes
+    ``OUT/window<k>/solution.pt``), for the ``problem`` it solved (a :class:`~kanpde.Problem`, a shipped
+    name or a problem file you trust), in equal windows as :func:`march` makes them.
+
+    Window ``k`` is loaded with its own window problem, started from window ``k - 1``: a checkpoint holds one
+    window, and exactly imposed initial values (``Initial(..., hard=True)``) are the window before it, so
+    such windows open only in order. Example::
+
+        sol = kp.load_march([f"runs/heat/window{k}/solution.pt" for k in range(10)], "problems/heat.py")
+    """
+    if isinstance(paths, (str, Path)) or not isinstance(paths, Sequence) or not paths:
+        raise TypeError(
+            f"load_march takes a list of the windows' checkpoint paths, window 0 first, got {paths!r}"
+        )
+    if not isinstance(problem, Problem):
+        problem = load_problem(problem)
+    if not isinstance(problem.domain, SpaceTime):
+        raise ValueError(
+            f"load_march needs the time-dependent problem that was marched, got {problem.domain!r}"
+        )
+    t0, t1 = problem.domain.t
+    times = tuple(float(t) for t in np.linspace(t0, t1, len(paths) + 1))
+    solutions, previous = [], None
+    for k, path in enumerate(paths):
+        previous = load(path, window_problem(problem, times, k, previous), device)
+        solutions.append(previous)
+    seconds = [float(s.history[-1].get("seconds", 0.0)) if s.history else 0.0 for s in solutions]
     return Marching(problem, solutions, times, seconds)
 
 

@@ -175,14 +175,20 @@ def test_a_marched_wave_keeps_value_and_velocity_exact_in_float32():
     assert torch.allclose(second(ends), h(ends), rtol=0, atol=1e-6)
 
 
-def test_a_marched_windows_checkpoint_says_it_needs_the_window_before(tmp_path):
+def test_a_marched_window_opens_after_the_window_before(tmp_path):
     base = kp.load_problem("heat1d")
     initial = [c for c in base.conditions if isinstance(c, kp.Initial)][0].value
     problem = kp.Problem(base.domain, base.residual, [kp.Initial(initial, hard=True)], base.exact, name="h")
     marched = kp.march(problem, kp.MLP([2, 6, 1], seed=0), 2, steps=3, n_interior=50, seed=0)
-    path = marched.solutions[1].save(tmp_path / "w1.pt")
-    with pytest.raises(ValueError, match="starts exactly from the previous window's solution"):
-        kp.load(path)
+    paths = [w.save(tmp_path / f"w{k}.pt") for k, w in enumerate(marched.solutions)]
+    with pytest.raises(ValueError, match=r"starts exactly from the previous window's solution.*kp.load_march"):
+        kp.load(paths[1])
+    again = kp.load_march(paths, problem)  # in order: window 1 starts from window 0 again
+    x = problem.domain.sample_interior(40, seed=1, dtype=torch.float64)
+    assert torch.equal(again(x), marched(x))
+    assert again.times == marched.times and again.relative_l2() == marched.relative_l2()
+    with pytest.raises(TypeError, match="list of the windows' checkpoint paths"):
+        kp.load_march(paths[0], problem)
 
 
 def test_an_exact_initial_value_without_a_graph_is_refused():
