@@ -316,14 +316,14 @@ def payload(solution) -> dict:
 
 
 def _hard_text(info: list[dict]) -> str:
-    """The exactly imposed conditions of :func:`_hard_of` in words, e.g. ``u: Dirichlet, u: initial value``."""
+    """The exactly imposed conditions of :func:`_hard_of` in words, e.g. ``u: Dirichlet 0.0, u: initial value
+    a function``."""
     kinds = {0: "initial value", 1: "initial velocity"}
-    words = [
-        f"{h['field']}: {kinds.get(h['initial'], 'initial')}"
-        if "initial" in h
-        else f"{h['field']}: Dirichlet"
-        for h in info
-    ]
+    words = []
+    for h in info:
+        kind = kinds.get(h["initial"], "initial") if "initial" in h else "Dirichlet"
+        value = "a function" if h["value"] is None else h["value"]
+        words.append(f"{h['field']}: {kind} {'from the window before' if h.get('carried') else value}")
     return ", ".join(sorted(words)) or "none"
 
 
@@ -501,7 +501,8 @@ def _stored_hard(data: dict, fields: tuple[str, ...], domain: Domain | None) -> 
     for info in data.get("hard", []):
         if info["field"] not in fields:
             raise ValueError(
-                f"its exactly imposed values name a field {info['field']!r} the model does not have"
+                f"the checkpoint's exactly imposed values name a field {info['field']!r} its model does not "
+                f"have (fields {', '.join(fields)}): the file is damaged"
             )
         if info.get("carried"):
             raise ValueError(

@@ -13,7 +13,8 @@ previous window's solution there:
 so a first-order-in-time equation (heat) carries the value and a second-order one (waves, stated with
 ``Initial(u0)`` and ``Initial(v0, derivative=1)``) the value and the velocity. Exactly imposed initial values
 (``Initial(u0, hard=True)``, :mod:`kanpde.hard`) stay exact in every window: the windows then join without
-a jump, and evaluating window ``k`` evaluates the windows before it at their starts (``k`` networks). The marched solution is
+a jump, and evaluating window ``k`` evaluates the windows before it at their starts (``k`` networks; a window
+holds the one before it, so change an earlier window's network in place and the later ones change too). The marched solution is
 :math:`u(x, t) = u_k(x, t)` for :math:`\\tau_k \\le t < \\tau_{k+1}` (the last window includes :math:`t_1`).
 
 Why. A PINN on a long interval fits the residual everywhere at once and may settle on a function that
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -55,41 +57,59 @@ __all__ = ["march", "Marching", "load_march"]
 Solve = Callable[..., Solution]
 
 
-class _Carried:
-    """The previous window's ``n``-th time derivative of one field, as an initial value ``x (N, d) -> (N,)``.
+class _Start:
+    """The previous window's field and its time derivatives up to ``order`` at points ``x``, differentiable
+    in ``x`` (exactly imposed initial values: the next window's ansatz takes their spatial derivatives,
+    :mod:`kanpde.hard`), from one evaluation per point set: the value and the velocity of a wave read the
+    same evaluation, else each would evaluate the window before on its own, ``2^k`` evaluations of window 0
+    at window ``k``. Runs in the previous model's dtype and device."""
 
-    ``exact`` (for ``Initial(..., hard=True)``): differentiable in ``x`` by autograd, since the next window's
-    ansatz takes the spatial derivatives of its initial values (:mod:`kanpde.hard`); else detached values."""
+    def __init__(self, previous: Solution, field: str, order: int) -> None:
+        self.previous, self.column, self.order = previous, previous.fields.index(field), order
+        self._last: tuple[weakref.ref, bool, list[Tensor]] | None = None
+
+    def __call__(self, x: Tensor) -> list[Tensor]:
+        graph = torch.is_grad_enabled()
+        if self._last is not None and self._last[0]() is x and self._last[1] == graph:
+            return self._last[2]
+        like = self.previous._param  # .to keeps the graph
+        space = x[:, :-1].to(dtype=like.dtype, device=like.device)  # (N, d - 1)
+        with torch.enable_grad():
+            t = x[:, -1:].detach().to(dtype=like.dtype, device=like.device).requires_grad_(self.order > 0)
+            u = self.previous.ansatz(torch.cat([space, t], dim=1))[:, self.column]  # (N,)
+            values = [u]
+            for _ in range(self.order):
+                (u,) = torch.autograd.grad(u.sum(), t, create_graph=True)
+                u = u[:, 0]
+                values.append(u)
+        values = [v.to(dtype=x.dtype, device=x.device) for v in values]
+        if not graph:  # plain evaluation: no graph through the earlier windows
+            values = [v.detach() for v in values]
+        self._last = (weakref.ref(x), graph, values)
+        return values
+
+    def __deepcopy__(self, memo: dict) -> _Start:
+        """The previous window is finished: snapshots of this window's ansatz share it, not copy the chain."""
+        return self
+
+
+class _Carried:
+    """The previous window's ``n``-th time derivative of one field, as an initial value ``x (N, d) -> (N,)``:
+    detached values (a penalised condition's targets), or read from a shared :class:`_Start` (exactly
+    imposed ones)."""
 
     carried = True  # a checkpoint records that the value came from the window before (kanpde.checkpoint)
 
-    def __init__(self, previous: Solution, field: str, derivative: int, exact: bool = False) -> None:
-        self.previous, self.field, self.derivative, self.exact = previous, field, derivative, exact
+    def __init__(self, previous: Solution, field: str, derivative: int, start: _Start | None = None) -> None:
+        self.previous, self.field, self.derivative, self.start = previous, field, derivative, start
 
     def __call__(self, x: Tensor) -> Tensor:
-        if self.exact:
-            return self._differentiable(x)
+        if self.start is not None:
+            return self.start(x)[self.derivative]
         if self.derivative == 0:
             values = self.previous(x)
             return values if values.ndim == 1 else values[:, self.previous.fields.index(self.field)]
         return self.previous.d(x, "t", order=self.derivative, field=self.field)
-
-    def _differentiable(self, x: Tensor) -> Tensor:
-        column = self.previous.fields.index(self.field)
-        like = self.previous._param  # the previous model's dtype and device; .to keeps the graph
-        space = x[:, :-1].to(dtype=like.dtype, device=like.device)  # (N, d - 1)
-        with torch.enable_grad():
-            t = (
-                x[:, -1:]
-                .detach()
-                .to(dtype=like.dtype, device=like.device)
-                .requires_grad_(self.derivative > 0)
-            )
-            u = self.previous.ansatz(torch.cat([space, t], dim=1))[:, column]  # (N,)
-            for _ in range(self.derivative):
-                (u,) = torch.autograd.grad(u.sum(), t, create_graph=True)
-                u = u[:, 0]
-        return u.to(dtype=x.dtype, device=x.device)
 
     def __deepcopy__(self, memo: dict) -> _Carried:
         """The previous window is finished: snapshots of this window's ansatz share it, not copy the chain."""
@@ -101,11 +121,16 @@ def _window_conditions(
 ) -> list[Condition]:
     """The problem's conditions for the window ``[lo, hi]``: initial values carried from ``previous`` (when
     there is one), observations in the window only."""
-    out = []
+    out, starts = [], {}
+    exact = [c for c in problem.conditions if isinstance(c, Initial) and c.hard]
     for c in problem.conditions:
         if isinstance(c, Initial) and previous is not None:
             field = c.field or problem.fields[0]
-            out.append(dataclasses.replace(c, value=_Carried(previous, field, c.derivative, c.hard)))
+            start = None
+            if c.hard:  # one shared evaluation per field for its exact value and velocity
+                order = max(e.derivative for e in exact if (e.field or problem.fields[0]) == field)
+                start = starts.setdefault(field, _Start(previous, field, order))
+            out.append(dataclasses.replace(c, value=_Carried(previous, field, c.derivative, start)))
         elif isinstance(c, Data):
             t = c.points[:, -1]
             keep = (t >= lo) & ((t <= hi) if last else (t < hi))
@@ -208,7 +233,14 @@ def load_march(
     times = tuple(float(t) for t in np.linspace(t0, t1, len(paths) + 1))
     solutions, previous = [], None
     for k, path in enumerate(paths):
-        previous = load(path, window_problem(problem, times, k, previous), device)
+        try:
+            previous = load(path, window_problem(problem, times, k, previous), device)
+        except ValueError as err:
+            raise ValueError(
+                f"load_march: window {k} of {len(paths)} ({path}): {err}. load_march opens the K windows of "
+                f"equal length that march made over {problem.name!r}'s time span: pass all K checkpoints, "
+                "window 0 first"
+            ) from err
         solutions.append(previous)
     seconds = [float(s.history[-1].get("seconds", 0.0)) if s.history else 0.0 for s in solutions]
     return Marching(problem, solutions, times, seconds)

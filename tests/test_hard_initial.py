@@ -132,7 +132,7 @@ def test_exact_initial_values_survive_checkpoints(tmp_path):
     again = kp.load(tmp_path / "b.pt", problem=functions.problem)
     assert torch.equal(again(x), functions(x))
     penalised = kp.Problem(LINE, numbers.residual, [kp.Initial(0.25)], name="n")
-    with pytest.raises(ValueError, match=r"exactly imposed values \(u: initial value\) differ .* \(none\)"):
+    with pytest.raises(ValueError, match=r"exactly imposed values \(u: initial value 0.25\) differ .* \(none\)"):
         kp.load(tmp_path / "a.pt", problem=penalised)
 
 
@@ -181,7 +181,9 @@ def test_a_marched_window_opens_after_the_window_before(tmp_path):
     problem = kp.Problem(base.domain, base.residual, [kp.Initial(initial, hard=True)], base.exact, name="h")
     marched = kp.march(problem, kp.MLP([2, 6, 1], seed=0), 2, steps=3, n_interior=50, seed=0)
     paths = [w.save(tmp_path / f"w{k}.pt") for k, w in enumerate(marched.solutions)]
-    with pytest.raises(ValueError, match=r"starts exactly from the previous window's solution.*kp.load_march"):
+    with pytest.raises(
+        ValueError, match=r"starts exactly from the previous window's solution.*kp.load_march"
+    ):
         kp.load(paths[1])
     again = kp.load_march(paths, problem)  # in order: window 1 starts from window 0 again
     x = problem.domain.sample_interior(40, seed=1, dtype=torch.float64)
@@ -200,3 +202,22 @@ def test_an_exact_initial_value_without_a_graph_is_refused():
     wave(
         [kp.Initial(lambda x: torch.full((x.shape[0],), 0.3, dtype=x.dtype), hard=True)]
     )  # a constant is fine
+
+
+def test_an_exact_wave_march_evaluates_each_earlier_window_once():
+    """Window k's exact value and velocity read one shared evaluation of window k - 1 (apart, each would
+    evaluate the window before on its own: 2^(k-1) evaluations of window 0 at window k)."""
+    marched = kp.march(
+        wave(EXACT), kp.MLP([2, 6, 1], seed=0), 5, steps=1, n_interior=40, n_boundary=8, seed=0
+    )
+    calls = []
+    marched.solutions[0].ansatz.net.register_forward_hook(lambda *_: calls.append(1))
+    last = marched.solutions[-1]
+    x = at(torch.rand(10, 1, dtype=torch.float64), 1.9)
+    value = last(x)
+    assert len(calls) == 1
+    with torch.enable_grad():  # training-like evaluation: the same single chain, with its graph
+        xg = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(last.ansatz(xg).sum(), xg)
+    assert len(calls) == 2 and bool(torch.isfinite(grad).all())
+    assert torch.allclose(last.ansatz(x)[:, 0].detach(), value, rtol=0, atol=1e-13)
