@@ -11,8 +11,8 @@ so before blaming the solvers this script solves the task a second way, without 
     u_t = 0.001 \\Delta u + 5 \\sin(k u^2) (1 + 2 \\sin(\\pi t / 4)) \\sin(m_1 \\pi x) \\sin(m_2 \\pi y)
 
 on the unit square with ``u = 0`` on the sides and ``u(x, y, 0) = sin(4 pi x) sin(3 pi y)`` (the constants
-``k, m_1, m_2`` and the end time are read from ``problems/pinnacle_heat2d_lt.py``), by the method of lines:
-the five-point Laplacian on an ``n x n`` grid of interior nodes (spacing ``h = 1 / (n + 1)``) and the classical
+``k, m_1, m_2`` are read from ``problems/pinnacle_heat2d_lt.py``, the times from the reference), by the method
+of lines: the five-point Laplacian on an ``n x n`` grid of interior nodes (spacing ``h = 1 / (n + 1)``) and the classical
 fourth-order Runge-Kutta method in time (step ``dt``). The solution is read at the COMSOL nodes by bicubic
 interpolation of the grid values (the zero side values included) at the reference's 501 times, and the
 L2RE is PINNacle's: over all nodes and times together.
@@ -50,9 +50,11 @@ def problem_module():
     return module
 
 
-def solve_fd(module, n: int, dt: float, times: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+def solve_fd(
+    module, n: int, dt: float, times: np.ndarray, nodes: np.ndarray, diffusion: float = 0.001
+) -> np.ndarray:
     """The finite-difference solution at ``nodes`` ``(M, 2)`` and ``times`` ``(T,)`` (multiples of ``dt``),
-    shape ``(M, T)``."""
+    shape ``(M, T)``; ``diffusion`` is the task's 0.001 (other values for the tests)."""
     h = 1.0 / (n + 1)
     xs = np.arange(1, n + 1) * h  # interior nodes
     X, Y = np.meshgrid(xs, xs, indexing="ij")  # (n, n) each
@@ -63,7 +65,7 @@ def solve_fd(module, n: int, dt: float, times: np.ndarray, nodes: np.ndarray) ->
     def rate(t: float, v: np.ndarray) -> np.ndarray:
         p = np.pad(v, 1)  # (n + 2, n + 2): u = 0 on the sides
         lap = (p[2:, 1:-1] + p[:-2, 1:-1] + p[1:-1, 2:] + p[1:-1, :-2] - 4 * v) / h**2
-        return 0.001 * lap + 5 * np.sin(module.K * v**2) * (1 + 2 * np.sin(np.pi * t / 4)) * shape
+        return diffusion * lap + 5 * np.sin(module.K * v**2) * (1 + 2 * np.sin(np.pi * t / 4)) * shape
 
     marks = np.rint(times / dt).astype(int)  # step numbers at which to read the solution
     out = np.empty((nodes.shape[0], len(times)))
@@ -85,6 +87,22 @@ def l2re(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
+def on_grid(points: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scattered reference rows ``(x, y, t)`` ``(M T, 3)`` and their values ``(M T,)`` as the sorted nodes
+    ``(M, 2)``, the sorted times ``(T,)`` and the values ``(M, T)``; ``ValueError`` unless the rows are one set
+    of nodes at every time."""
+    times = np.unique(points[:, 2])  # (T,)
+    nodes = np.unique(points[:, :2], axis=0)  # (M, 2), sorted by x, then y
+    order = np.lexsort((points[:, 2], points[:, 1], points[:, 0]))  # by x, then y, then t
+    grid = points[order].reshape(len(nodes), len(times), 3) if len(order) == len(nodes) * len(times) else None
+    if grid is None or not (
+        np.array_equal(grid[:, :, :2], np.broadcast_to(nodes[:, None], grid[:, :, :2].shape))
+        and np.array_equal(grid[:, :, 2], np.broadcast_to(times, grid[:, :, 2].shape))
+    ):
+        raise ValueError("the reference is not one set of nodes at every time")
+    return nodes, times, values[order].reshape(len(nodes), len(times))  # (M, T)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/heat2d_lt_reference.py", description=__doc__)
     parser.add_argument("--data", default=None, help="folder of PINNacle's reference files (its ref/)")
@@ -97,12 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no {module.FILE} found; pass --data DIR, the folder of PINNacle's ref/ files")
     points = np.asarray(problem.reference.points, dtype=np.float64)  # (M * T, 3): x, y, t
     values = np.asarray(problem.reference.values, dtype=np.float64).reshape(-1)  # (M * T,)
-    times = np.unique(points[:, 2])  # (T,)
-    nodes = np.unique(points[:, :2], axis=0)  # (M, 2)
-    order = np.lexsort((points[:, 2], points[:, 1], points[:, 0]))  # node-major, then time
-    if len(order) != len(nodes) * len(times):
-        parser.error("the reference is not one set of nodes at every time")
-    reference = values[order].reshape(len(nodes), len(times))  # (M, T); nodes sorted as np.unique sorts them
+    try:
+        nodes, times, reference = on_grid(points, values)
+    except ValueError as err:
+        parser.error(str(err))
     rows, solutions = [], []
     for n, dt in LEVELS:
         start = time.perf_counter()

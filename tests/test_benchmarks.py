@@ -291,3 +291,52 @@ def test_heat2d_lt_finite_differences_match_the_decay_of_a_mode(monkeypatch):
     want = mode[:, None] * np.exp(-0.001 * lam * times)[None, :]
     assert np.abs(got - want).max() < 5e-4
     assert np.abs(got[:, 2] - mode).max() > 0.2  # the decay itself is resolved, not only the initial value
+
+
+def test_heat2d_lt_finite_differences_follow_the_source_pointwise(monkeypatch):
+    """Without diffusion every grid node follows its own ODE u' = 5 sin(k u^2) (1 + 2 sin(pi t / 4)) S(x, y)
+    with the task's constants: the scheme's source term against scipy's solve_ivp, at grid nodes (where the
+    bicubic reading is exact)."""
+    from scipy.integrate import solve_ivp
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import importlib
+
+    check = importlib.import_module("heat2d_lt_reference")
+    module = check.problem_module()
+    h = 1 / 16
+    nodes = np.array(
+        [[3 * h, 2 * h], [5 * h, 11 * h], [9 * h, 6 * h], [13 * h, 14 * h]]
+    )  # grid nodes, n = 15
+    times = np.array([0.0, 0.6, 1.2])
+    got = check.solve_fd(module, 15, 0.01, times, nodes, diffusion=0.0)  # (4, 3)
+    for node, row in zip(nodes, got, strict=True):
+        x, y = node
+        shape = np.sin(module.M1 * np.pi * x) * np.sin(module.M2 * np.pi * y)
+
+        def rate(t, u, shape=shape):
+            return 5 * np.sin(module.K * u**2) * (1 + 2 * np.sin(np.pi * t / 4)) * shape
+
+        u0 = [np.sin(4 * np.pi * x) * np.sin(3 * np.pi * y)]
+        want = solve_ivp(rate, (0.0, 1.2), u0, t_eval=times, rtol=1e-11, atol=1e-12).y[0]
+        assert np.abs(row - want).max() < 5e-5  # RK4 at dt = 0.01 on rates up to ~50: 1.2e-5 measured
+    assert np.abs(got[:, 2] - got[:, 0]).max() > 0.3  # the source moved the values
+
+
+def test_heat2d_lt_reference_rows_go_on_a_grid_whatever_their_order(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import importlib
+
+    check = importlib.import_module("heat2d_lt_reference")
+    rng = np.random.default_rng(0)
+    nodes = rng.uniform(size=(5, 2))
+    times = np.array([0.0, 0.2, 0.4])
+    rows = np.array([[*node, t] for node in nodes for t in times])  # (15, 3)
+    values = rows[:, 0] + 10 * rows[:, 1] + 100 * rows[:, 2]  # a value that names its row
+    shuffle = rng.permutation(len(rows))
+    got_nodes, got_times, grid = check.on_grid(rows[shuffle], values[shuffle])
+    assert np.array_equal(got_times, times)
+    want = got_nodes[:, :1] + 10 * got_nodes[:, 1:] + 100 * times[None, :]  # (5, 3)
+    assert np.allclose(grid, want, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="one set of nodes at every time"):
+        check.on_grid(rows[shuffle][1:], values[shuffle][1:])

@@ -132,7 +132,9 @@ def test_exact_initial_values_survive_checkpoints(tmp_path):
     again = kp.load(tmp_path / "b.pt", problem=functions.problem)
     assert torch.equal(again(x), functions(x))
     penalised = kp.Problem(LINE, numbers.residual, [kp.Initial(0.25)], name="n")
-    with pytest.raises(ValueError, match=r"exactly imposed values \(u: initial value 0.25\) differ .* \(none\)"):
+    with pytest.raises(
+        ValueError, match=r"exactly imposed values \(u: initial value 0.25\) differ .* \(none\)"
+    ):
         kp.load(tmp_path / "a.pt", problem=penalised)
 
 
