@@ -1,5 +1,6 @@
 """Data-parallel training over torch.distributed (gloo, 2 processes on loopback) equals one process."""
 
+import os
 import socket
 
 import pytest
@@ -41,9 +42,14 @@ def _worker(rank: int, world: int, port: int, out: str, name: str = "heat1d") ->
             params = [p.detach() for p in sol.ansatz.parameters()]
             found = {"params": params, "history": sol.history, "unknowns": sol.unknowns}
             torch.save({**found, "gauss_newton": gauss_newton}, out)
-        dist.barrier()  # both ranks are done before either tears gloo down (a race aborted rank 1 once)
-    finally:
+        dist.barrier()  # both ranks are done before either leaves
+    except BaseException:
         dist.destroy_process_group()
+        raise
+    # Leave without gloo's teardown: destroying the group (and gloo's threads at exit) raced and aborted a rank
+    # with SIGABRT ("terminate called without an active exception") in about one suite run in ten; the
+    # results are saved and both ranks have passed the barrier.
+    os._exit(0)
 
 
 def _free_port() -> int:
