@@ -342,7 +342,7 @@ def _hard_of(problem: Problem) -> list[dict]:
     for c in problem.hard_conditions:
         info = {"field": c.field or problem.fields[0], "value": None if callable(c.value) else float(c.value)}
         if getattr(c.value, "carried", False):
-            info["carried"] = True  # a marched window's start: the previous window's solution
+            info["carried"] = c.value.fingerprint()  # a marched window's start: the window before, by digest
         out.append(
             {**info, "initial": c.derivative} if isinstance(c, Initial) else {**info, "on": encode_on(c.on)}
         )

@@ -34,6 +34,7 @@ marched (each window would identify its own value).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 import weakref
 from collections.abc import Callable, Sequence
@@ -102,6 +103,14 @@ class _Carried:
 
     def __init__(self, previous: Solution, field: str, derivative: int, start: _Start | None = None) -> None:
         self.previous, self.field, self.derivative, self.start = previous, field, derivative, start
+
+    def fingerprint(self) -> str:
+        """A digest of the window before (its parameters, as float64 on the CPU): a checkpoint stores it, so
+        reopening a window from another run's window before is an error, not a silently different field."""
+        digest = hashlib.sha256()
+        for p in self.previous.ansatz.parameters():
+            digest.update(p.detach().to(device="cpu", dtype=torch.float64).contiguous().numpy().tobytes())
+        return digest.hexdigest()[:16]
 
     def __call__(self, x: Tensor) -> Tensor:
         if self.start is not None:

@@ -193,6 +193,10 @@ def test_a_marched_window_opens_after_the_window_before(tmp_path):
     assert again.times == marched.times and again.relative_l2() == marched.relative_l2()
     with pytest.raises(TypeError, match="list of the windows' checkpoint paths"):
         kp.load_march(paths[0], problem)
+    other = kp.march(problem, kp.MLP([2, 6, 1], seed=1), 2, steps=3, n_interior=50, seed=0)
+    mixed = [other.solutions[0].save(tmp_path / "other0.pt"), paths[1]]  # window 1 of the first run
+    with pytest.raises(ValueError, match=r"window 1 of 2 .*differ"):
+        kp.load_march(mixed, problem)
 
 
 def test_an_exact_initial_value_without_a_graph_is_refused():
