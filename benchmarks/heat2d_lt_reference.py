@@ -31,12 +31,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from scipy.interpolate import RegularGridInterpolator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _provenance import kanpde_source, machine, source_line  # noqa: E402
+
+from kanpde.metrics import relative_l2  # noqa: E402
 
 PROBLEM = ROOT / "problems" / "pinnacle_heat2d_lt.py"
 RESULTS = ROOT / "results"
@@ -83,10 +86,6 @@ def solve_fd(
     return out
 
 
-def l2re(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
-
-
 def on_grid(points: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scattered reference rows ``(x, y, t)`` ``(M T, 3)`` and their values ``(M T,)`` as the sorted nodes
     ``(M, 2)``, the sorted times ``(T,)`` and the values ``(M, T)``; ``ValueError`` unless the rows are one set
@@ -125,11 +124,17 @@ def main(argv: list[str] | None = None) -> int:
         solutions.append(solve_fd(module, n, dt, times, nodes))
         seconds = time.perf_counter() - start
         rows.append(
-            {"n": n, "h": 1 / (n + 1), "dt": dt, "l2re": l2re(solutions[-1], reference), "seconds": seconds}
+            {
+                "n": n,
+                "h": 1 / (n + 1),
+                "dt": dt,
+                "l2re": relative_l2(torch.from_numpy(solutions[-1]), torch.from_numpy(reference)),
+                "seconds": seconds,
+            }
         )
         print(f"n = {n:3d}, dt = {dt}: L2RE against the reference {rows[-1]['l2re']:.3e} ({seconds:.1f} s)")
     for i in range(len(rows) - 1):
-        rows[i]["to_finer"] = l2re(solutions[i], solutions[i + 1])
+        rows[i]["to_finer"] = relative_l2(torch.from_numpy(solutions[i]), torch.from_numpy(solutions[i + 1]))
     zero = 1.0  # u = 0: ||0 - ref|| / ||ref||
     data = {
         "command": "python benchmarks/heat2d_lt_reference.py --data DATA",

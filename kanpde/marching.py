@@ -14,8 +14,8 @@ so a first-order-in-time equation (heat) carries the value and a second-order on
 ``Initial(u0)`` and ``Initial(v0, derivative=1)``) the value and the velocity. Exactly imposed initial values
 (``Initial(u0, hard=True)``, :mod:`kanpde.hard`) stay exact in every window: the windows then join without
 a jump, and evaluating window ``k`` evaluates the windows before it at their starts (``k`` networks; a window
-holds the one before it, so change an earlier window's network in place and the later ones change too). The marched solution is
-:math:`u(x, t) = u_k(x, t)` for :math:`\\tau_k \\le t < \\tau_{k+1}` (the last window includes :math:`t_1`).
+holds the one before it, so change an earlier window's network in place and the later ones change too).
+The marched solution is :math:`u(x, t) = u_k(x, t)` for :math:`\\tau_k \\le t < \\tau_{k+1}` (the last window includes :math:`t_1`).
 
 Why. A PINN on a long interval fits the residual everywhere at once and may settle on a function that
 satisfies the PDE late in time without following the evolution from the initial state; the error of a
@@ -150,6 +150,13 @@ def _window_conditions(
     return out
 
 
+def window_times(problem: Problem, windows: int) -> tuple[float, ...]:
+    """The bounds ``τ_0 < ... < τ_K`` of ``windows`` equal windows over ``problem``'s time span (the ones
+    :func:`march` solves and :func:`load_march` reopens)."""
+    t0, t1 = problem.domain.t
+    return tuple(float(t) for t in np.linspace(t0, t1, windows + 1))
+
+
 def window_problem(problem: Problem, times: Sequence[float], k: int, previous: Solution | None) -> Problem:
     """The problem of window ``k`` of the window bounds ``times`` (see the module docstring), starting from
     ``previous`` (the solution of window ``k - 1``; ``None`` keeps the problem's own initial conditions)."""
@@ -202,8 +209,7 @@ def march(
     if solve is not None and not callable(solve):
         raise TypeError(f"solve must be a function like kp.solve, got {solve!r}")
     run = _solve if solve is None else solve
-    t0, t1 = problem.domain.t
-    times = tuple(float(t) for t in np.linspace(t0, t1, windows + 1))
+    times = window_times(problem, windows)
     solutions, seconds, previous = [], [], None
     for k in range(windows):
         start = time.perf_counter()
@@ -238,8 +244,7 @@ def load_march(
         raise ValueError(
             f"load_march needs the time-dependent problem that was marched, got {problem.domain!r}"
         )
-    t0, t1 = problem.domain.t
-    times = tuple(float(t) for t in np.linspace(t0, t1, len(paths) + 1))
+    times = window_times(problem, len(paths))
     solutions, previous = [], None
     for k, path in enumerate(paths):
         try:
