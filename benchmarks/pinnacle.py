@@ -190,7 +190,7 @@ TASKS: dict[str, Task] = {
         5.26e-2,
         kan={"width": (3, 10, 2), "grid": 5},
         mlp={"width": (3, 20, 20, 20, 2)},
-        kan_options={"grids": (5,), "steps": 2000},
+        kan_options={"grids": (5, 10), "steps": 2000},
         mlp_options={"steps": 2000},
         data=True,
         params={"residual_weight": 1e-2},

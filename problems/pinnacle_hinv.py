@@ -94,7 +94,7 @@ def make_problem(data: str | Path | None = None, seed: int = 0, residual_weight:
         exact={"u": exact_u, "a": exact_a},
         name="pinnacle_hinv",
         residual_weight=residual_weight,
-        recommended={"model": "kan", "width": (3, 10, 2), "grid": 5, "grids": (5,), "steps": 2000},
+        recommended={"model": "kan", "width": (3, 10, 2), "grid": 5, "grids": (5, 10), "steps": 2000},
     )
 
 
