@@ -454,15 +454,17 @@ def _march_on(
         raise UsageError("--symbolic reads one network's formula; a march has one network a window: drop it")
     top = RunFolder(out, every, **options)
     top.claim()
-    count = iter(range(windows))
+    count, finished = iter(range(windows)), [0]
 
     def solve_window(window_problem, window_model, **solve_options):
         k = next(count)
         metadata = {**options["metadata"], "window": k}
         folder = RunFolder(out / f"window{k}", every, **{**options, "metadata": metadata})
-        return solve(
+        solution = solve(
             window_problem, window_model, progress=not args.no_progress, callbacks=[folder], **solve_options
         )
+        finished[0] += 1
+        return solution
 
     start = time.perf_counter()
     try:
@@ -475,11 +477,21 @@ def _march_on(
             write_json(out / "metrics.json", metrics)
             _print_summary(problem, marched, out, time.perf_counter() - start)
     except KeyboardInterrupt as err:
-        print(f"{PROG}: interrupted; the finished windows are in {out}/window*", file=sys.stderr)
+        print(f"{PROG}: interrupted; {_finished_windows(finished[0], windows, out)}", file=sys.stderr)
         return _exit_code(err)
     finally:
         top.release()
     return 0
+
+
+def _finished_windows(done: int, windows: int, out: Path) -> str:
+    """What an interrupted march leaves: ``done`` of ``windows`` windows finished in ``out/window<k>``."""
+    if done == 0:
+        return f"window 0 of {windows} was not finished (its last checkpoint: {out}/window0/solution.pt)"
+    paths = f"[f'{out}/window{{k}}/solution.pt' for k in range({done})]"
+    reopen = f"kp.load_march({paths}, problem, windows={windows}) reopens them"
+    which = "window 0 of" if done == 1 else f"windows 0..{done - 1} of"
+    return f"{which} {windows} finished in {out}/window<k> ({reopen})"
 
 
 def _check_symbolic(args: argparse.Namespace, problem, model) -> None:

@@ -45,7 +45,7 @@ import torch
 from torch import Tensor, nn
 
 from . import metrics as _metrics
-from ._checks import check_positive_int
+from ._checks import check_count, check_positive_int
 from .catalog import load_problem
 from .conditions import Condition, Data, Initial
 from .geometry import SpaceTime
@@ -222,7 +222,11 @@ def march(
 
 
 def load_march(
-    paths: Sequence[str | Path], problem: Problem | str | Path, device: str | None = None
+    paths: Sequence[str | Path],
+    problem: Problem | str | Path,
+    device: str | None = None,
+    *,
+    windows: int | None = None,
 ) -> Marching:
     """Reopen a march from its windows' checkpoints, window 0 first (``kanpde solve --windows K`` writes
     ``OUT/window<k>/solution.pt``), for the ``problem`` it solved (a :class:`~kanpde.Problem`, a shipped
@@ -230,9 +234,12 @@ def load_march(
 
     Window ``k`` is loaded with its own window problem, started from window ``k - 1``: a checkpoint holds one
     window, and exactly imposed initial values (``Initial(..., hard=True)``) are the window before it, so
-    such windows open only in order. Example::
+    such windows open only in order. ``windows`` is the number of windows the march was made in, when
+    ``paths`` holds only its first ones (an interrupted march): the result then covers the time those
+    windows cover, :math:`[\tau_0, \tau_k]`, and measures against the truth there. Example::
 
         sol = kp.load_march([f"runs/heat/window{k}/solution.pt" for k in range(10)], "problems/heat.py")
+        part = kp.load_march(["runs/heat/window0/solution.pt"], "problems/heat.py", windows=10)  # [0, 0.1]
     """
     if isinstance(paths, (str, Path)) or not isinstance(paths, Sequence) or not paths:
         raise TypeError(
@@ -244,20 +251,38 @@ def load_march(
         raise ValueError(
             f"load_march needs the time-dependent problem that was marched, got {problem.domain!r}"
         )
-    times = window_times(problem, len(paths))
+    total = len(paths) if windows is None else check_count("load_march: windows", windows)
+    if len(paths) > total:
+        raise ValueError(
+            f"load_march: {len(paths)} checkpoints for a march of windows={total}; pass at most {total} "
+            "paths, window 0 first, or the number of windows the march was made in"
+        )
+    times = window_times(problem, total)
     solutions, previous = [], None
     for k, path in enumerate(paths):
         try:
             previous = load(path, window_problem(problem, times, k, previous), device)
         except ValueError as err:
             raise ValueError(
-                f"load_march: window {k} of {len(paths)} ({path}): {err}. load_march opens the K windows of "
-                f"equal length that march made over {problem.name!r}'s time span: pass all K checkpoints, "
-                "window 0 first"
+                f"load_march: window {k} of {total} ({path}): {err}. load_march opens the K windows of "
+                f"equal length that march made over {problem.name!r}'s time span: pass the checkpoints "
+                "window 0 first, and windows=K when they are only the first ones of K"
             ) from err
         solutions.append(previous)
     seconds = [float(s.history[-1].get("seconds", 0.0)) if s.history else 0.0 for s in solutions]
-    return Marching(problem, solutions, times, seconds)
+    covered = times[: len(paths) + 1]
+    return Marching(_until(problem, covered[-1]), solutions, covered, seconds)
+
+
+def _until(problem: Problem, t_end: float) -> Problem:
+    """``problem`` on the times up to ``t_end`` (the span the windows of a partial march cover): its domain
+    and its reference cut there; the problem itself when ``t_end`` is its own end."""
+    t0, t1 = problem.domain.t
+    if t_end >= t1:
+        return problem
+    reference = None if problem.reference is None else problem.reference.between(t0, t_end)
+    domain = SpaceTime(problem.domain.space, t=(t0, t_end))
+    return dataclasses.replace(problem, domain=domain, reference=reference)
 
 
 class Marching:

@@ -199,6 +199,43 @@ def test_a_marched_window_opens_after_the_window_before(tmp_path):
         kp.load_march(mixed, problem)
 
 
+def test_the_first_windows_of_an_interrupted_march_open_over_the_time_they_cover(tmp_path):
+    """``load_march(paths[:k], problem, windows=K)``: the first k of K windows (an interrupted march), exact
+    initial values included, evaluate as the march did and measure against the truth on [tau_0, tau_k] only."""
+    base = kp.load_problem("heat1d")
+    initial = [c for c in base.conditions if isinstance(c, kp.Initial)][0].value
+    problem = kp.Problem(base.domain, base.residual, [kp.Initial(initial, hard=True)], base.exact, name="h")
+    marched = kp.march(problem, kp.MLP([2, 6, 1], seed=0), 3, steps=3, n_interior=50, seed=0)
+    paths = [w.save(tmp_path / f"w{k}.pt") for k, w in enumerate(marched.solutions)]
+    part = kp.load_march(paths[:2], problem, windows=3)
+    assert part.times == marched.times[:3] and part.problem.domain.t == (0.0, marched.times[2])
+    x = part.problem.domain.sample_interior(40, seed=1, dtype=torch.float64)  # t in [0, tau_2]
+    assert float(x[:, 1].max()) <= marched.times[2] and torch.equal(part(x), marched(x))
+    grid, true = part.problem.truth(torch.float64, "cpu")  # the evaluation grid of [0, tau_2]
+    assert float(grid[:, 1].max()) == pytest.approx(marched.times[2])
+    assert part.relative_l2() == kp.metrics.relative_l2(marched(grid)[:, None], true)
+    assert [w["t"] for w in part.metrics()["windows"]] == [(0.0, marched.times[1]), marched.times[1:3]]
+    assert kp.load_march(paths, problem, windows=3).problem is problem  # all windows: the whole problem
+    with pytest.raises(ValueError, match=r"3 checkpoints for a march of windows=2"):
+        kp.load_march(paths, problem, windows=2)
+    with pytest.raises(ValueError, match="windows must be a whole number >= 1"):
+        kp.load_march(paths[:1], problem, windows=0)
+
+
+def test_a_partial_march_measures_against_the_reference_points_it_covers(tmp_path):
+    base = kp.load_problem("heat1d")
+    points = base.domain.sample_interior(300, seed=2, dtype=torch.float64)  # (300, 2) over t in [0, t1]
+    reference = kp.Reference(points.numpy(), base.exact(points).numpy())
+    problem = kp.Problem(base.domain, base.residual, base.conditions, reference=reference, name="r")
+    marched = kp.march(problem, kp.MLP([2, 6, 1], seed=0), 4, steps=2, n_interior=50, seed=0)
+    paths = [w.save(tmp_path / f"w{k}.pt") for k, w in enumerate(marched.solutions)]
+    part = kp.load_march(paths[:1], problem, windows=4)
+    inside = points[:, 1] <= marched.times[1]  # (300,) the reference rows window 0 covers
+    assert part.metrics()["n_points"] == int(inside.sum()) > 0
+    expected = kp.metrics.relative_l2(marched(points[inside])[:, None], base.exact(points[inside])[:, None])
+    assert part.relative_l2() == pytest.approx(expected, rel=1e-12)
+
+
 def test_an_exact_initial_value_without_a_graph_is_refused():
     def numpy_value(x):  # varies over the points, but its derivatives would silently be 0
         return torch.from_numpy(np.sin(np.pi * x[:, 0].detach().numpy()))

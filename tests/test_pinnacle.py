@@ -376,6 +376,33 @@ def test_command_line_marches_in_the_recommended_or_given_windows(tmp_path, caps
     assert not (tmp_path / "a" / ".kanpde-lock").exists()  # the march released its folder
 
 
+def test_an_interrupted_command_line_march_says_which_windows_it_finished(tmp_path, capsys, monkeypatch):
+    """Ctrl-C in window 2 of 3: the message names windows 0..1 and how to reopen them, and they reopen."""
+    import kanpde.cli as cli
+
+    calls, real = [], cli.solve
+
+    def interrupted_in_window_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "solve", interrupted_in_window_2)
+    file = tmp_path / "tiny_heat.py"
+    file.write_text(TINY_HEAT)
+    out = tmp_path / "run"
+    flags = ["--windows", "3", "--steps", "2", "--points", "40", "--no-progress", "--out", str(out)]
+    assert cli.main(["solve", str(file), *flags]) == 130
+    err = capsys.readouterr().err
+    assert "windows 0..1 of 3 finished" in err and "windows=3) reopens them" in err
+    part = kp.load_march([out / "window0" / "solution.pt", out / "window1" / "solution.pt"], file, windows=3)
+    assert part.times == pytest.approx((0.0, 0.5 / 3, 1.0 / 3)) and part.problem.domain.t[1] == part.times[2]
+    x = torch.tensor([[0.3, 0.05], [0.6, 0.25]], dtype=torch.float64)  # one point in each finished window
+    alone = [kp.load(out / f"window{k}" / "solution.pt") for k in (0, 1)]  # penalised initial values
+    assert torch.equal(part(x), torch.stack([alone[0](x[:1])[0], alone[1](x[1:])[0]]))
+
+
 def _plain(value):
     """Tuples as lists, recursively: recommended dicts and the benchmark's settings spell sequences both ways."""
     return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
