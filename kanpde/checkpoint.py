@@ -508,7 +508,8 @@ def _stored_hard(data: dict, fields: tuple[str, ...], domain: Domain | None) -> 
             raise ValueError(
                 f"field {info['field']!r} starts exactly from the previous window's solution (a window of "
                 "kp.march with Initial(..., hard=True)): this checkpoint alone does not hold it; open the march's "
-                "windows in order with kp.load_march([window0, window1, ...], problem)"
+                "windows in order with kp.load_march([window0, window1, ...], problem) (on the command line: "
+                "kanpde export MARCH_FOLDER --problem FILE)"
             )
         if info["value"] is None or domain is None:
             what = "initial" if "initial" in info else "Dirichlet"

@@ -43,7 +43,7 @@ from .bench import add_arguments, run_from_args
 from .catalog import describe, list_problems, load_problem, problems_dir
 from .distributed import init_from_env, leave
 from .formula import FormulaBudget, check_problem, check_symbolic, symbolic
-from .marching import march
+from .marching import Marching, load_march, march
 from .metrics import relative_l2
 from .models import MODELS, build_model, is_kan
 from .runfolder import RunFolder
@@ -584,7 +584,11 @@ def _add_export(sub) -> None:
         help="write a checkpoint's fields to HDF5 + XDMF",
         description="Write the fields of a checkpoint to HDF5 with an XDMF file beside it (for ParaView).",
     )
-    p.add_argument("checkpoint", help="a solution.pt written by 'kanpde solve' or Solution.save")
+    p.add_argument(
+        "checkpoint",
+        help="a solution.pt written by 'kanpde solve' or Solution.save, or the folder of a march "
+        "('kanpde solve --windows K' writes OUT/window<k>): its windows as one time series",
+    )
     p.add_argument("--out", default=None, help="the .h5 file or a folder (default: beside the checkpoint)")
     p.add_argument(
         "--problem",
@@ -598,17 +602,50 @@ def _add_export(sub) -> None:
         action="store_true",
         help="use --problem even when the checkpoint was made from another one",
     )
+    p.add_argument(
+        "--windows",
+        default=None,
+        help="a march folder: the number of windows it was made in, when only its first ones are there "
+        "(an interrupted march; default: the window<k> folders found)",
+    )
 
 
 def _run_export(args: argparse.Namespace) -> int:
     checkpoint = Path(args.checkpoint)
     resolution = _int("resolution", args.resolution) if args.resolution is not None else None
-    solution = load(checkpoint, problem=args.problem, force=args.force)
-    target = _output(args.out, checkpoint, checkpoint.with_suffix(".h5").name, (".h5", ".xdmf"))
+    if checkpoint.is_dir():
+        solution = _load_march_folder(checkpoint, args)
+        target = _output(args.out, checkpoint / "march", "march.h5", (".h5", ".xdmf"))
+    else:
+        if args.windows is not None:
+            raise UsageError("--windows reads a march folder; drop it for one checkpoint")
+        solution = load(checkpoint, problem=args.problem, force=args.force)
+        target = _output(args.out, checkpoint, checkpoint.with_suffix(".h5").name, (".h5", ".xdmf"))
     h5, xdmf = solution.export(target, resolution=resolution)
     print(h5)
     print(xdmf)
     return 0
+
+
+def _load_march_folder(folder: Path, args: argparse.Namespace) -> Marching:
+    """The march ``kanpde solve --windows K`` wrote to ``folder`` (``window<k>/solution.pt``, k = 0, 1, ...)."""
+    paths = []
+    while (folder / f"window{len(paths)}" / "solution.pt").is_file():
+        paths.append(folder / f"window{len(paths)}" / "solution.pt")
+    if not paths:
+        raise UsageError(
+            f"{folder} is a folder without window0/solution.pt: pass a checkpoint (a solution.pt) or the "
+            "folder of a march (kanpde solve --windows K)"
+        )
+    if args.problem is None:
+        raise UsageError(
+            f"exporting the march in {folder} needs --problem: the problem it solved (a shipped name or a "
+            "problem file you trust)"
+        )
+    if args.force:
+        raise UsageError("--force opens one checkpoint against another problem; a march cannot: drop it")
+    windows = len(paths) if args.windows is None else check_count("--windows", _int("windows", args.windows))
+    return load_march(paths, args.problem, windows=windows)
 
 
 def _output(out: str | None, checkpoint: Path, name: str, companions: tuple[str, ...]) -> Path:

@@ -868,7 +868,7 @@ def _solution_attrs(solution) -> dict[str, Any]:
     }
     if problem is not None and problem.has_truth:
         attrs["metrics"] = plain(solution.metrics())
-    if solution.ansatz.specs:
+    if solution.unknowns:
         attrs["unknowns"] = solution.unknowns
     attrs.update(solution.formula_attributes())
     return attrs

@@ -48,6 +48,7 @@ from . import metrics as _metrics
 from ._checks import check_count, check_positive_int
 from .catalog import load_problem
 from .conditions import Condition, Data, Initial
+from .export import export_solution
 from .geometry import SpaceTime
 from .problem import Problem
 from .solution import Solution, field_columns, field_errors, load
@@ -344,6 +345,50 @@ class Marching:
                 out.append({**record, "window": k, "seconds": offset + record.get("seconds", 0.0)})
             offset += self.seconds[k]
         return out
+
+    # -- what export reads (kanpde.export.export_solution), window by window ---------------------------------
+    @property
+    def domain(self):
+        """The space-time domain the windows cover."""
+        return self.problem.domain
+
+    @property
+    def exportable(self) -> bool:
+        """Whether :meth:`export` can write the fields: 1 to 3 spatial axes."""
+        return self.problem.domain.space_dim <= 3
+
+    @property
+    def settings(self):
+        """Window 0's settings (every window is solved with the same options)."""
+        return self.solutions[0].settings
+
+    def formula_attributes(self) -> dict:
+        """No formula attributes: each window has its own network."""
+        return {}
+
+    def as_points(self, x) -> Tensor:
+        """Points ``x`` ``(M, d)`` as a tensor of the windows' dtype and device."""
+        return self.solutions[0].as_points(x)
+
+    def evaluate(self, x: Tensor, batch: int = 20000) -> Tensor:
+        """Every field at ``x`` ``(M, d)`` as columns ``(M, n_fields)``, each point by its window, no graph."""
+        return self._piecewise(x, lambda sol, pts: sol.evaluate(pts, batch))
+
+    def residuals(self, x: Tensor, batch: int = 20000) -> dict[str, Tensor]:
+        """The PDE's residuals at ``x``, ``{equation: (M,)}``, each point by its window's network."""
+        index, out = self.window_of(x[:, -1]), {}
+        for k, sol in enumerate(self.solutions):
+            rows = torch.nonzero(index == k).squeeze(1)  # (m_k,)
+            if rows.numel():
+                for name, r in sol.residuals(x[rows], batch).items():
+                    out.setdefault(name, r.new_zeros(x.shape[0]))[rows] = r
+        return out
+
+    def export(self, path: str | Path, resolution: int | None = None) -> tuple[Path, Path]:
+        """Write the fields over the whole marched interval to HDF5 + XDMF as one time series, as
+        :meth:`kanpde.Solution.export` does for one solve (fields, truth, error, residuals; metrics as
+        attributes), each time evaluated by its window."""
+        return export_solution(self, path, resolution)
 
     def window_of(self, t: Tensor) -> Tensor:
         """The window index of every time ``t`` ``(N,)``: ``k`` with ``tau_k <= t < tau_{k+1}``, the last

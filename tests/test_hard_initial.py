@@ -236,6 +236,29 @@ def test_a_partial_march_measures_against_the_reference_points_it_covers(tmp_pat
     assert part.relative_l2() == pytest.approx(expected, rel=1e-12)
 
 
+def test_a_march_exports_one_time_series_over_all_its_windows(tmp_path):
+    """``Marching.export``: the fields, truth, error and residual on one space-time grid over every window,
+    each time by its window's network (exact initial values included), with the march's metrics."""
+    from kanpde.export import read_hdf5
+
+    base = kp.load_problem("heat1d")
+    initial = [c for c in base.conditions if isinstance(c, kp.Initial)][0].value
+    problem = kp.Problem(base.domain, base.residual, [kp.Initial(initial, hard=True)], base.exact, name="h")
+    marched = kp.march(problem, kp.MLP([2, 6, 1], seed=0), 2, steps=3, n_interior=50, seed=0)
+    h5, xdmf = marched.export(tmp_path / "march.h5", resolution=9)
+    data = read_hdf5(h5)
+    x, t = data["axes"]["x"], data["times"]  # (9,), (9,): t over both windows
+    assert xdmf.is_file() and t[0] == 0.0 and t[-1] == pytest.approx(marched.times[-1])
+    nodes = torch.tensor([[xi, ti] for ti in t for xi in x], dtype=torch.float64)  # (81, 2), t outermost
+    u = marched(nodes).detach().reshape(9, 9)  # (n_t, n_x)
+    assert np.allclose(data["fields"]["u"], u.numpy(), rtol=0, atol=1e-12)
+    assert np.allclose(data["fields"]["error"], (u - base.exact(nodes).reshape(9, 9)).numpy(), atol=1e-12)
+    late = nodes[:, 1] > marched.times[1]  # the second window's points, (81,) mask
+    r = marched.solutions[1].residual(nodes[late]).detach()
+    assert np.allclose(data["fields"]["residual"].reshape(-1)[late.numpy()], r.numpy(), atol=1e-10)
+    assert data["attrs"]["metrics"]["relative_l2"] == pytest.approx(marched.relative_l2(), rel=1e-12)
+
+
 def test_an_exact_initial_value_without_a_graph_is_refused():
     def numpy_value(x):  # varies over the points, but its derivatives would silently be 0
         return torch.from_numpy(np.sin(np.pi * x[:, 0].detach().numpy()))

@@ -374,6 +374,23 @@ def test_command_line_marches_in_the_recommended_or_given_windows(tmp_path, caps
     assert main(["solve", str(file), "--windows", "2", *resume, "--no-progress"]) == 2
     assert "a march (--windows) starts afresh" in capsys.readouterr().err
     assert not (tmp_path / "a" / ".kanpde-lock").exists()  # the march released its folder
+    # the march's folder exports as one time series over both windows
+    assert main(["export", str(tmp_path / "a"), "--problem", str(file), "--resolution", "5"]) == 0
+    h5 = tmp_path / "a" / "march.h5"
+    assert capsys.readouterr().out.split()[0] == str(h5) and h5.with_suffix(".xdmf").is_file()
+    assert kp.export.read_hdf5(h5)["times"] == pytest.approx([0.0, 0.125, 0.25, 0.375, 0.5])
+    for bad, message in [
+        ([str(tmp_path / "a")], "needs --problem"),
+        ([str(tmp_path / "a"), "--problem", str(file), "--windows", "3"], "window 0 of 3"),
+        ([str(tmp_path / "c")], "without window0/solution.pt"),
+        (
+            [str(tmp_path / "a" / "window0" / "solution.pt"), "--windows", "2"],
+            "--windows reads a march folder",
+        ),
+    ]:
+        (tmp_path / "c").mkdir(exist_ok=True)
+        assert main(["export", *bad]) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_an_interrupted_command_line_march_says_which_windows_it_finished(tmp_path, capsys, monkeypatch):
