@@ -630,12 +630,14 @@ def _run_export(args: argparse.Namespace) -> int:
 def _load_march_folder(folder: Path, args: argparse.Namespace) -> Marching:
     """The march ``kanpde solve --windows K`` wrote to ``folder`` (``window<k>/solution.pt``, k = 0, 1, ...)."""
     paths = []
-    while (folder / f"window{len(paths)}" / "solution.pt").is_file():
+    while (folder / f"window{len(paths)}" / "metrics.json").is_file():  # written when a window finishes
         paths.append(folder / f"window{len(paths)}" / "solution.pt")
+    unfinished = folder / f"window{len(paths)}" / "solution.pt"
     if not paths:
         raise UsageError(
-            f"{folder} is a folder without window0/solution.pt: pass a checkpoint (a solution.pt) or the "
-            "folder of a march (kanpde solve --windows K)"
+            f"{folder} holds no finished window (window0/metrics.json): pass a checkpoint (a solution.pt) or "
+            "the folder of a march (kanpde solve --windows K)"
+            + (f"; window 0 was interrupted, its checkpoint is {unfinished}" if unfinished.is_file() else "")
         )
     if args.problem is None:
         raise UsageError(
@@ -645,7 +647,16 @@ def _load_march_folder(folder: Path, args: argparse.Namespace) -> Marching:
     if args.force:
         raise UsageError("--force opens one checkpoint against another problem; a march cannot: drop it")
     windows = len(paths) if args.windows is None else check_count("--windows", _int("windows", args.windows))
-    return load_march(paths, args.problem, windows=windows)
+    if unfinished.is_file():
+        print(
+            f"{PROG}: window {len(paths)} of {folder} was not finished; exporting windows 0..{len(paths) - 1}",
+            file=sys.stderr,
+        )
+    try:
+        return load_march(paths, args.problem, windows=windows)
+    except ValueError as err:
+        hint = "" if args.windows else " (here: --windows K for an interrupted march of K windows)"
+        raise UsageError(f"{err}{hint}") from err
 
 
 def _output(out: str | None, checkpoint: Path, name: str, companions: tuple[str, ...]) -> Path:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
+import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -264,8 +265,9 @@ def load_march(
         try:
             previous = load(path, window_problem(problem, times, k, previous), device)
         except ValueError as err:
+            reason = str(err).split("; pass the problem it was made from")[0]  # not force: a window is exact
             raise ValueError(
-                f"load_march: window {k} of {total} ({path}): {err}. load_march opens the K windows of "
+                f"load_march: window {k} of {total} ({path}): {reason}. load_march opens the K windows of "
                 f"equal length that march made over {problem.name!r}'s time span: pass the checkpoints "
                 "window 0 first, and windows=K when they are only the first ones of K"
             ) from err
@@ -276,14 +278,29 @@ def load_march(
 
 
 def _until(problem: Problem, t_end: float) -> Problem:
-    """``problem`` on the times up to ``t_end`` (the span the windows of a partial march cover): its domain
-    and its reference cut there; the problem itself when ``t_end`` is its own end."""
+    """``problem`` on the times up to ``t_end`` (the span the windows of a partial march cover): its domain,
+    its observations and its reference cut there; the problem itself when ``t_end`` is its own end."""
     t0, t1 = problem.domain.t
     if t_end >= t1:
         return problem
     reference = None if problem.reference is None else problem.reference.between(t0, t_end)
+    if problem.reference is not None and reference is None and problem.exact is None:
+        warnings.warn(
+            f"{problem.name!r}'s reference has no rows in [{t0}, {t_end}], the time the loaded windows cover: "
+            "the march opens without a truth to measure against",
+            UserWarning,
+            stacklevel=3,
+        )
+    conditions = []
+    for c in problem.conditions:
+        if isinstance(c, Data):
+            keep = c.points[:, -1] <= t_end  # (M,) the observations in the covered time
+            if keep.any():
+                conditions.append(dataclasses.replace(c, points=c.points[keep], values=c.values[keep]))
+        else:
+            conditions.append(c)
     domain = SpaceTime(problem.domain.space, t=(t0, t_end))
-    return dataclasses.replace(problem, domain=domain, reference=reference)
+    return dataclasses.replace(problem, domain=domain, conditions=conditions, reference=reference)
 
 
 class Marching:

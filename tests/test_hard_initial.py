@@ -226,11 +226,16 @@ def test_a_partial_march_measures_against_the_reference_points_it_covers(tmp_pat
     base = kp.load_problem("heat1d")
     points = base.domain.sample_interior(300, seed=2, dtype=torch.float64)  # (300, 2) over t in [0, t1]
     reference = kp.Reference(points.numpy(), base.exact(points).numpy())
-    problem = kp.Problem(base.domain, base.residual, base.conditions, reference=reference, name="r")
+    observed = kp.Data(points, base.exact(points), weight=0.1)  # observations over the whole span
+    problem = kp.Problem(
+        base.domain, base.residual, [*base.conditions, observed], reference=reference, name="r"
+    )
     marched = kp.march(problem, kp.MLP([2, 6, 1], seed=0), 4, steps=2, n_interior=50, seed=0)
     paths = [w.save(tmp_path / f"w{k}.pt") for k, w in enumerate(marched.solutions)]
     part = kp.load_march(paths[:1], problem, windows=4)
     inside = points[:, 1] <= marched.times[1]  # (300,) the reference rows window 0 covers
+    data = [c for c in part.problem.conditions if isinstance(c, kp.Data)][0]  # cut to window 0 as well
+    assert data.points.shape[0] == int(inside.sum()) and float(data.points[:, 1].max()) <= marched.times[1]
     assert part.metrics()["n_points"] == int(inside.sum()) > 0
     expected = kp.metrics.relative_l2(marched(points[inside])[:, None], base.exact(points[inside])[:, None])
     assert part.relative_l2() == pytest.approx(expected, rel=1e-12)
@@ -250,12 +255,14 @@ def test_a_march_exports_one_time_series_over_all_its_windows(tmp_path):
     x, t = data["axes"]["x"], data["times"]  # (9,), (9,): t over both windows
     assert xdmf.is_file() and t[0] == 0.0 and t[-1] == pytest.approx(marched.times[-1])
     nodes = torch.tensor([[xi, ti] for ti in t for xi in x], dtype=torch.float64)  # (81, 2), t outermost
-    u = marched(nodes).detach().reshape(9, 9)  # (n_t, n_x)
-    assert np.allclose(data["fields"]["u"], u.numpy(), rtol=0, atol=1e-12)
-    assert np.allclose(data["fields"]["error"], (u - base.exact(nodes).reshape(9, 9)).numpy(), atol=1e-12)
-    late = nodes[:, 1] > marched.times[1]  # the second window's points, (81,) mask
-    r = marched.solutions[1].residual(nodes[late]).detach()
-    assert np.allclose(data["fields"]["residual"].reshape(-1)[late.numpy()], r.numpy(), atol=1e-10)
+    late = nodes[:, 1] >= marched.times[1]  # (81,) window 1 from its start on, written out here
+    windows = [marched.solutions[int(k)] for k in late]  # each row's window, (81,)
+    u = torch.stack([w(row[None])[0] for w, row in zip(windows, nodes, strict=True)]).detach()  # (81,)
+    r = torch.stack([w.residual(row[None])[0] for w, row in zip(windows, nodes, strict=True)]).detach()
+    assert np.allclose(data["fields"]["u"].reshape(-1), u.numpy(), rtol=0, atol=1e-12)
+    assert np.allclose(data["fields"]["error"].reshape(-1), (u - base.exact(nodes)).numpy(), atol=1e-12)
+    assert np.allclose(data["fields"]["residual"].reshape(-1), r.numpy(), rtol=0, atol=1e-10)
+    assert 0 < int(late.sum()) < 81 and float(r.abs().min()) > 0  # both windows, no row left at zero
     assert data["attrs"]["metrics"]["relative_l2"] == pytest.approx(marched.relative_l2(), rel=1e-12)
 
 

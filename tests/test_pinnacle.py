@@ -382,7 +382,7 @@ def test_command_line_marches_in_the_recommended_or_given_windows(tmp_path, caps
     for bad, message in [
         ([str(tmp_path / "a")], "needs --problem"),
         ([str(tmp_path / "a"), "--problem", str(file), "--windows", "3"], "window 0 of 3"),
-        ([str(tmp_path / "c")], "without window0/solution.pt"),
+        ([str(tmp_path / "c")], "holds no finished window"),
         (
             [str(tmp_path / "a" / "window0" / "solution.pt"), "--windows", "2"],
             "--windows reads a march folder",
@@ -394,15 +394,19 @@ def test_command_line_marches_in_the_recommended_or_given_windows(tmp_path, caps
 
 
 def test_an_interrupted_command_line_march_says_which_windows_it_finished(tmp_path, capsys, monkeypatch):
-    """Ctrl-C in window 2 of 3: the message names windows 0..1 and how to reopen them, and they reopen."""
+    """Ctrl-C during window 2 of 3: the message names windows 0..1 and how to reopen them; the folder exports
+    those two (not window 2's half-trained checkpoint) with --windows 3, and without it says to pass it."""
     import kanpde.cli as cli
 
     calls, real = [], cli.solve
 
+    def stop(record, model):
+        raise KeyboardInterrupt
+
     def interrupted_in_window_2(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
+        if len(calls) == 3:  # after window 2's first step, its run folder has a checkpoint
+            kwargs["callbacks"] = [*kwargs["callbacks"], stop]
         return real(*args, **kwargs)
 
     monkeypatch.setattr(cli, "solve", interrupted_in_window_2)
@@ -413,11 +417,18 @@ def test_an_interrupted_command_line_march_says_which_windows_it_finished(tmp_pa
     assert cli.main(["solve", str(file), *flags]) == 130
     err = capsys.readouterr().err
     assert "windows 0..1 of 3 finished" in err and "windows=3) reopens them" in err
+    assert (out / "window2" / "solution.pt").is_file()  # the interrupted window's checkpoint
     part = kp.load_march([out / "window0" / "solution.pt", out / "window1" / "solution.pt"], file, windows=3)
     assert part.times == pytest.approx((0.0, 0.5 / 3, 1.0 / 3)) and part.problem.domain.t[1] == part.times[2]
     x = torch.tensor([[0.3, 0.05], [0.6, 0.25]], dtype=torch.float64)  # one point in each finished window
     alone = [kp.load(out / f"window{k}" / "solution.pt") for k in (0, 1)]  # penalised initial values
     assert torch.equal(part(x), torch.stack([alone[0](x[:1])[0], alone[1](x[1:])[0]]))
+    assert cli.main(["export", str(out), "--problem", str(file)]) == 2
+    assert "--windows K for an interrupted march" in capsys.readouterr().err
+    assert cli.main(["export", str(out), "--problem", str(file), "--windows", "3", "--resolution", "4"]) == 0
+    assert "window 2 of" in capsys.readouterr().err
+    times = kp.export.read_hdf5(out / "march.h5")["times"]
+    assert times == pytest.approx(np.linspace(0.0, 1.0 / 3, 4))  # windows 0 and 1 only
 
 
 def _plain(value):
