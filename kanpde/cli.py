@@ -613,7 +613,7 @@ def _add_export(sub) -> None:
 def _run_export(args: argparse.Namespace) -> int:
     checkpoint = Path(args.checkpoint)
     resolution = _int("resolution", args.resolution) if args.resolution is not None else None
-    if checkpoint.is_dir():
+    if (checkpoint / "window0").is_dir():  # the folder of a march
         solution = _load_march_folder(checkpoint, args)
         target = _output(args.out, checkpoint / "march", "march.h5", (".h5", ".xdmf"))
     else:

@@ -382,13 +382,17 @@ def test_command_line_marches_in_the_recommended_or_given_windows(tmp_path, caps
     for bad, message in [
         ([str(tmp_path / "a")], "needs --problem"),
         ([str(tmp_path / "a"), "--problem", str(file), "--windows", "3"], "window 0 of 3"),
-        ([str(tmp_path / "c")], "holds no finished window"),
+        ([str(tmp_path / "c")], "it is a folder; pass a .pt checkpoint"),
+        ([str(tmp_path / "d")], "holds no finished window"),
         (
             [str(tmp_path / "a" / "window0" / "solution.pt"), "--windows", "2"],
             "--windows reads a march folder",
         ),
     ]:
         (tmp_path / "c").mkdir(exist_ok=True)
+        (tmp_path / "d" / "window0").mkdir(
+            parents=True, exist_ok=True
+        )  # a march stopped before window 0 ended
         assert main(["export", *bad]) == 2
         assert message in capsys.readouterr().err
 
