@@ -238,7 +238,7 @@ def load_march(
     window, and exactly imposed initial values (``Initial(..., hard=True)``) are the window before it, so
     such windows open only in order. ``windows`` is the number of windows the march was made in, when
     ``paths`` holds only its first ones (an interrupted march): the result then covers the time those
-    windows cover, :math:`[\tau_0, \tau_k]`, and measures against the truth there. Example::
+    windows cover, :math:`[\\tau_0, \\tau_k]`, and measures against the truth there. Example::
 
         sol = kp.load_march([f"runs/heat/window{k}/solution.pt" for k in range(10)], "problems/heat.py")
         part = kp.load_march(["runs/heat/window0/solution.pt"], "problems/heat.py", windows=10)  # [0, 0.1]
