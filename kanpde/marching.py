@@ -291,14 +291,7 @@ def _until(problem: Problem, t_end: float) -> Problem:
             UserWarning,
             stacklevel=3,
         )
-    conditions = []
-    for c in problem.conditions:
-        if isinstance(c, Data):
-            keep = c.points[:, -1] <= t_end  # (M,) the observations in the covered time
-            if keep.any():
-                conditions.append(dataclasses.replace(c, points=c.points[keep], values=c.values[keep]))
-        else:
-            conditions.append(c)
+    conditions = _window_conditions(problem, None, t0, t_end, last=True)  # observations up to t_end
     domain = SpaceTime(problem.domain.space, t=(t0, t_end))
     return dataclasses.replace(problem, domain=domain, conditions=conditions, reference=reference)
 
