@@ -92,31 +92,33 @@ class InitialLift:
     def __call__(self, x: Tensor) -> Tensor:
         dt = x[:, -1] - self.t0  # (N,)
         start = at_time(x, self.t0)  # (N, d): the initial slice below every point
-        out = torch.zeros_like(dt) if self.boundary is None else self._h(self.boundary, x)
+        out = (
+            torch.zeros_like(dt)
+            if self.boundary is None
+            else evaluate_value(self.boundary, x, "Dirichlet value")
+        )
         for n, value in enumerate(self.initial):
             term = evaluate_value(value, start, "Initial value")
             if self.boundary is not None:
-                term = term - self._h_dt(n, start)
+                term = term - boundary_dt(self.boundary, n, start)
             out = out + dt**n / math.factorial(n) * term
         return out
 
-    @staticmethod
-    def _h(h: Value, x: Tensor) -> Tensor:
-        return evaluate_value(h, x, "Dirichlet value")
 
-    def _h_dt(self, n: int, start: Tensor) -> Tensor:
-        """``∂_t^n h`` at the initial slice (``n`` of 0 or 1), differentiable in the spatial columns."""
-        if n == 0:
-            return self._h(self.boundary, start)
-        if not callable(self.boundary):
+def boundary_dt(h: Value, n: int, start: Tensor) -> Tensor:
+    """``∂_t^n h`` of a Dirichlet value ``h`` at the points ``start`` ``(N, d)`` of the initial slice (``n`` of
+    0 or 1), ``(N,)``, differentiable in the spatial columns."""
+    if n == 0:
+        return evaluate_value(h, start, "Dirichlet value")
+    if not callable(h):
+        return torch.zeros_like(start[:, 0])
+    with torch.enable_grad():
+        t = start[:, -1:].detach().clone().requires_grad_(True)  # (N, 1)
+        values = evaluate_value(h, torch.cat([start[:, :-1], t], dim=1), "Dirichlet value")
+        if not values.requires_grad:  # a constant (check_hard_initial refuses other values without a graph)
             return torch.zeros_like(start[:, 0])
-        with torch.enable_grad():
-            t = start[:, -1:].detach().clone().requires_grad_(True)  # (N, 1)
-            h = self._h(self.boundary, torch.cat([start[:, :-1], t], dim=1))
-            if not h.requires_grad:  # a constant (check_hard_initial refuses other values without a graph)
-                return torch.zeros_like(start[:, 0])
-            (h_t,) = torch.autograd.grad(h.sum(), t, create_graph=True, allow_unused=True)
-        return torch.zeros_like(start[:, 0]) if h_t is None else h_t[:, 0]
+        (h_t,) = torch.autograd.grad(values.sum(), t, create_graph=True, allow_unused=True)
+    return torch.zeros_like(start[:, 0]) if h_t is None else h_t[:, 0]
 
 
 def _field(c: Condition, fields: Sequence[str]) -> str:
@@ -128,10 +130,10 @@ def hard_terms(domain: Domain, fields: Sequence[str], conditions: Sequence[Condi
     out = []
     for index, name in enumerate(fields):
         mine = [c for c in conditions if getattr(c, "hard", False) and _field(c, fields) == name]
-        dirichlet = [c for c in mine if isinstance(c, Dirichlet)]
-        initial = sorted((c for c in mine if isinstance(c, Initial)), key=lambda c: c.derivative)
         if not mine:
             continue
+        dirichlet = [c for c in mine if isinstance(c, Dirichlet)]
+        initial = sorted((c for c in mine if isinstance(c, Initial)), key=lambda c: c.derivative)
         phi = DistanceFunction(domain, dirichlet[0].on) if dirichlet else None
         value: Value = dirichlet[0].value if dirichlet else 0.0
         if initial:
@@ -193,11 +195,10 @@ def check_compatible(dirichlet: Dirichlet, initial: Sequence[Initial], domain: S
     """Exact initial and Dirichlet values must agree on the Dirichlet part at ``t0`` (else ``u = L + φ N``
     cannot meet both); checked at 256 points of that part, to ``1e-6`` of the values' size."""
     x = dirichlet.sample(domain, 256, "sobol", 0, torch.float64, "cpu")["x"]  # (256, d)
-    boundary = InitialLift((), float(domain.t[0]), dirichlet.value)  # for its ∂_t^n h at t0
     start = at_time(x, float(domain.t[0]))
     for n, c in enumerate(sorted(initial, key=lambda c: c.derivative)):
         g = evaluate_value(c.value, start, "Initial value").detach()
-        h = boundary._h_dt(n, start).detach()
+        h = boundary_dt(dirichlet.value, n, start).detach()
         gap = float((g - h).abs().max())
         if not gap <= 1e-6 * (1.0 + float(g.abs().max())):  # a NaN gap fails too
             what, theirs = ("value", "value") if n == 0 else ("velocity", "value's time derivative")
