@@ -18,10 +18,10 @@ is already such a lift is kept). Constant values are used as they are; on a spac
 columns (``t``) pass through, so ``g`` interpolates the lateral sides at every time. The soft run makes
 every Dirichlet condition soft (``hard=False``), whatever the shipped problem chose.
 
-**Initial values** (second table): heat1d, heat2d and wave1d_standing with their side values exact in both runs, the initial
-value (and the wave's velocity) penalised (``Initial(u0)``) against imposed exactly (``Initial(u0,
-hard=True)``: ``u = L + φ τ^m N``, :mod:`kanpde.hard`). The initial values are the problem's data, read on
-the initial slice only.
+**Initial values** (second table): heat1d, heat2d and wave1d_standing with their side values exact in both
+runs, the initial value (and the wave's velocity) penalised (``Initial(u0)``) against imposed exactly
+(``Initial(u0, hard=True)``: ``u = L + φ τ^m N``, :mod:`kanpde.hard`). The initial values are the
+problem's data, read on the initial slice only.
 """
 
 from __future__ import annotations

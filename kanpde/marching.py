@@ -15,7 +15,8 @@ so a first-order-in-time equation (heat) carries the value and a second-order on
 (``Initial(u0, hard=True)``, :mod:`kanpde.hard`) stay exact in every window: the windows then join without
 a jump, and evaluating window ``k`` evaluates the windows before it at their starts (``k`` networks; a window
 holds the one before it, so change an earlier window's network in place and the later ones change too).
-The marched solution is :math:`u(x, t) = u_k(x, t)` for :math:`\\tau_k \\le t < \\tau_{k+1}` (the last window includes :math:`t_1`).
+The marched solution is :math:`u(x, t) = u_k(x, t)` for :math:`\\tau_k \\le t < \\tau_{k+1}` (the last
+window includes :math:`t_1`).
 
 Why. A PINN on a long interval fits the residual everywhere at once and may settle on a function that
 satisfies the PDE late in time without following the evolution from the initial state; the error of a

@@ -48,8 +48,8 @@ class Solution:
     ``sol.model`` (also ``sol.network``) is the trained network ``N`` (a :class:`~kanpde.KAN` or
     :class:`~kanpde.MLP`: prune it, plot its edges, save its config). It is the solution only when every
     condition is imposed weakly: with exactly imposed ones (``hard=True``: Dirichlet values, initial
-    values) the field is ``u = g + φ N`` and ``sol.model(x)`` is ``N``, not ``u``. Evaluate the solution with ``sol(x)``, or with
-    ``sol.ansatz(x)`` (the tensor map ``(N, d) -> (N, n_fields)`` with its graph).
+    values) the field is ``u = g + φ N`` and ``sol.model(x)`` is ``N``, not ``u``. Evaluate the solution
+    with ``sol(x)``, or with ``sol.ansatz(x)`` (the tensor map ``(N, d) -> (N, n_fields)`` with its graph).
 
     ``problem`` may be ``None`` (a checkpoint loaded without its problem): the solution then evaluates,
     exports and plots on ``domain``, and metrics that need the truth say how to pass the problem.
