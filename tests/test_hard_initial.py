@@ -46,6 +46,15 @@ def at(x: torch.Tensor, t: float) -> torch.Tensor:
     return torch.cat([x[:, :1], torch.full_like(x[:, :1], t)], dim=1)
 
 
+def heat(exact_initial: bool = True, exact_sides: bool = False) -> kp.Problem:
+    """problems/heat1d.py with its initial value exact or penalised, and its side values (0) exact or absent."""
+    base = kp.load_problem("heat1d")
+    initial = [c for c in base.conditions if isinstance(c, kp.Initial)][0].value
+    sides = [kp.Dirichlet(0.0, hard=True)] if exact_sides else []
+    conditions = [*sides, kp.Initial(initial, hard=exact_initial)]
+    return kp.Problem(base.domain, base.residual, conditions, base.exact, name="heat")
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_value_velocity_and_sides_hold_whatever_the_network(seed):
     sol = kp.Solution(kp.MLP([2, 8, 1], seed=seed), wave(EXACT))
@@ -86,16 +95,9 @@ def test_jets_with_exact_initial_values_equal_nested_autograd(conditions):
 
 
 def test_exact_initial_values_beat_the_penalty_on_the_heat_equation():
-    base = kp.load_problem("heat1d")
-    initial = [c for c in base.conditions if isinstance(c, kp.Initial)][0].value
-
-    def problem(hard_initial: bool) -> kp.Problem:
-        conditions = [kp.Dirichlet(0.0, hard=True), kp.Initial(initial, hard=hard_initial)]
-        return kp.Problem(base.domain, base.residual, conditions, base.exact, name="heat")
-
     options = {"steps": 150, "n_interior": 600, "n_initial": 150, "seed": 0}
-    soft = kp.solve(problem(False), kp.MLP([2, 16, 16, 1], seed=0), **options)
-    hard = kp.solve(problem(True), kp.MLP([2, 16, 16, 1], seed=0), **options)
+    soft = kp.solve(heat(False, exact_sides=True), kp.MLP([2, 16, 16, 1], seed=0), **options)
+    hard = kp.solve(heat(True, exact_sides=True), kp.MLP([2, 16, 16, 1], seed=0), **options)
     assert "initial" in soft.history[-1] and "initial" not in hard.history[-1]  # exact: no loss term
     # measured 5.83e-7 (exact initial value) against 1.30e-6 (penalised), both with exact side values:
     # bounds 20 % above each, and the ratio well clear of 1
@@ -104,10 +106,7 @@ def test_exact_initial_values_beat_the_penalty_on_the_heat_equation():
 
 
 def test_marching_carries_exact_initial_values_across_windows():
-    base = kp.load_problem("heat1d")
-    initial = [c for c in base.conditions if isinstance(c, kp.Initial)][0].value
-    conditions = [kp.Dirichlet(0.0, hard=True), kp.Initial(initial, hard=True)]
-    problem = kp.Problem(base.domain, base.residual, conditions, base.exact, name="heat")
+    problem = heat(exact_sides=True)
     marched = kp.march(problem, kp.MLP([2, 10, 10, 1], seed=0), 2, steps=40, n_interior=300, seed=0)
     x = torch.rand(30, 1, dtype=torch.float64)
     tau = at(x, 0.5)  # the windows' common time
@@ -178,9 +177,7 @@ def test_a_marched_wave_keeps_value_and_velocity_exact_in_float32():
 
 
 def test_a_marched_window_opens_after_the_window_before(tmp_path):
-    base = kp.load_problem("heat1d")
-    initial = [c for c in base.conditions if isinstance(c, kp.Initial)][0].value
-    problem = kp.Problem(base.domain, base.residual, [kp.Initial(initial, hard=True)], base.exact, name="h")
+    problem = heat()
     marched = kp.march(problem, kp.MLP([2, 6, 1], seed=0), 2, steps=3, n_interior=50, seed=0)
     paths = [w.save(tmp_path / f"w{k}.pt") for k, w in enumerate(marched.solutions)]
     with pytest.raises(
@@ -202,9 +199,7 @@ def test_a_marched_window_opens_after_the_window_before(tmp_path):
 def test_the_first_windows_of_an_interrupted_march_open_over_the_time_they_cover(tmp_path):
     """``load_march(paths[:k], problem, windows=K)``: the first k of K windows (an interrupted march), exact
     initial values included, evaluate as the march did and measure against the truth on [tau_0, tau_k] only."""
-    base = kp.load_problem("heat1d")
-    initial = [c for c in base.conditions if isinstance(c, kp.Initial)][0].value
-    problem = kp.Problem(base.domain, base.residual, [kp.Initial(initial, hard=True)], base.exact, name="h")
+    problem = heat()
     marched = kp.march(problem, kp.MLP([2, 6, 1], seed=0), 3, steps=3, n_interior=50, seed=0)
     paths = [w.save(tmp_path / f"w{k}.pt") for k, w in enumerate(marched.solutions)]
     part = kp.load_march(paths[:2], problem, windows=3)
@@ -246,9 +241,7 @@ def test_a_march_exports_one_time_series_over_all_its_windows(tmp_path):
     each time by its window's network (exact initial values included), with the march's metrics."""
     from kanpde.export import read_hdf5
 
-    base = kp.load_problem("heat1d")
-    initial = [c for c in base.conditions if isinstance(c, kp.Initial)][0].value
-    problem = kp.Problem(base.domain, base.residual, [kp.Initial(initial, hard=True)], base.exact, name="h")
+    problem = heat()
     marched = kp.march(problem, kp.MLP([2, 6, 1], seed=0), 2, steps=3, n_interior=50, seed=0)
     h5, xdmf = marched.export(tmp_path / "march.h5", resolution=9)
     data = read_hdf5(h5)
@@ -260,7 +253,7 @@ def test_a_march_exports_one_time_series_over_all_its_windows(tmp_path):
     u = torch.stack([w(row[None])[0] for w, row in zip(windows, nodes, strict=True)]).detach()  # (81,)
     r = torch.stack([w.residual(row[None])[0] for w, row in zip(windows, nodes, strict=True)]).detach()
     assert np.allclose(data["fields"]["u"].reshape(-1), u.numpy(), rtol=0, atol=1e-12)
-    assert np.allclose(data["fields"]["error"].reshape(-1), (u - base.exact(nodes)).numpy(), atol=1e-12)
+    assert np.allclose(data["fields"]["error"].reshape(-1), (u - problem.exact(nodes)).numpy(), atol=1e-12)
     assert np.allclose(data["fields"]["residual"].reshape(-1), r.numpy(), rtol=0, atol=1e-10)
     assert 0 < int(late.sum()) < 81 and float(r.abs().min()) > 0  # both windows, no row left at zero
     assert data["attrs"]["metrics"]["relative_l2"] == pytest.approx(marched.relative_l2(), rel=1e-12)
