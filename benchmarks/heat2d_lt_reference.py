@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import sys
 import time
 from pathlib import Path
@@ -39,6 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _provenance import kanpde_source, machine, source_line  # noqa: E402
 
+from kanpde._atomic import atomic_write, write_json  # noqa: E402
 from kanpde.metrics import relative_l2  # noqa: E402
 
 PROBLEM = ROOT / "problems" / "pinnacle_heat2d_lt.py"
@@ -61,8 +61,11 @@ def solve_fd(
     h = 1.0 / (n + 1)
     xs = np.arange(1, n + 1) * h  # interior nodes
     X, Y = np.meshgrid(xs, xs, indexing="ij")  # (n, n) each
-    u = np.sin(4 * np.pi * X) * np.sin(3 * np.pi * Y)
-    shape = np.sin(module.M1 * np.pi * X) * np.sin(module.M2 * np.pi * Y)
+    start = torch.from_numpy(np.stack([X.ravel(), Y.ravel(), np.zeros(n * n)], axis=1))  # (n^2, 3) at t = 0
+    u = module.initial(start).numpy().reshape(n, n)  # the problem file's u(x, y, 0)
+    shape = (
+        module.forcing(start).numpy().reshape(n, n)
+    )  # its sin(m1 pi x) sin(m2 pi y): the factor is 1 at t = 0
     closed = np.concatenate([[0.0], xs, [1.0]])  # (n + 2,): with the sides
 
     def rate(t: float, v: np.ndarray) -> np.ndarray:
@@ -146,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "heat2d_lt_reference.json").write_text(json.dumps(data, indent=1) + "\n")
+    write_json(out / "heat2d_lt_reference.json", data, indent=1)
     lines = [
         "# Heat2d-LT: PINNacle's COMSOL reference against an independent finite-difference solution",
         "",
@@ -170,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         "the reference solves the stated problem (to about its own accuracy on 192 nodes): the PINNs' ~1.0 "
         "on this task is the solvers' failure, not the task's.",
     ]
-    (out / "heat2d_lt_reference.md").write_text("\n".join(lines) + "\n")
+    with atomic_write(out / "heat2d_lt_reference.md") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
     return 0
 
 
