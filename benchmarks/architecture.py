@@ -40,7 +40,7 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(["levers", "adaptive", "settings", "state", "formula"], 7),  # training plans, formulas
     **dict.fromkeys(["plotting", "checkpoint", "catalog"], 8),
     "solution": 9,
-    **dict.fromkeys(["train", "observers", "restarts", "solver", "fitting", "marching"], 10),
+    **dict.fromkeys(["train", "observers", "restarts", "solver", "fitting", "marching", "stepping"], 10),
     "runfolder": 11,
     **dict.fromkeys(["bench", "cli", "__main__", "kanpde"], 12),  # front ends
 }

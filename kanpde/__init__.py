@@ -52,6 +52,7 @@ from .settings import (
 from .solution import Solution, load
 from .solver import resume, solve
 from .state import TrainerState
+from .stepping import Step, discrete_time, radau_iia
 from .taylor import Monomials
 
 __all__ = [
@@ -121,6 +122,9 @@ __all__ = [
     "march",
     "Marching",
     "load_march",
+    "discrete_time",
+    "radau_iia",
+    "Step",
     "fit",
     "Solution",
     "load",

@@ -50,6 +50,7 @@ from .runfolder import RunFolder
 from .settings import FlatOption, SolveSettings, flat_options
 from .solution import load
 from .solver import check_model, resume, solve, threads
+from .stepping import discrete_time
 
 __all__ = ["main", "COMMANDS"]
 
@@ -212,6 +213,16 @@ _RUN_FLAGS: dict[str, tuple[Callable, str]] = {
         "time-march in this many equal time windows, each from the previous one's solution (kp.march; "
         "default: the problem's recommended windows, else 1); window k is written to OUT/window<k>",
     ),
+    "time_steps": (
+        _int,
+        "solve in this many implicit Runge-Kutta steps, a network of space holding a step's stages "
+        "(kp.discrete_time; default: the problem's recommended time_steps, else none); the fields go to "
+        "OUT/fields.h5, no checkpoints",
+    ),
+    "stages": (
+        _int,
+        "Runge-Kutta (Radau IIA) stages of a step with --time-steps (default: recommended, else 3)",
+    ),
     "resume": (_text, "continue the run of this checkpoint (e.g. after Ctrl-C) instead of starting one"),
     "overwrite": (_bool, "replace another run's files in --out instead of refusing (default: refuse)"),
     "force": (_bool, "resume or load a checkpoint with a problem other than the one it was made from"),
@@ -366,10 +377,9 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
     options = {"metadata": {"options": _plain_options(raw)}, "formula": args.symbolic, "overwrite": overwrite}
     options["progress"] = not args.no_progress
     if "resume" in raw:
-        if "windows" in raw:
-            raise UsageError(
-                "--resume continues one solve; a march (--windows) starts afresh: drop one of them"
-            )
+        if "windows" in raw or "time_steps" in raw:
+            what = "a march (--windows)" if "windows" in raw else "--time-steps"
+            raise UsageError(f"--resume continues one solve; {what} starts afresh: drop one of them")
         solution = _resumable(raw)
         out = Path(raw["out"]) if "out" in raw else Path(raw["resume"]).parent
         _check_symbolic(args, solution.problem, solution.model)
@@ -386,6 +396,14 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
         problem = load_problem(str(raw["problem"]))
         recommended_settings, recommended_model = _recommended(problem, raw)
         settings = _settings(raw, recommended_settings)
+        time_steps = (
+            _count(raw, "time_steps", problem.time_steps) if "time_steps" in raw else problem.time_steps
+        )
+        if time_steps:
+            stages = _count(raw, "stages", problem.stages) if "stages" in raw else problem.stages
+            model = _model(raw, settings, problem.domain.space_dim, stages, recommended_model)
+            out = Path(raw["out"]) if "out" in raw else Path("runs") / problem.name
+            return _step_on(comm, args, problem, model, settings, (time_steps, stages), out, every, options)
         model = _model(raw, settings, problem.domain.dim, len(problem.fields), recommended_model)
         check_model(problem, model)  # as solve() does, before the settings (and before the folder is claimed)
         settings = _in_flag_words(lambda: settings.check(problem, model), _SETTINGS_NAMES)
@@ -415,6 +433,13 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
     finally:
         folder.release()
     return 0
+
+
+def _count(raw: dict, name: str, default: int) -> int:
+    """A whole-number flag ``--name`` >= 1 (parsed from a string where given as one)."""
+    value = raw.get(name, default)
+    value = _RUN_FLAGS[name][0](name, value) if isinstance(value, str) else value
+    return _in_flag_words(lambda: check_count(f"--{name.replace('_', '-')}", value), {})
 
 
 class Terminated(KeyboardInterrupt):
@@ -478,6 +503,52 @@ def _march_on(
             _print_summary(problem, marched, out, time.perf_counter() - start)
     except KeyboardInterrupt as err:
         print(f"{PROG}: interrupted; {_finished_windows(finished[0], windows, out)}", file=sys.stderr)
+        return _exit_code(err)
+    finally:
+        top.release()
+    return 0
+
+
+def _step_on(comm, args, problem, model, settings, steps: tuple[int, int], out: Path, every, options) -> int:
+    """``kanpde solve --time-steps N``: :func:`kanpde.discrete_time` in ``N`` steps of ``stages`` stages,
+    the fields over the whole time span to ``OUT/fields.h5`` (+ ``.xdmf``), the metrics to
+    ``OUT/metrics.json``; ``OUT`` is claimed (locked) for the run. The steps keep no checkpoints."""
+    if args.symbolic:
+        raise UsageError(
+            "--symbolic reads one network's formula; --time-steps has one network a step: drop it"
+        )
+    time_steps, stages = steps
+    top = RunFolder(out, every, **options)
+    top.claim()
+    done, start = [0], time.perf_counter()
+
+    def solve_step(step_problem, step_model, **solve_options):
+        solution = solve(step_problem, step_model, **solve_options)
+        done[0] += step_problem.name.endswith("_step")
+        if not args.no_progress and comm.is_root and done[0] and done[0] % max(1, time_steps // 10) == 0:
+            print(f"step {done[0]} of {time_steps}, {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        return solution
+
+    try:
+        with _sigterm_as_interrupt():
+            stepped = _in_flag_words(
+                lambda: discrete_time(
+                    problem, model, time_steps, stages=stages, solve=solve_step, settings=settings
+                ),
+                {},
+            )
+        if comm.is_root:
+            metrics = stepped.metrics() if problem.has_truth else {}
+            write_json(out / "metrics.json", metrics)
+            if stepped.exportable:
+                stepped.export(out / "fields.h5")
+            _print_summary(problem, stepped, out, time.perf_counter() - start)
+    except KeyboardInterrupt as err:
+        print(
+            f"{PROG}: interrupted in step {done[0] + 1} of {time_steps}; the steps keep no checkpoints, "
+            "nothing was written",
+            file=sys.stderr,
+        )
         return _exit_code(err)
     finally:
         top.release()

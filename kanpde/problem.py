@@ -30,9 +30,11 @@ Residual = Callable[[Tensor, Field], Tensor]
 MODEL_KEYS = ("model", "width", "grid", "activation")
 """Keys of a problem's ``recommended`` options that describe the model, not the solve."""
 
-MARCH_KEYS = ("windows",)
-"""Keys of a problem's ``recommended`` options that describe time marching (:func:`kanpde.march`): ``windows``,
-the number of time windows (``kanpde solve`` marches when it is above 1)."""
+MARCH_KEYS = ("windows", "time_steps", "stages")
+"""Keys of a problem's ``recommended`` options that describe time marching: ``windows``, the number of time
+windows of :func:`kanpde.march` (``kanpde solve`` marches when it is above 1), and ``time_steps`` and ``stages``,
+the implicit Runge-Kutta steps of :func:`kanpde.discrete_time` (``kanpde solve`` steps when ``time_steps`` is
+given)."""
 
 
 def _finite(value, what: str) -> float:
@@ -132,8 +134,9 @@ class Problem:
         reference: a :class:`~kanpde.Reference` the metrics use when there is no exact solution.
         recommended: solve settings that suit this problem, by :class:`~kanpde.SolveSettings` field name
             (``{"grids": (5, 10, 20, 40), "resample_every": 50}``) plus the model keys ``model``,
-            ``width``, ``grid``, ``activation`` and the marching key ``windows`` (time windows of
-            :func:`kanpde.march`; :attr:`windows`); ``kanpde solve`` starts from them (a config file and flags
+            ``width``, ``grid``, ``activation`` and the marching keys ``windows`` (time windows of
+            :func:`kanpde.march`; :attr:`windows`), ``time_steps`` and ``stages`` (the steps of
+            :func:`kanpde.discrete_time`); ``kanpde solve`` starts from them (a config file and flags
             override them), and Python code can pass them on: ``kp.solve(problem, model,
             **problem.solve_options)``. :func:`kanpde.load_problem` checks them when it loads a problem
             file; a problem built in Python has them checked where they are used.
@@ -208,6 +211,18 @@ class Problem:
         """The recommended number of time-marching windows (``recommended["windows"]``; 1, no marching, when
         not given)."""
         return check_count("recommended windows", (self.recommended or {}).get("windows", 1))
+
+    @property
+    def time_steps(self) -> int:
+        """The recommended number of implicit Runge-Kutta steps (``recommended["time_steps"]``,
+        :func:`kanpde.discrete_time`); 0, no stepping, when not given."""
+        steps = (self.recommended or {}).get("time_steps")
+        return 0 if steps is None else check_count("recommended time_steps", steps)
+
+    @property
+    def stages(self) -> int:
+        """The recommended Runge-Kutta stages of a step (``recommended["stages"]``; 3 when not given)."""
+        return check_count("recommended stages", (self.recommended or {}).get("stages", 3))
 
     def _check_condition_field(self, c: Condition) -> None:
         if c.field is None:
