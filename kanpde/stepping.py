@@ -195,6 +195,8 @@ class _Initial:
             x = xs.detach().requires_grad_(True)
             out = self.values(x)
             for a in rest:
+                if not out.requires_grad:  # a derivative already constant in x: the rest are zero
+                    return torch.zeros_like(xs[:, 0])
                 out = torch.autograd.grad(out.sum(), x, create_graph=True, allow_unused=True)[0]
                 out = torch.zeros_like(x[:, a]) if out is None else out[:, a]
         return out.detach()
@@ -342,22 +344,20 @@ def _fit_problem(problem: Problem, initial: _Initial, stages: Sequence[str]) -> 
 
 def _step_problem(problem, equation: _Equation, start, t0: float, dt: float, a, c, stages) -> Problem:
     """The stationary problem of one step from ``start`` at ``t0`` (module docstring)."""
-    q = len(stages)
+    q, space = len(stages), problem.domain.space.names
+
+    def spatial(field):  # the stage field's derivative by the space columns ``rest`` (its value for ())
+        return lambda rest: field.value if not rest else field.d(*(space[i] for i in rest))
 
     def residual(xs: Tensor, u) -> dict[str, Tensor]:
         base = start.values(xs)  # (N,)
-        rates = []
-        for k, name in enumerate(stages):
-            field = u[name]
-            rates.append(
-                equation.rate(
-                    _with_time(xs, t0 + c[k] * dt), lambda rest, f=field: f._get(rest), field.require
-                )
-            )
+        rates = [
+            equation.rate(_with_time(xs, t0 + c[k] * dt), spatial(u[name]), u[name].require)
+            for k, name in enumerate(stages)
+        ]
         return {
-            f"stage_{j + 1}": (u[stages[j]].value - base - dt * sum(a[j, k] * rates[k] for k in range(q)))
-            / dt
-            for j in range(q)
+            f"stage_{j + 1}": (u[name].value - base - dt * sum(a[j, k] * rates[k] for k in range(q))) / dt
+            for j, name in enumerate(stages)
         }
 
     conditions = _stage_conditions(problem, stages, [t0 + ck * dt for ck in c])
