@@ -10,7 +10,7 @@ of ``T / time_steps`` (0.2 by default, the reference's own spacing in time); eac
 solve of ``--steps`` iterations from the previous step's network (the first from a fit of ``--fit-steps`` to
 the initial value). No time budget: the row gives the seconds it took. The JSON holds the L2RE over the
 whole span and over each tenth of it (against the COMSOL reference, PINNacle's L2RE); ``--merge`` keeps the
-rows of other models and seeds. The Markdown table is written from all rows.
+rows of other models and seeds, ``--render A.json B.json`` writes one table from separate runs' JSONs.
 """
 
 from __future__ import annotations
@@ -64,7 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--merge", action="store_true", help="keep the rows of other models and seeds")
+    parser.add_argument(
+        "--render", nargs="+", metavar="JSON", help="no run: write the table from these runs' JSONs' rows"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        rows = [row for path in args.render for row in json.loads(Path(path).read_text())["rows"]]
+        write(rows, Path(args.out))
+        return 0
     torch.set_num_threads(args.threads)
     spec = importlib.util.spec_from_file_location("pinnacle_heat2d_lt", PROBLEM)
     module = importlib.util.module_from_spec(spec)
@@ -76,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     options = {"steps": args.steps, "n_interior": args.points, "seed": args.seed, "log_every": 10**6}
     if args.model == "kan":
         options["grids"] = (MODELS["kan"]["grid"],)
+    source = kanpde_source()  # the code this run imports, before a long run gives time to change the files
     start = time.perf_counter()
     sol = kp.discrete_time(problem, model, args.time_steps, fit_steps=args.fit_steps, **options)
     seconds = time.perf_counter() - start
@@ -97,15 +105,21 @@ def main(argv: list[str] | None = None) -> int:
             f"--points {args.points} --threads {args.threads}"
         ),
         "machine": machine(),
-        "kanpde": kanpde_source(),
+        "kanpde": source,
     }
     print(f"{args.model} seed {args.seed}: L2RE {row['l2re']:.3e} in {seconds:.0f} s; tenths {row['tenths']}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "heat2d_lt_steps.json"
+    path = Path(args.out) / "heat2d_lt_steps.json"
     rows = json.loads(path.read_text())["rows"] if args.merge and path.exists() else []
-    rows = [r for r in rows if (r["model"], r["seed"]) != (args.model, args.seed)] + [row]
-    write_json(path, {"rows": rows}, indent=1)
+    write(rows + [row], Path(args.out))
+    return 0
+
+
+def write(rows: list[dict], out: Path) -> None:
+    """``heat2d_lt_steps.json`` and ``.md`` in ``out`` from ``rows`` (a later row of the same model and seed
+    replaces an earlier one)."""
+    rows = list({(r["model"], r["seed"]): r for r in rows}.values())
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "heat2d_lt_steps.json", {"rows": rows}, indent=1)
     lines = [
         "# Heat2d-LT by implicit Runge-Kutta steps (kp.discrete_time)",
         "",
@@ -124,7 +138,6 @@ def main(argv: list[str] | None = None) -> int:
         )
     with atomic_write(out / "heat2d_lt_steps.md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")
-    return 0
 
 
 if __name__ == "__main__":

@@ -65,8 +65,6 @@ class Task:
     params: dict = field(default_factory=dict)  # make_problem's parameters
     data: bool = False  # make_problem takes data=
     windows: int = 1
-    time_steps: int = 0  # > 0: kp.discrete_time in this many Radau IIA steps of `stages` stages
-    stages: int = 3
     budget_factor: float = 1.0  # this task's budget: --budget times this (both models alike)
     note: str = ""
 
@@ -76,9 +74,7 @@ class Task:
         that ``kanpde solve FILE`` runs what this benchmark ran (``tests/test_pinnacle.py`` checks it)."""
         spec = self.kan if family == "kan" else self.mlp
         options = {**self.options, **(self.kan_options if family == "kan" else self.mlp_options)}
-        marching = {"windows": self.windows} if self.windows > 1 else {}
-        stepping = {"time_steps": self.time_steps, "stages": self.stages} if self.time_steps else {}
-        return {"model": family, **spec, **options} | marching | stepping
+        return {"model": family, **spec, **options} | ({"windows": self.windows} if self.windows > 1 else {})
 
 
 TASKS: dict[str, Task] = {
@@ -240,14 +236,12 @@ def load(task: Task, data: str | None) -> kp.Problem:
     return kp.load_problem(PROBLEMS / f"{task.file}.py", **kwargs)
 
 
-def build(family: str, spec: dict, problem: kp.Problem, seed: int, stages: int = 0):
-    """The task's model; with ``stages`` > 0 the network of :func:`kanpde.discrete_time` (space coordinates in,
-    one value per stage out)."""
+def build(family: str, spec: dict, problem: kp.Problem, seed: int):
     width = spec["width"]
-    n_in = problem.domain.space_dim if stages else problem.domain.dim
-    n_out = stages if stages else len(problem.fields)
-    if width[0] != n_in or width[-1] != n_out:
-        raise ValueError(f"{problem.name}: width {width} does not fit {n_in} in, {n_out} out")
+    if width[0] != problem.domain.dim or width[-1] != len(problem.fields):
+        raise ValueError(
+            f"{problem.name}: width {width} does not fit {problem.domain.dim} in, {len(problem.fields)} out"
+        )
     if family == "kan":
         return kp.KAN(list(width), grid=spec.get("grid", 5), seed=seed, dtype=torch.float64)
     return kp.MLP(list(width), activation=spec.get("activation", "tanh"), seed=seed, dtype=torch.float64)
@@ -264,31 +258,25 @@ def run_one(
             "PINNacle's ref/ files"
         )
     spec = task.kan if family == "kan" else task.mlp
-    model = build(family, spec, problem, seed, task.stages if task.time_steps else 0)
+    model = build(family, spec, problem, seed)
     settings = task.settings(family)
-    options = {
-        k: v for k, v in settings.items() if k not in {"model", "windows", "time_steps", "stages", *spec}
-    }
+    options = {k: v for k, v in settings.items() if k not in {"model", "windows", *spec}}
     if quick:
         options["steps"] = 4
     options.update(seed=seed, device="cpu", dtype="float64", log_every=10**6)
     windows = 2 if quick and task.windows > 1 else task.windows
-    time_steps = min(task.time_steps, 2) if quick else task.time_steps
     budget = budget * task.budget_factor
     load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        if time_steps:  # the fit to the initial value and every step: equal shares of the budget
-            within = solve_within(budget / (time_steps + 1))
-            sol = kp.discrete_time(problem, model, time_steps, stages=task.stages, solve=within, **options)
-        elif windows > 1:
+        if windows > 1:
             sol = kp.march(problem, model, windows, solve=solve_within(budget / windows), **options)
         else:
             sol = solve_within(budget)(problem, model, **options)
     seconds = time.perf_counter() - start
     metrics = sol.metrics()
-    parts = [s.solution for s in sol.solutions] if time_steps else sol.solutions if windows > 1 else [sol]
+    parts = sol.solutions if windows > 1 else [sol]
     steps = sum(s.trainer_state.step for s in parts if s.trainer_state is not None)
     row = {
         "task": name,
@@ -297,7 +285,6 @@ def run_one(
         "width": list(spec["width"]),
         "params": int(sol.model.num_parameters),
         "windows": windows,
-        "time_steps": time_steps,
         "options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
         "l2re": float(metrics["relative_l2"]),
         "fields": {k: v["relative_l2"] for k, v in metrics.get("fields", {}).items()},
@@ -308,23 +295,7 @@ def run_one(
     }
     if windows > 1:
         row["window_l2re"] = [w["relative_l2"] for w in metrics["windows"]]
-    if time_steps:  # the error over each tenth of the time span (the steps are too many to list)
-        row["tenth_l2re"] = tenths(sol)
     return row
-
-
-def tenths(sol: kp.Marching) -> list[float]:
-    """L2RE of a stepped solution over each tenth of its time span, against the problem's truth."""
-    x, true = sol.problem.truth(torch.float64, "cpu")
-    u, (t0, t1) = sol(x), sol.problem.domain.t
-    part = torch.clamp(((x[:, -1] - t0) / (t1 - t0) * 10).long(), max=9)  # (M,) in 0..9
-    true = true[:, 0]
-    return [
-        float((u[part == k] - true[part == k]).norm() / true[part == k].norm())
-        if bool((part == k).any())
-        else math.nan
-        for k in range(10)
-    ]
 
 
 def fmt(x: float) -> str:
@@ -398,9 +369,6 @@ def write(rows: list[dict], runs: list[dict], notes: str | None, out: Path, name
         cells = [f"{c['params']} / {c['mean_seconds']:.0f}" if c else "n/a" for c in (kan, mlp)]
         budget = "/".join(sorted({f"{b:g}" for c in (kan, mlp) if c for b in c["budgets"]}))
         extra = [f"marched in {task.windows} windows"] if task.windows > 1 else []
-        extra += (
-            [f"{task.time_steps} implicit Runge-Kutta steps (kp.discrete_time)"] if task.time_steps else []
-        )
         note = "; ".join([task.note] * bool(task.note) + extra)
         lines.append(
             f"| {task_name} | `{task.pinnacle}` | {fmt(kan and kan['median'])} | {fmt(mlp and mlp['median'])} | "
