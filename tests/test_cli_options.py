@@ -335,6 +335,22 @@ def check_windows(tmp_path):
     ).is_file()
 
 
+def check_time_steps(tmp_path):
+    m = _run(tmp_path, "--time-steps", "2", "--width", "1,4,3", problem="heat1d")
+    assert [w["t"] for w in m["windows"]] == [[0.0, 0.5], [0.5, 1.0]] and (m["_out"] / "fields.h5").is_file()
+
+
+def check_stages(tmp_path):  # two stages: the network's two outputs fit (three, the default, would not)
+    m = _run(tmp_path, "--time-steps", "1", "--stages", "2", "--width", "1,4,2", problem="heat1d")
+    assert len(m["windows"]) == 1 and m["relative_l2"] < 1.0
+    assert (
+        main(
+            ["solve", "heat1d", *BASE, "--time-steps", "1", "--width", "1,4,2", "--out", str(tmp_path / "x")]
+        )
+        == 2
+    )
+
+
 CHECKS = {
     "--model": check_model,
     "--width": check_width,
@@ -372,6 +388,8 @@ CHECKS = {
     "--out": check_out,
     "--every": check_every,
     "--windows": check_windows,
+    "--time-steps": check_time_steps,
+    "--stages": check_stages,
     "--resume": check_resume,
     "--config": check_config,
 }
