@@ -46,6 +46,7 @@ from .conditions import Data, Dirichlet, Initial, Neumann, evaluate_value
 from .derivatives import Field, derivative_key
 from .geometry import SpaceTime
 from .marching import Marching
+from .models import is_kan
 from .problem import Problem
 from .residuals import equations
 from .solution import Solution
@@ -383,7 +384,7 @@ def discrete_time(
     ``model`` maps the space coordinates to the ``stages`` stage values (``kp.MLP([2, 20, 20, 20, 3])`` for a
     2-D problem and 3 stages); each step trains a copy of the previous step's network. ``options`` go to
     every solve unchanged (``steps=`` is the optimiser steps of one time step, ``n_interior=`` its
-    collocation points; a KAN keeps one grid: pass ``grids=(G,)`` with the model's own ``G``);
+    collocation points; a KAN trains every step at one grid, its own unless ``grids=(G,)`` says another);
     ``fit_steps`` replaces ``steps=`` for the fit to the initial value before step 0; ``solve`` replaces
     :func:`kanpde.solve` (same signature).
     """
@@ -394,6 +395,7 @@ def discrete_time(
     if solve is not None and not callable(solve):
         raise TypeError(f"solve must be a function like kp.solve, got {solve!r}")
     run = _solve if solve is None else solve
+    options = _one_grid(model, options)
     a, c = radau_iia(stages)
     names = tuple(f"{problem.fields[0]}_{j + 1}" for j in range(stages))
     t0, t1 = problem.domain.t
@@ -420,6 +422,24 @@ def discrete_time(
         start, net = out[-1], sol.model
         seconds.append(time.perf_counter() - begin + (fitted if n == 0 else 0.0))
     return Marching(problem, out, times, seconds)
+
+
+def _one_grid(model: nn.Module, options: dict) -> dict:
+    """The options with one KAN grid for every step: the model's own when none is given (the solver's default
+    ``G, 2G, 4G`` would refine the grid again in every step); several given are refused."""
+    if not is_kan(model):
+        return options
+    settings = options.get("settings")
+    given = options.get("grids", None if settings is None else settings.schedule.grids.sizes)
+    if given is None:
+        return {**options, "grids": (model.grid,)}
+    sizes = (given,) if isinstance(given, int) else tuple(given)
+    if len(sizes) != 1:
+        raise ValueError(
+            f"discrete_time trains every step at one KAN grid, got grids={sizes}; pass grids=({sizes[-1]},) "
+            "(or leave grids out for the model's own grid)"
+        )
+    return options
 
 
 def _checked(solution, what: str) -> Solution:

@@ -184,3 +184,11 @@ def test_the_initial_values_derivatives_come_from_autograd_and_vanish_past_its_d
     torch.testing.assert_close(start.derivative(xs, (0, 0)), 2 * xs[:, 1])
     torch.testing.assert_close(start.derivative(xs, (1, 1)), torch.zeros(2, dtype=torch.float64))
     torch.testing.assert_close(start.derivative(xs, (0, 0, 0, 1)), torch.zeros(2, dtype=torch.float64))
+
+
+def test_a_kan_keeps_one_grid_through_the_steps():
+    sol = kp.discrete_time(heat(), kp.KAN((1, 4, 2), grid=5, seed=0), 2, stages=2, **FAST)
+    assert [step.model.grid for step in sol.solutions] == [5, 5]  # not 5, 10, 20 again in every step
+    assert sol.relative_l2() < 1e-2
+    with pytest.raises(ValueError, match=r"one KAN grid, got grids=\(5, 10\); pass grids=\(10,\)"):
+        kp.discrete_time(heat(), kp.KAN((1, 4, 2), grid=5, seed=0), 2, stages=2, grids=(5, 10), **FAST)
