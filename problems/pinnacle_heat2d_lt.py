@@ -13,8 +13,8 @@ is positive, hence |u| <= sqrt(pi) = 1.7725), after which the solution changes s
 tried ends at L2RE ~1. Recommended here: time marching in windows (``windows`` below, ``kanpde solve
 --windows``; :func:`kanpde.march`), each window starting from the previous one's solution. The side values
 are imposed exactly (``u = φ N``). Implicit Runge-Kutta steps with a network of space
-(:func:`kanpde.discrete_time`, ``benchmarks/heat2d_lt_steps.py``) follow the solution further, to L2RE 0.53
-over the 100 time units, in 44 minutes (``benchmarks/pinnacle_notes.md``).
+(:func:`kanpde.discrete_time`, ``benchmarks/heat2d_lt_steps.py``) solve it with a KAN: L2RE 0.194 over the
+100 time units in 77 minutes of one core (``benchmarks/pinnacle_notes.md``).
 
 Source: PINNacle (Hao et al. 2024, github i207M/PINNacle, ``src/pde/heat.py``, class ``Heat2D_LongTime``),
 published best L2RE 9.99e-1. The data folder: ``make_problem(data=FOLDER)``, else ``$KANPDE_PINNACLE_DATA``,
