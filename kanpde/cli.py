@@ -399,6 +399,8 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
         time_steps = (
             _count(raw, "time_steps", problem.time_steps) if "time_steps" in raw else problem.time_steps
         )
+        if time_steps and "windows" in raw:
+            raise UsageError("--windows and --time-steps are two ways to go through time: drop one of them")
         if time_steps:
             stages = _count(raw, "stages", problem.stages) if "stages" in raw else problem.stages
             model = _model(raw, settings, problem.domain.space_dim, stages, recommended_model)
@@ -522,11 +524,17 @@ def _step_on(comm, args, problem, model, settings, steps: tuple[int, int], out: 
     top.claim()
     done, start = [0], time.perf_counter()
 
-    def solve_step(step_problem, step_model, **solve_options):
+    def solve_step(step_problem, step_model, **solve_options):  # the fit to the initial value, then the steps
         solution = solve(step_problem, step_model, **solve_options)
-        done[0] += step_problem.name.endswith("_step")
-        if not args.no_progress and comm.is_root and done[0] and done[0] % max(1, time_steps // 10) == 0:
-            print(f"step {done[0]} of {time_steps}, {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        done[0] += 1
+        steps_done = done[0] - 1
+        if (
+            not args.no_progress
+            and comm.is_root
+            and steps_done
+            and steps_done % max(1, time_steps // 10) == 0
+        ):
+            print(f"step {steps_done} of {time_steps}, {time.perf_counter() - start:.0f} s", file=sys.stderr)
         return solution
 
     try:
@@ -545,8 +553,8 @@ def _step_on(comm, args, problem, model, settings, steps: tuple[int, int], out: 
             _print_summary(problem, stepped, out, time.perf_counter() - start)
     except KeyboardInterrupt as err:
         print(
-            f"{PROG}: interrupted in step {done[0] + 1} of {time_steps}; the steps keep no checkpoints, "
-            "nothing was written",
+            f"{PROG}: interrupted after {max(done[0] - 1, 0)} of {time_steps} steps; the steps keep no "
+            "checkpoints, nothing was written",
             file=sys.stderr,
         )
         return _exit_code(err)

@@ -172,6 +172,10 @@ def test_command_line_steps_in_the_recommended_or_given_time_steps(tmp_path, cap
     assert "--time-steps must be a whole number >= 1" in capsys.readouterr().err
     assert main(["solve", str(file), "--time-steps", "2", "--resume", str(tmp_path / "x.pt")]) == 2
     assert "--time-steps starts afresh" in capsys.readouterr().err
+    assert (
+        main(["solve", str(file), "--time-steps", "2", "--windows", "2", "--out", str(tmp_path / "d")]) == 2
+    )
+    assert "--windows and --time-steps are two ways" in capsys.readouterr().err
 
 
 def test_the_initial_values_derivatives_come_from_autograd_and_vanish_past_its_degree():
@@ -192,3 +196,23 @@ def test_a_kan_keeps_one_grid_through_the_steps():
     assert sol.relative_l2() < 1e-2
     with pytest.raises(ValueError, match=r"one KAN grid, got grids=\(5, 10\); pass grids=\(10,\)"):
         kp.discrete_time(heat(), kp.KAN((1, 4, 2), grid=5, seed=0), 2, stages=2, grids=(5, 10), **FAST)
+
+
+def test_an_interrupted_command_line_stepping_says_how_far_it_got(tmp_path, capsys, monkeypatch):
+    from kanpde import cli
+
+    real, calls = cli.solve, [0]
+
+    def interrupted_in_step_2(*args, **kwargs):  # call 1 fits the initial value, call 2 is step 1
+        calls[0] += 1
+        if calls[0] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "solve", interrupted_in_step_2)
+    file = tmp_path / "tiny_heat.py"
+    file.write_text(TINY_HEAT)
+    out = tmp_path / "a"
+    assert cli.main(["solve", str(file), "--out", str(out), "--points", "40", "--no-progress"]) == 130
+    assert "interrupted after 1 of 3 steps; the steps keep no checkpoints" in capsys.readouterr().err
+    assert not (out / ".kanpde-lock").exists()
