@@ -396,11 +396,13 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
         problem = load_problem(str(raw["problem"]))
         recommended_settings, recommended_model = _recommended(problem, raw)
         settings = _settings(raw, recommended_settings)
-        time_steps = (
-            _count(raw, "time_steps", problem.time_steps) if "time_steps" in raw else problem.time_steps
-        )
-        if time_steps and "windows" in raw:
+        if "time_steps" in raw and "windows" in raw:
             raise UsageError("--windows and --time-steps are two ways to go through time: drop one of them")
+        time_steps = (  # a --windows given on the command line wins over a recommended time_steps
+            _count(raw, "time_steps", 0)
+            if "time_steps" in raw
+            else (0 if "windows" in raw else problem.time_steps)
+        )
         if time_steps:
             stages = _count(raw, "stages", problem.stages) if "stages" in raw else problem.stages
             model = _model(raw, settings, problem.domain.space_dim, stages, recommended_model)
@@ -546,10 +548,11 @@ def _step_on(comm, args, problem, model, settings, steps: tuple[int, int], out: 
                 {},
             )
         if comm.is_root:
-            metrics = stepped.metrics() if problem.has_truth else {}
-            write_json(out / "metrics.json", metrics)
+            top.drop_replaced()  # --overwrite: the other run's files go before this run writes its own
             if stepped.exportable:
                 stepped.export(out / "fields.h5")
+            metrics = stepped.metrics() if problem.has_truth else {}
+            write_json(out / "metrics.json", {**metrics, "options": options["metadata"]["options"]})
             _print_summary(problem, stepped, out, time.perf_counter() - start)
     except KeyboardInterrupt as err:
         print(

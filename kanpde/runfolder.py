@@ -136,9 +136,10 @@ class RunFolder(Observer):
                 f"the run folder {self.path} holds another run ({names}); pass --overwrite (overwrite=True) to "
                 f"replace it, another --out, or --resume {self.path / 'solution.pt'} to continue it"
             )
-        self._replaced = found  # removed just before the first write (_drop_replaced)
+        self._replaced = found  # removed just before the first write (drop_replaced)
 
-    def _drop_replaced(self) -> None:
+    def drop_replaced(self) -> None:
+        """Remove the other run's files that ``overwrite=True`` replaces (done before this run's first file)."""
         for file in self._replaced:
             file.unlink(missing_ok=True)
         self._replaced = []
@@ -180,7 +181,7 @@ class RunFolder(Observer):
     # -- files -----------------------------------------------------------------------------------------
     def _save(self, solution: Solution) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        self._drop_replaced()
+        self.drop_replaced()
         solution.save(self.checkpoint)
         write_csv(self.history_csv, solution.history)
 

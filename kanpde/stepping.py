@@ -44,7 +44,7 @@ from torch import Tensor, nn
 from ._checks import check_count
 from .conditions import Data, Dirichlet, Initial, Neumann, evaluate_value
 from .derivatives import Field, derivative_key
-from .geometry import SpaceTime
+from .geometry import Domain, SpaceTime
 from .marching import Marching
 from .models import is_kan
 from .problem import Problem
@@ -260,6 +260,10 @@ class Step:
 
     def d(self, x: Tensor, *names: str, order: int | None = None, field: str | None = None) -> Tensor:
         """The derivative by the named space-time coordinates at ``x`` ``(M, d + 1)``, shape ``(M,)``."""
+        if field not in (None, self.problem.fields[0]):
+            raise ValueError(
+                f"unknown field {field!r}; this problem has the one field {self.problem.fields[0]!r}"
+            )
         key = derivative_key(self.problem.domain.names, names, order, "sol.d(x, {})")
         t = self.problem.domain.space_dim
         return self._spatial(self.as_points(x), tuple(a for a in key if a != t), key.count(t))
@@ -322,10 +326,13 @@ def _stage_conditions(problem: Problem, stages: Sequence[str], times: Sequence[f
     out = []
     for name, t in zip(stages, times, strict=True):
         for c in problem.conditions:
+            if not isinstance(c, (Dirichlet, Neumann)):
+                continue
+            on = _at_time(c.on, t) if callable(c.on) and not isinstance(c.on, Domain) else c.on  # a mask
             if isinstance(c, Dirichlet):
-                out.append(dataclasses.replace(c, value=_at_time(c.value, t), field=name))
+                out.append(dataclasses.replace(c, value=_at_time(c.value, t), on=on, field=name))
             elif isinstance(c, Neumann):
-                out.append(dataclasses.replace(c, flux=_at_time(c.flux, t), field=name))
+                out.append(dataclasses.replace(c, flux=_at_time(c.flux, t), on=on, field=name))
     return out
 
 

@@ -60,6 +60,8 @@ def test_three_stages_solve_the_heat_mode_with_its_derivatives_and_residual():
     torch.testing.assert_close(sol.d(x, "x", "x"), -(PI**2) * u, rtol=0, atol=1e-2)
     assert float(sol.residuals(x)["residual"].abs().max()) < 1e-3
     assert sol(x[:1].numpy()).shape == (1,)  # NumPy in, NumPy out
+    with pytest.raises(ValueError, match="unknown field 'v'"):
+        sol.d(x, "t", field="v")
 
 
 def test_implicit_euler_converges_at_first_order():
@@ -78,8 +80,10 @@ def test_the_coefficient_of_u_t_is_divided_out():
     torch.testing.assert_close(one(x), two(x), rtol=0, atol=1e-8)
 
 
-def test_time_dependent_boundary_values_are_taken_at_each_stage_time():
-    """u = x t + exp(-nu pi^2 t) sin(pi x) solves u_t - nu u_xx = x with u(0, t) = 0, u(1, t) = t."""
+@pytest.mark.parametrize("hard", [True, False])
+def test_time_dependent_boundary_values_are_taken_at_each_stage_time(hard):
+    """u = x t + exp(-nu pi^2 t) sin(pi x) solves u_t - nu u_xx = x with u(0, t) = 0, u(1, t) = t; the
+    penalised condition's mask reads the time column too (always true here)."""
 
     def exact(x):
         return x[:, 0] * x[:, 1] + mode(x)
@@ -87,16 +91,20 @@ def test_time_dependent_boundary_values_are_taken_at_each_stage_time():
     problem = kp.Problem(
         LINE,
         lambda x, u: u.dt() - NU * u.d("x", "x") - x[:, 0],
-        [kp.Dirichlet(lambda x: x[:, 0] * x[:, 1], hard=True), kp.Initial(exact)],
+        [
+            kp.Dirichlet(lambda x: x[:, 0] * x[:, 1], hard=True)
+            if hard
+            else kp.Dirichlet(lambda x: x[:, 0] * x[:, 1], on=lambda x: x[:, 1] >= 0.0),
+            kp.Initial(exact),
+        ],
         exact=exact,
         name="lifted",
     )
     sol = kp.discrete_time(problem, kp.MLP((1, 20, 20, 3), seed=0), 5, **FAST)
     ends = torch.tensor([[1.0, 0.3], [1.0, 0.77], [0.0, 0.5]], dtype=torch.float64)
-    torch.testing.assert_close(
-        sol(ends), torch.tensor([0.3, 0.77, 0.0], dtype=torch.float64), rtol=0, atol=1e-12
-    )
-    assert sol.relative_l2() < 1e-4
+    expected = torch.tensor([0.3, 0.77, 0.0], dtype=torch.float64)
+    torch.testing.assert_close(sol(ends), expected, rtol=0, atol=1e-12 if hard else 1e-3)
+    assert sol.relative_l2() < (1e-4 if hard else 1e-3)
 
 
 def test_problems_the_steps_cannot_take_are_refused_with_the_way_out():
@@ -176,6 +184,12 @@ def test_command_line_steps_in_the_recommended_or_given_time_steps(tmp_path, cap
         main(["solve", str(file), "--time-steps", "2", "--windows", "2", "--out", str(tmp_path / "d")]) == 2
     )
     assert "--windows and --time-steps are two ways" in capsys.readouterr().err
+    # --windows on the command line wins over the recommended time_steps; a stepped run then replaces it
+    march = ["--windows", "1", "--model", "mlp", "--width", "2,4,1", "--steps", "2", *flags]
+    assert main(["solve", str(file), "--out", str(tmp_path / "e"), *march]) == 0
+    assert (tmp_path / "e" / "solution.pt").is_file()
+    assert main(["solve", str(file), "--out", str(tmp_path / "e"), "--overwrite", *flags]) == 0
+    assert not (tmp_path / "e" / "solution.pt").exists() and (tmp_path / "e" / "fields.h5").is_file()
 
 
 def test_the_initial_values_derivatives_come_from_autograd_and_vanish_past_its_degree():
@@ -203,13 +217,13 @@ def test_an_interrupted_command_line_stepping_says_how_far_it_got(tmp_path, caps
 
     real, calls = cli.solve, [0]
 
-    def interrupted_in_step_2(*args, **kwargs):  # call 1 fits the initial value, call 2 is step 1
+    def interrupted_in_step_1(*args, **kwargs):  # call 1 is the fit, call 2 step 0, call 3 step 1
         calls[0] += 1
         if calls[0] == 3:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cli, "solve", interrupted_in_step_2)
+    monkeypatch.setattr(cli, "solve", interrupted_in_step_1)
     file = tmp_path / "tiny_heat.py"
     file.write_text(TINY_HEAT)
     out = tmp_path / "a"
