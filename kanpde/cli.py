@@ -404,7 +404,7 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
             else (0 if "windows" in raw else problem.time_steps)
         )
         if time_steps:
-            stages = _count(raw, "stages", problem.stages) if "stages" in raw else problem.stages
+            stages = _count(raw, "stages", problem.stages)
             model = _model(raw, settings, problem.domain.space_dim, stages, recommended_model)
             out = Path(raw["out"]) if "out" in raw else Path("runs") / problem.name
             return _step_on(comm, args, problem, model, settings, (time_steps, stages), out, every, options)
@@ -415,9 +415,7 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {out} is a file; pass a folder")
         _check_symbolic(args, problem, model)
-        windows = raw["windows"] if "windows" in raw else problem.windows
-        windows = _RUN_FLAGS["windows"][0]("windows", windows) if isinstance(windows, str) else windows
-        windows = _in_flag_words(lambda: check_count("--windows", windows), {})
+        windows = _count(raw, "windows", problem.windows)
         if windows > 1:
             return _march_on(comm, args, problem, model, settings, windows, out, every, options)
         folder = RunFolder(out, every, **options)
@@ -440,7 +438,7 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
 
 
 def _count(raw: dict, name: str, default: int) -> int:
-    """A whole-number flag ``--name`` >= 1 (parsed from a string where given as one)."""
+    """A whole-number flag ``--name`` >= 1, else ``default`` (parsed from a string where given as one)."""
     value = raw.get(name, default)
     value = _RUN_FLAGS[name][0](name, value) if isinstance(value, str) else value
     return _in_flag_words(lambda: check_count(f"--{name.replace('_', '-')}", value), {})

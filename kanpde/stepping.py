@@ -182,8 +182,8 @@ class _Equation:
 class _Initial:
     """The start of step 0: the problem's initial value ``u(x, t_0)``."""
 
-    def __init__(self, value, t0: float, space_names: Sequence[str]) -> None:
-        self.value, self.t0, self.space_names = value, t0, tuple(space_names)
+    def __init__(self, value, t0: float) -> None:
+        self.value, self.t0 = value, t0
 
     def values(self, xs: Tensor) -> Tensor:
         return evaluate_value(self.value, _with_time(xs, self.t0), "initial value")
@@ -408,7 +408,7 @@ def discrete_time(
     t0, t1 = problem.domain.t
     times = [t0 + (t1 - t0) * n / steps for n in range(steps + 1)]
     space = problem.domain.space
-    start = _Initial(initial_condition.value, t0, space.names)
+    start = _Initial(initial_condition.value, t0)
     equation = _Equation(problem)
     probe = space.sample_interior(8, sampler="random", seed=0, dtype=torch.float64)  # (8, d)
     equation.check(_with_time(probe, t0), lambda rest: start.derivative(probe, rest))

@@ -195,7 +195,7 @@ def test_command_line_steps_in_the_recommended_or_given_time_steps(tmp_path, cap
 def test_the_initial_values_derivatives_come_from_autograd_and_vanish_past_its_degree():
     from kanpde.stepping import _Initial
 
-    start = _Initial(lambda x: x[:, 0] ** 2 * x[:, 1] + 3 * x[:, 1], 0.0, ("x", "y"))
+    start = _Initial(lambda x: x[:, 0] ** 2 * x[:, 1] + 3 * x[:, 1], 0.0)
     xs = torch.tensor([[0.5, 2.0], [1.5, -1.0]], dtype=torch.float64)  # (2, 2)
     torch.testing.assert_close(start.derivative(xs, (0,)), 2 * xs[:, 0] * xs[:, 1])
     torch.testing.assert_close(start.derivative(xs, (1,)), xs[:, 0] ** 2 + 3)
