@@ -14,8 +14,11 @@ KAN and the MLP of :data:`TASKS` (float64, CPU, the solver's default collocation
 the same wall-time budget (``--budget`` seconds): training stops at the first step past the budget (the
 parameters of the last completed step are kept) or when the schedule ends, whichever comes first, so a model
 may use less than the budget (its seconds are in the table). Tasks with ``windows > 1`` are time-marched
-(:func:`kanpde.march`): each window gets ``budget / windows`` seconds. A task's ``budget_factor`` (2 for Burgers1d-C,
-Poisson2d-CG, Heat2d-MS, Heat2d-LT and NS2d-CG) multiplies its budget, for both models alike.
+(:func:`kanpde.march`): each window gets ``budget / windows`` seconds. Tasks with ``time_steps`` are solved in
+implicit Runge-Kutta steps (:func:`kanpde.discrete_time`): the fit to the initial value and each step get the
+budget left in proportion to their optimiser steps (:class:`SharedBudget`). A task's ``budget_factor`` (2 for
+Burgers1d-C, Poisson2d-CG, Heat2d-MS and NS2d-CG, 60 for Heat2d-LT's 500 steps) multiplies its budget, for both
+models alike.
 
 Each row of the JSON names its run (command, date, machine, kanpde's source digest and commit); ``--merge``
 keeps the rows of an existing JSON that a run does not redo, and ``--render`` writes one table from several
@@ -65,6 +68,9 @@ class Task:
     params: dict = field(default_factory=dict)  # make_problem's parameters
     data: bool = False  # make_problem takes data=
     windows: int = 1
+    time_steps: int = 0  # > 0: kp.discrete_time in this many Radau IIA steps of `stages` stages
+    stages: int = 3
+    fit_steps: int | None = None  # the steps of the fit to the initial value (None: those of a time step)
     budget_factor: float = 1.0  # this task's budget: --budget times this (both models alike)
     note: str = ""
 
@@ -74,7 +80,10 @@ class Task:
         that ``kanpde solve FILE`` runs what this benchmark ran (``tests/test_pinnacle.py`` checks it)."""
         spec = self.kan if family == "kan" else self.mlp
         options = {**self.options, **(self.kan_options if family == "kan" else self.mlp_options)}
-        return {"model": family, **spec, **options} | ({"windows": self.windows} if self.windows > 1 else {})
+        marching = {"windows": self.windows} if self.windows > 1 else {}
+        stepping = {"time_steps": self.time_steps, "stages": self.stages} if self.time_steps else {}
+        stepping |= {"fit_steps": self.fit_steps} if self.time_steps and self.fit_steps else {}
+        return {"model": family, **spec, **options} | marching | stepping
 
 
 TASKS: dict[str, Task] = {
@@ -118,14 +127,15 @@ TASKS: dict[str, Task] = {
         "pinnacle_heat2d_lt",
         "heat.Heat2D_LongTime",
         9.99e-1,
-        kan={"width": (3, 8, 1), "grid": 5},
-        mlp={"width": (3, 20, 20, 20, 1)},
-        options={"n_interior": 1500, "n_boundary": 300, "n_initial": 500},
-        kan_options={"grids": (5,), "steps": 1000},
-        mlp_options={"steps": 1000},
+        kan={"width": (2, 10, 3), "grid": 20},
+        mlp={"width": (2, 20, 20, 20, 3)},
+        options={"n_interior": 1000, "steps": 30},
+        kan_options={"grids": (20,)},
         data=True,
-        windows=10,
-        budget_factor=2.0,
+        time_steps=500,
+        stages=3,
+        fit_steps=200,
+        budget_factor=60.0,
     ),
     "PNd": Task(
         "pinnacle_poisson_nd",
@@ -216,6 +226,24 @@ class Budget(kp.Observer):
         self.solution = solution
 
 
+class SharedBudget:
+    """A ``kp.solve`` for :func:`kanpde.discrete_time` that shares ``seconds`` among its solves (the fit to the
+    initial value, then every time step): each solve gets the seconds left times its share of the optimiser
+    steps left, ``planned`` in all, so a solve that ends early leaves its time to the later ones."""
+
+    def __init__(self, seconds: float, planned: int) -> None:
+        self.left, self.planned = float(seconds), int(planned)
+
+    def __call__(self, problem, model, **options):
+        steps = options.get("steps") or options["settings"].schedule.total_steps
+        share = self.left * min(1.0, steps / max(self.planned, 1))
+        start = time.perf_counter()
+        solution = solve_within(share)(problem, model, **options)
+        self.left -= time.perf_counter() - start
+        self.planned -= steps
+        return solution
+
+
 def solve_within(seconds: float):
     """A ``kp.solve`` that stops at ``seconds`` (:class:`Budget`)."""
 
@@ -236,12 +264,14 @@ def load(task: Task, data: str | None) -> kp.Problem:
     return kp.load_problem(PROBLEMS / f"{task.file}.py", **kwargs)
 
 
-def build(family: str, spec: dict, problem: kp.Problem, seed: int):
+def build(family: str, spec: dict, problem: kp.Problem, seed: int, stages: int = 0):
+    """The task's model; with ``stages`` > 0 the network of :func:`kanpde.discrete_time` (the space
+    coordinates in, one value per stage out)."""
     width = spec["width"]
-    if width[0] != problem.domain.dim or width[-1] != len(problem.fields):
-        raise ValueError(
-            f"{problem.name}: width {width} does not fit {problem.domain.dim} in, {len(problem.fields)} out"
-        )
+    n_in = problem.domain.space_dim if stages else problem.domain.dim
+    n_out = stages if stages else len(problem.fields)
+    if width[0] != n_in or width[-1] != n_out:
+        raise ValueError(f"{problem.name}: width {width} does not fit {n_in} in, {n_out} out")
     if family == "kan":
         return kp.KAN(list(width), grid=spec.get("grid", 5), seed=seed, dtype=torch.float64)
     return kp.MLP(list(width), activation=spec.get("activation", "tanh"), seed=seed, dtype=torch.float64)
@@ -258,25 +288,34 @@ def run_one(
             "PINNacle's ref/ files"
         )
     spec = task.kan if family == "kan" else task.mlp
-    model = build(family, spec, problem, seed)
+    model = build(family, spec, problem, seed, task.stages if task.time_steps else 0)
     settings = task.settings(family)
-    options = {k: v for k, v in settings.items() if k not in {"model", "windows", *spec}}
+    stepping = {"time_steps", "stages", "fit_steps"}
+    options = {k: v for k, v in settings.items() if k not in {"model", "windows", *stepping, *spec}}
     if quick:
         options["steps"] = 4
     options.update(seed=seed, device="cpu", dtype="float64", log_every=10**6)
     windows = 2 if quick and task.windows > 1 else task.windows
+    time_steps = min(task.time_steps, 2) if quick else task.time_steps
+    fit_steps = None if quick else task.fit_steps
     budget = budget * task.budget_factor
     load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        if windows > 1:
+        if time_steps:
+            planned = (fit_steps or options["steps"]) + time_steps * options["steps"]
+            within = SharedBudget(budget, planned)
+            sol = kp.discrete_time(
+                problem, model, time_steps, stages=task.stages, fit_steps=fit_steps, solve=within, **options
+            )
+        elif windows > 1:
             sol = kp.march(problem, model, windows, solve=solve_within(budget / windows), **options)
         else:
             sol = solve_within(budget)(problem, model, **options)
     seconds = time.perf_counter() - start
     metrics = sol.metrics()
-    parts = sol.solutions if windows > 1 else [sol]
+    parts = [s.solution for s in sol.solutions] if time_steps else sol.solutions if windows > 1 else [sol]
     steps = sum(s.trainer_state.step for s in parts if s.trainer_state is not None)
     row = {
         "task": name,
@@ -285,6 +324,7 @@ def run_one(
         "width": list(spec["width"]),
         "params": int(sol.model.num_parameters),
         "windows": windows,
+        "time_steps": time_steps,
         "options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
         "l2re": float(metrics["relative_l2"]),
         "fields": {k: v["relative_l2"] for k, v in metrics.get("fields", {}).items()},
@@ -295,7 +335,23 @@ def run_one(
     }
     if windows > 1:
         row["window_l2re"] = [w["relative_l2"] for w in metrics["windows"]]
+    if time_steps:  # the error over each tenth of the time span (the steps are too many to list)
+        row["tenth_l2re"] = tenths(sol)
     return row
+
+
+def tenths(sol: kp.Marching) -> list[float]:
+    """L2RE of a stepped solution over each tenth of its time span, against the problem's truth (NaN for a
+    tenth without points)."""
+    x, true = sol.problem.truth(torch.float64, "cpu")
+    u, (t0, t1), true = sol(x), sol.problem.domain.t, true[:, 0]  # (M,) each
+    part = torch.clamp(((x[:, -1] - t0) / (t1 - t0) * 10).long(), max=9)  # (M,) in 0..9
+    return [
+        float((u[part == k] - true[part == k]).norm() / true[part == k].norm())
+        if bool((part == k).any())
+        else math.nan
+        for k in range(10)
+    ]
 
 
 def fmt(x: float) -> str:
@@ -369,6 +425,9 @@ def write(rows: list[dict], runs: list[dict], notes: str | None, out: Path, name
         cells = [f"{c['params']} / {c['mean_seconds']:.0f}" if c else "n/a" for c in (kan, mlp)]
         budget = "/".join(sorted({f"{b:g}" for c in (kan, mlp) if c for b in c["budgets"]}))
         extra = [f"marched in {task.windows} windows"] if task.windows > 1 else []
+        extra += (
+            [f"{task.time_steps} implicit Runge-Kutta steps (kp.discrete_time)"] if task.time_steps else []
+        )
         note = "; ".join([task.note] * bool(task.note) + extra)
         lines.append(
             f"| {task_name} | `{task.pinnacle}` | {fmt(kan and kan['median'])} | {fmt(mlp and mlp['median'])} | "
@@ -400,10 +459,26 @@ def saved_runs(path: Path) -> tuple[list[dict], list[dict]]:
 
 
 def merged(old: list[dict], new: list[dict]) -> list[dict]:
-    """``old`` rows without those that ``new`` replaces (same task, model and seed), then ``new``."""
+    """``old`` rows without those that ``new`` replaces, then ``new``. A new row replaces the old row of the same
+    task, model and seed, and every old row of that task and model made with other settings (width, time steps,
+    solve options): a median over seeds is over one configuration."""
     key = lambda r: (r["task"], r["model"], r["seed"])  # noqa: E731
     replaced = {key(r) for r in new}
-    return [r for r in old if key(r) not in replaced] + new
+    current = {(r["task"], r["model"]): configuration(r) for r in new}
+    return [
+        r
+        for r in old
+        if key(r) not in replaced
+        and current.get((r["task"], r["model"]), configuration(r)) == configuration(r)
+    ] + new
+
+
+def configuration(row: dict) -> str:
+    """What a row's run was, apart from its seed: the width, the time steps and the solve options."""
+    options = {k: v for k, v in row["options"].items() if k != "seed"}
+    return json.dumps(
+        [row["width"], row.get("windows", 1), row.get("time_steps", 0), options], sort_keys=True
+    )
 
 
 def render(paths: list[Path], notes: str | None, out: Path, name: str) -> int:

@@ -91,7 +91,7 @@ def _check_recommended(problem: Problem, path: Path) -> None:
         return
     try:
         SolveSettings(**problem.solve_options)
-        problem.windows, problem.time_steps, problem.stages  # noqa: B018 (checks the marching keys)
+        problem.windows, problem.time_steps, problem.stages, problem.fit_steps  # noqa: B018 (checks the marching keys)
     except (TypeError, ValueError) as err:
         raise type(err)(f"problem file {path}: recommended settings: {err}") from err
 

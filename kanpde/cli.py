@@ -223,6 +223,11 @@ _RUN_FLAGS: dict[str, tuple[Callable, str]] = {
         _int,
         "Runge-Kutta (Radau IIA) stages of a step with --time-steps (default: recommended, else 3)",
     ),
+    "fit_steps": (
+        _int,
+        "optimiser steps of the fit to the initial value before the first step of --time-steps (default: "
+        "recommended, else --steps)",
+    ),
     "resume": (_text, "continue the run of this checkpoint (e.g. after Ctrl-C) instead of starting one"),
     "overwrite": (_bool, "replace another run's files in --out instead of refusing (default: refuse)"),
     "force": (_bool, "resume or load a checkpoint with a problem other than the one it was made from"),
@@ -403,11 +408,18 @@ def _solve_on(comm, args: argparse.Namespace) -> int:
             if "time_steps" in raw
             else (0 if "windows" in raw else problem.time_steps)
         )
+        if "fit_steps" in raw and not time_steps:
+            raise UsageError(
+                "--fit-steps is the fit before the first implicit Runge-Kutta step: it needs --time-steps "
+                "(or a problem that recommends time_steps)"
+            )
         if time_steps:
             stages = _count(raw, "stages", problem.stages)
+            fit_steps = _count(raw, "fit_steps", 1) if "fit_steps" in raw else problem.fit_steps
             model = _model(raw, settings, problem.domain.space_dim, stages, recommended_model)
             out = Path(raw["out"]) if "out" in raw else Path("runs") / problem.name
-            return _step_on(comm, args, problem, model, settings, (time_steps, stages), out, every, options)
+            steps = (time_steps, stages, fit_steps)
+            return _step_on(comm, args, problem, model, settings, steps, out, every, options)
         model = _model(raw, settings, problem.domain.dim, len(problem.fields), recommended_model)
         check_model(problem, model)  # as solve() does, before the settings (and before the folder is claimed)
         settings = _in_flag_words(lambda: settings.check(problem, model), _SETTINGS_NAMES)
@@ -511,15 +523,16 @@ def _march_on(
     return 0
 
 
-def _step_on(comm, args, problem, model, settings, steps: tuple[int, int], out: Path, every, options) -> int:
-    """``kanpde solve --time-steps N``: :func:`kanpde.discrete_time` in ``N`` steps of ``stages`` stages,
+def _step_on(comm, args, problem, model, settings, steps: tuple, out: Path, every, options) -> int:
+    """``kanpde solve --time-steps N``: :func:`kanpde.discrete_time` in ``N`` steps of ``stages`` stages
+    (``steps``: ``(N, stages, fit_steps)``),
     the fields over the whole time span to ``OUT/fields.h5`` (+ ``.xdmf``), the metrics to
     ``OUT/metrics.json``; ``OUT`` is claimed (locked) for the run. The steps keep no checkpoints."""
     if args.symbolic:
         raise UsageError(
             "--symbolic reads one network's formula; --time-steps has one network a step: drop it"
         )
-    time_steps, stages = steps
+    time_steps, stages, fit_steps = steps
     top = RunFolder(out, every, **options)
     top.claim()
     done, start = [0], time.perf_counter()
@@ -541,7 +554,13 @@ def _step_on(comm, args, problem, model, settings, steps: tuple[int, int], out: 
         with _sigterm_as_interrupt():
             stepped = _in_flag_words(
                 lambda: discrete_time(
-                    problem, model, time_steps, stages=stages, solve=solve_step, settings=settings
+                    problem,
+                    model,
+                    time_steps,
+                    stages=stages,
+                    fit_steps=fit_steps,
+                    solve=solve_step,
+                    settings=settings,
                 ),
                 {},
             )

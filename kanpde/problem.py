@@ -30,11 +30,11 @@ Residual = Callable[[Tensor, Field], Tensor]
 MODEL_KEYS = ("model", "width", "grid", "activation")
 """Keys of a problem's ``recommended`` options that describe the model, not the solve."""
 
-MARCH_KEYS = ("windows", "time_steps", "stages")
+MARCH_KEYS = ("windows", "time_steps", "stages", "fit_steps")
 """Keys of a problem's ``recommended`` options that describe time marching: ``windows``, the number of time
-windows of :func:`kanpde.march` (``kanpde solve`` marches when it is above 1), and ``time_steps`` and ``stages``,
-the implicit Runge-Kutta steps of :func:`kanpde.discrete_time` (``kanpde solve`` steps when ``time_steps`` is
-given)."""
+windows of :func:`kanpde.march` (``kanpde solve`` marches when it is above 1), and ``time_steps``, ``stages`` and
+``fit_steps``, the implicit Runge-Kutta steps of :func:`kanpde.discrete_time` (``kanpde solve`` steps when
+``time_steps`` is given)."""
 
 
 def _finite(value, what: str) -> float:
@@ -135,7 +135,7 @@ class Problem:
         recommended: solve settings that suit this problem, by :class:`~kanpde.SolveSettings` field name
             (``{"grids": (5, 10, 20, 40), "resample_every": 50}``) plus the model keys ``model``,
             ``width``, ``grid``, ``activation`` and the marching keys ``windows`` (time windows of
-            :func:`kanpde.march`; :attr:`windows`), ``time_steps`` and ``stages`` (the steps of
+            :func:`kanpde.march`; :attr:`windows`), ``time_steps``, ``stages`` and ``fit_steps`` (the steps of
             :func:`kanpde.discrete_time`); ``kanpde solve`` starts from them (a config file and flags
             override them), and Python code can pass them on: ``kp.solve(problem, model,
             **problem.solve_options)``. :func:`kanpde.load_problem` checks them when it loads a problem
@@ -223,6 +223,14 @@ class Problem:
     def stages(self) -> int:
         """The recommended Runge-Kutta stages of a step (``recommended["stages"]``; 3 when not given)."""
         return check_count("recommended stages", (self.recommended or {}).get("stages", 3))
+
+    @property
+    def fit_steps(self) -> int | None:
+        """The recommended optimiser steps of the fit to the initial value before the first Runge-Kutta step
+        (``recommended["fit_steps"]``, :func:`kanpde.discrete_time`); ``None``, the steps of a time step,
+        when not given."""
+        steps = (self.recommended or {}).get("fit_steps")
+        return None if steps is None else check_count("recommended fit_steps", steps)
 
     def _check_condition_field(self, c: Condition) -> None:
         if c.field is None:

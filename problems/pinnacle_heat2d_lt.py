@@ -10,11 +10,12 @@ Truth:      no closed form; the reference is PINNacle's COMSOL solution ``heat_l
 What happens: within t ~ 1 the source drives u to its stable values (u^2 = pi where the source's sign
 is positive, hence |u| <= sqrt(pi) = 1.7725), after which the solution changes slowly. A network on the whole
 100 time units must hold a fast start and a long quasi-steady stretch at once; every method PINNacle
-tried ends at L2RE ~1. Recommended here: time marching in windows (``windows`` below, ``kanpde solve
---windows``; :func:`kanpde.march`), each window starting from the previous one's solution. The side values
-are imposed exactly (``u = φ N``). Implicit Runge-Kutta steps with a network of space
-(:func:`kanpde.discrete_time`, ``benchmarks/heat2d_lt_steps.py``) solve it with a KAN: L2RE 0.194 over the
-100 time units in 77 minutes of one core (``benchmarks/pinnacle_notes.md``).
+tried ends at L2RE ~1, and so do kanpde's marched windows (:func:`kanpde.march`, ``make_problem(windows=10)``).
+Recommended here: implicit Runge-Kutta steps with a network of space (:func:`kanpde.discrete_time`, ``kanpde
+solve --time-steps``): 500 three-stage Radau IIA steps of 0.2, each 30 Levenberg-Marquardt iterations from the
+previous step's network, a KAN [2, 10, 3] of grid 20 holding the three stage values. It solved the task to
+L2RE 0.194 over the 100 time units in 77 minutes of one core (``benchmarks/heat2d_lt_steps.py``,
+``benchmarks/pinnacle_notes.md``). The side values are imposed exactly (``u = φ N``).
 
 Source: PINNacle (Hao et al. 2024, github i207M/PINNacle, ``src/pde/heat.py``, class ``Heat2D_LongTime``),
 published best L2RE 9.99e-1. The data folder: ``make_problem(data=FOLDER)``, else ``$KANPDE_PINNACLE_DATA``,
@@ -52,32 +53,31 @@ def residual(x: torch.Tensor, u: kp.Field) -> torch.Tensor:
     return u.dt() - 0.001 * u.laplacian() - 5 * torch.sin(K * u.value**2) * forcing(x)
 
 
-def make_problem(data: str | Path | None = None, t_end: float = T_END, windows: int = 10) -> kp.Problem:
+def make_problem(
+    data: str | Path | None = None, t_end: float = T_END, windows: int = 0, time_steps: int = 500
+) -> kp.Problem:
     """The problem on ``[0, t_end]`` with the reference from the folder ``data`` (module docstring),
-    recommending ``windows`` marching windows."""
+    recommending ``time_steps`` implicit Runge-Kutta steps; ``windows`` > 0 recommends that many marching
+    windows of a network of space and time instead (the marched rows of ``benchmarks/pinnacle_notes.md``)."""
     path = kp.find_data_file(FILE, data, env=ENV, default=DATA)
     reference = None
     if path is not None:
         reference = kp.Reference.load(path)
         if t_end < T_END:
             reference = reference.between(0.0, t_end + 1e-9)
+    if windows:
+        recommended = {"model": "kan", "width": (3, 8, 1), "grid": 5, "grids": (5,), "steps": 1000}
+        recommended |= {"n_interior": 1500, "n_boundary": 300, "n_initial": 500, "windows": windows}
+    else:
+        recommended = {"model": "kan", "width": (2, 10, 3), "grid": 20, "grids": (20,), "steps": 30}
+        recommended |= {"n_interior": 1000, "time_steps": time_steps, "stages": 3, "fit_steps": 200}
     return kp.Problem(
         domain=kp.SpaceTime(kp.Rectangle((0.0, 0.0), (1.0, 1.0)), t=(0.0, float(t_end))),
         residual=residual,
         conditions=[kp.Dirichlet(0.0, hard=True), kp.Initial(initial)],
         reference=reference,
         name="pinnacle_heat2d_lt",
-        recommended={
-            "model": "kan",
-            "width": (3, 8, 1),
-            "grid": 5,
-            "grids": (5,),
-            "steps": 1000,
-            "n_interior": 1500,
-            "n_boundary": 300,
-            "n_initial": 500,
-            "windows": windows,
-        },
+        recommended=recommended,
     )
 
 

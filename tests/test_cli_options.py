@@ -351,6 +351,22 @@ def check_stages(tmp_path):  # two stages: the network's two outputs fit (three,
     )
 
 
+def check_fit_steps(tmp_path):  # the fit to the initial value gets --fit-steps, each time step --steps
+    from kanpde import cli
+
+    asked, real = [], cli.solve
+
+    def recording(problem, model, **options):
+        asked.append(options.get("steps", options["settings"].schedule.total_steps))
+        return real(problem, model, **options)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "solve", recording)
+        m = _run(tmp_path, "--time-steps", "2", "--fit-steps", "3", "--width", "1,4,3", problem="heat1d")
+    assert asked == [3, 2, 2] and len(m["windows"]) == 2  # BASE's --optimizer adam:2 in each time step
+    assert main(["solve", "heat1d", *BASE, "--fit-steps", "3", "--out", str(tmp_path / "x")]) == 2
+
+
 CHECKS = {
     "--model": check_model,
     "--width": check_width,
@@ -390,6 +406,7 @@ CHECKS = {
     "--windows": check_windows,
     "--time-steps": check_time_steps,
     "--stages": check_stages,
+    "--fit-steps": check_fit_steps,
     "--resume": check_resume,
     "--config": check_config,
 }
