@@ -440,10 +440,8 @@ def _plain(value):
     return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
 
 
-def test_each_problem_recommends_what_the_benchmark_ran_for_its_better_model(monkeypatch):
-    """``kanpde solve FILE`` runs the settings of the benchmark's model for that task: the family, width, grid,
-    grids, steps, point counts and windows of ``TASKS`` (benchmarks/pinnacle.py) for the family the file
-    recommends."""
+def _bench(monkeypatch) -> ModuleType:
+    """benchmarks/pinnacle.py as a module."""
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location(
         "kanpde_test_bench_pinnacle", ROOT / "benchmarks" / "pinnacle.py"
@@ -451,6 +449,50 @@ def test_each_problem_recommends_what_the_benchmark_ran_for_its_better_model(mon
     bench = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, bench)  # dataclasses look their module up there
     spec.loader.exec_module(bench)
+    return bench
+
+
+def _line_heat() -> kp.Problem:
+    """u_t = u_xx / 10 on [0, 1] x [0, 0.2], u = 0 at the ends, u(x, 0) = sin(pi x)."""
+    return kp.Problem(
+        kp.SpaceTime(kp.Interval(0.0, 1.0), t=(0.0, 0.2)),
+        lambda x, u: u.dt() - 0.1 * u.d("x", "x"),
+        [kp.Dirichlet(0.0, hard=True), kp.Initial(lambda x: torch.sin(math.pi * x[:, 0]))],
+        exact=lambda x: torch.exp(-0.1 * math.pi**2 * x[:, 1]) * torch.sin(math.pi * x[:, 0]),
+    )
+
+
+def test_a_shared_budget_gives_each_solve_the_time_left_in_proportion_to_its_steps(monkeypatch):
+    bench = _bench(monkeypatch)
+    shares, real = [], bench.solve_within
+
+    def recording(seconds):
+        shares.append(seconds)
+        return real(seconds)
+
+    monkeypatch.setattr(bench, "solve_within", recording)
+    shared = bench.SharedBudget(600.0, 4 + 2 * 6)  # the fit of 4 steps, then two time steps of 6
+    options = {"steps": 6, "n_interior": 20, "seed": 0}
+    sol = kp.discrete_time(
+        _line_heat(), kp.MLP([1, 6, 2], seed=0), 2, stages=2, fit_steps=4, solve=shared, **options
+    )
+    assert shared.planned == 0 and 0 < 600.0 - shared.left < 60.0
+    assert shares[0] == pytest.approx(600.0 * 4 / 16)  # then what is left: 6 of 12 steps, 6 of 6
+    fit_seconds = 600.0 - 2 * shares[1]
+    assert 0 < fit_seconds < 30 and shares[1] < shares[2] < 2 * shares[1]
+    assert [s.solution.trainer_state.step for s in sol.solutions] == [6, 6] and sol.relative_l2() < 0.1
+    none_left = bench.SharedBudget(0.0, 16)  # every solve stops at its first step, keeping its start
+    sol = kp.discrete_time(
+        _line_heat(), kp.MLP([1, 6, 2], seed=0), 2, stages=2, fit_steps=4, solve=none_left, **options
+    )
+    assert [s.solution.trainer_state.step for s in sol.solutions] == [0, 0] and none_left.planned == 0
+
+
+def test_each_problem_recommends_what_the_benchmark_ran_for_its_better_model(monkeypatch):
+    """``kanpde solve FILE`` runs the settings of the benchmark's model for that task: the family, width, grid,
+    grids, steps, point counts and windows of ``TASKS`` (benchmarks/pinnacle.py) for the family the file
+    recommends."""
+    bench = _bench(monkeypatch)
     assert {t.file for t in bench.TASKS.values()} == {p.stem for p in FILES}
     for name, task in bench.TASKS.items():
         module = load(task.file)

@@ -5,6 +5,7 @@ problems the scheme cannot step are refused with the way out."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -136,6 +137,10 @@ def test_problems_the_steps_cannot_take_are_refused_with_the_way_out():
     stationary = kp.Problem(kp.Interval(0.0, 1.0), lambda x, u: u.d("x", "x"), [kp.Dirichlet(0.0)])
     with pytest.raises(ValueError, match="SpaceTime"):
         kp.discrete_time(stationary, net, 2)
+    recommends = dataclasses.replace(heat(), recommended={"time_steps": 4, "fit_steps": 0})
+    with pytest.raises(ValueError, match="recommended fit_steps must be a whole number"):
+        recommends.fit_steps  # noqa: B018
+    assert heat().fit_steps is None and "fit_steps" not in recommends.solve_options
 
 
 TINY_HEAT = '''"""A tiny heat problem for the command line's Runge-Kutta steps."""
