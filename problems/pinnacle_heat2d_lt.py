@@ -14,8 +14,9 @@ tried ends at L2RE ~1, and so do kanpde's marched windows (:func:`kanpde.march`,
 Recommended here: implicit Runge-Kutta steps with a network of space (:func:`kanpde.discrete_time`, ``kanpde
 solve --time-steps``): 500 three-stage Radau IIA steps of 0.2, each 30 Levenberg-Marquardt iterations from the
 previous step's network, a KAN [2, 10, 3] of grid 20 holding the three stage values. It solved the task to
-L2RE 0.194 over the 100 time units in 77 minutes of one core (``benchmarks/heat2d_lt_steps.py``,
-``benchmarks/pinnacle_notes.md``). The side values are imposed exactly (``u = φ N``).
+L2RE 0.194 over the 100 time units in 77 minutes of one core (``benchmarks/heat2d_lt_steps.py``); capped at
+the PINNacle table's 5400 s on a crowded machine it got 91% of its iterations and ended at 0.489
+(``results/pinnacle.md``, ``benchmarks/pinnacle_notes.md``). The side values are imposed exactly (``u = φ N``).
 
 Source: PINNacle (Hao et al. 2024, github i207M/PINNacle, ``src/pde/heat.py``, class ``Heat2D_LongTime``),
 published best L2RE 9.99e-1. The data folder: ``make_problem(data=FOLDER)``, else ``$KANPDE_PINNACLE_DATA``,
