@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _provenance import kanpde_source, machine, source_line  # noqa: E402
+from pinnacle import tenths  # noqa: E402
 
 import kanpde as kp  # noqa: E402
 from kanpde._atomic import atomic_write, write_json  # noqa: E402
@@ -35,14 +36,6 @@ from kanpde._atomic import atomic_write, write_json  # noqa: E402
 PROBLEM = ROOT / "problems" / "pinnacle_heat2d_lt.py"
 RESULTS = ROOT / "results"
 MODELS = {"mlp": {"width": (2, 20, 20, 20, 3)}, "kan": {"width": (2, 10, 3), "grid": 20}}
-
-
-def tenths(sol: kp.Marching) -> list[float]:
-    """L2RE over each tenth of the time span, against the problem's reference."""
-    x, true = sol.problem.truth(torch.float64, "cpu")
-    u, (t0, t1), true = sol(x), sol.problem.domain.t, true[:, 0]
-    part = torch.clamp(((x[:, -1] - t0) / (t1 - t0) * 10).long(), max=9)  # (M,) in 0..9
-    return [float((u[part == k] - true[part == k]).norm() / true[part == k].norm()) for k in range(10)]
 
 
 def build(family: str, seed: int):

@@ -544,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     masks = {args.data: "DATA", args.out: "OUT"}  # folders of this machine stay out of the results
     command = "python benchmarks/pinnacle.py " + " ".join(
-        masks.get(a, a) if a else a for a in (argv if argv is not None else sys.argv[1:])
+        masks.get(a, a) for a in (argv if argv is not None else sys.argv[1:])
     )
     meta = {
         "command": command.strip(),
