@@ -30,7 +30,8 @@ the device ``"auto"``.
 ``recommended`` settings, TOML files and command-line flags take the flat options of :func:`option_names`;
 each maps onto one part (:data:`OPTION_PARTS`): ``n_interior``, ``n_boundary``, ``n_initial``, ``sampler``,
 ``seed`` -> :class:`Sampling`; ``optimizer`` (a name or ``(name, steps)`` stages), ``steps``, ``lr`` (every
-Adam stage's; no effect on a schedule without one), ``grids``, ``knots`` -> :class:`Schedule`; ``resample_every``, ``resample_k``,
+Adam stage's; no effect on a schedule without one), ``lm_scaling`` (every Levenberg-Marquardt stage's damping),
+``grids``, ``knots`` -> :class:`Schedule`; ``resample_every``, ``resample_k``,
 ``resample_c`` -> :class:`~kanpde.RAD`; ``point_weights="rba"`` -> :class:`~kanpde.RBA`; ``causal``,
 ``causal_slices`` -> :class:`~kanpde.Causal`; ``sparsity`` -> :class:`~kanpde.Sparsity`; ``restarts``,
 ``restart_steps`` -> :class:`Restarts`; ``dtype``, ``device``, ``derivatives``, ``chunk_size``,
@@ -179,7 +180,9 @@ class LM(OptimizerOptions):
     and the plateau of ``kanpde solve poisson2d`` drops below ``1e-5`` within two steps. ``solver``: ``"auto"`` (dense
     up to ``dense_max`` parameters, then matrix-free), ``"dense"`` or ``"cg"``; the matrix-free solver stops
     CG at the relative residual ``cg_tol`` or after ``cg_max_iter`` products and keeps Jacobian rows up to
-    ``keep_bytes`` (:mod:`kanpde.optim`).
+    ``keep_bytes`` (:mod:`kanpde.optim`). ``scaling``: the damping matrix, ``"uniform"`` (``λ s I``, ``s`` the
+    largest diagonal entry of ``JᵀJ``) or ``"marquardt"`` (``λ diag(JᵀJ)``, floored at ``10⁻⁶ λ s``; for
+    fine KAN grids where the uniform damping stalls, :mod:`kanpde.optim`).
     """
 
     damping: float = 1e-3
@@ -192,6 +195,9 @@ class LM(OptimizerOptions):
     cg_tol: float = optim.CG_TOL
     cg_max_iter: int = optim.CG_MAX_ITER
     keep_bytes: int = optim.KEEP_BYTES
+    scaling: str = field(default="uniform", metadata=option(
+        "lm_scaling", "lm-scaling", "text", "damping of every Levenberg-Marquardt stage: uniform or marquardt",
+    ))  # fmt: skip
     compilable: ClassVar[bool] = False  # its steps evaluate Jacobian rows, not a scalar loss
 
     def __post_init__(self) -> None:
@@ -210,6 +216,11 @@ class LM(OptimizerOptions):
         _put(self, "cg_tol", check_positive_real("LM cg_tol", self.cg_tol))
         _put(self, "cg_max_iter", check_positive_int("LM cg_max_iter", self.cg_max_iter))
         _put(self, "keep_bytes", check_nonnegative_int("LM keep_bytes", self.keep_bytes))
+        if self.scaling not in optim.SCALINGS:
+            raise ValueError(
+                f"unknown LM scaling {self.scaling!r}; valid ones: {', '.join(optim.SCALINGS)} "
+                "(e.g. kp.LM(scaling='marquardt'))"
+            )
 
     @property
     def name(self) -> str:
@@ -227,6 +238,7 @@ class LM(OptimizerOptions):
             cg_tol=self.cg_tol,
             cg_max_iter=self.cg_max_iter,
             keep_bytes=self.keep_bytes,
+            scaling=self.scaling,
         )
 
 
@@ -701,13 +713,17 @@ class SolveSettings:
     def options(self) -> dict:
         """The keyword options these settings answer to (the flat view, :func:`option_names`): what
         ``kp.solve(**options)`` or the command line would take to make them. Options of a stage's optimiser
-        other than Adam's ``lr`` are not keyword options; :meth:`as_dict` has them."""
+        other than Adam's ``lr`` and Levenberg-Marquardt's ``scaling`` are not keyword options; :meth:`as_dict`
+        has them."""
         out = {**dataclasses.asdict(self.sampling), **dataclasses.asdict(self.runtime)}
         stages = self.schedule.stages
         out["optimizer"] = [[s.name, s.steps] for s in stages]
         adam = [s.optimizer.lr for s in stages if isinstance(s.optimizer, Adam)]
         if adam:
             out["lr"] = adam[0]
+        lm = [s.optimizer.scaling for s in stages if isinstance(s.optimizer, LM)]
+        if lm:
+            out["lm_scaling"] = lm[0]
         grids = self.schedule.grids
         out["grids"] = None if grids.sizes is None else list(grids.sizes)
         out["knots"] = grids.knots
@@ -798,7 +814,7 @@ _SWITCHES = (
 )
 """Keyword options that switch a lever on without setting one of its fields."""
 
-OPTION_PARTS = (Sampling, Stage, Schedule, Adam, GridPlan, RAD, Causal, Sparsity, Restarts, Runtime)
+OPTION_PARTS = (Sampling, Stage, Schedule, Adam, LM, GridPlan, RAD, Causal, Sparsity, Restarts, Runtime)
 """The classes whose fields carry keyword options (in the command line's order)."""
 
 
@@ -875,6 +891,17 @@ def _apply_schedule(schedule: Schedule, o: dict) -> Schedule:
         lr = check_positive_real("lr", o["lr"])
         stages = tuple(
             dataclasses.replace(s, optimizer=Adam(lr)) if isinstance(s.optimizer, Adam) else s for s in stages
+        )
+    if "lm_scaling" in o:
+        if o["lm_scaling"] not in optim.SCALINGS:
+            raise ValueError(
+                f"unknown lm_scaling {o['lm_scaling']!r}; valid ones: {', '.join(optim.SCALINGS)}"
+            )
+        stages = tuple(
+            dataclasses.replace(s, optimizer=dataclasses.replace(s.optimizer, scaling=o["lm_scaling"]))
+            if isinstance(s.optimizer, LM)
+            else s
+            for s in stages
         )
     grid_keys = {"grids": "sizes", "knots": "knots"}
     grids = schedule.grids
@@ -971,6 +998,8 @@ def _legacy_options(data: Mapping[str, Any]) -> dict:
     )
     if "adam" not in names:
         data.pop("lr", None)
+    if not {"lm", "lm-cg"} & set(names):
+        data.pop("lm_scaling", None)
     if data.get("steps") is None:
         data.pop("steps", None)
     return data

@@ -71,6 +71,7 @@ def make_problem(
         recommended |= {"n_interior": 1500, "n_boundary": 300, "n_initial": 500, "windows": windows}
     else:
         recommended = {"model": "kan", "width": (2, 10, 3), "grid": 20, "grids": (20,), "steps": 30}
+        recommended |= {"lm_scaling": "marquardt"}
         recommended |= {"n_interior": 1000, "time_steps": time_steps, "stages": 3, "fit_steps": 200}
     return kp.Problem(
         domain=kp.SpaceTime(kp.Rectangle((0.0, 0.0), (1.0, 1.0)), t=(0.0, float(t_end))),

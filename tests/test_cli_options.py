@@ -117,6 +117,14 @@ def check_lr(tmp_path):
     assert a["relative_l2"] != b["relative_l2"]
 
 
+def check_lm_scaling(tmp_path):
+    args = ("--optimizer", "lm:3", "--grids", "8")
+    a = _run(tmp_path, *args, "--lm-scaling", "marquardt")
+    assert _options(a)["lm_scaling"] == "marquardt"
+    b = _run(tmp_path, *args, folder="default")  # the uniform damping takes other steps
+    assert _options(b)["lm_scaling"] == "uniform" and a["relative_l2"] != b["relative_l2"]
+
+
 def check_seed(tmp_path):
     a = _run(tmp_path, "--seed", "3")
     model_a = _model(a)
@@ -407,6 +415,7 @@ CHECKS = {
     "--time-steps": check_time_steps,
     "--stages": check_stages,
     "--fit-steps": check_fit_steps,
+    "--lm-scaling": check_lm_scaling,
     "--resume": check_resume,
     "--config": check_config,
 }

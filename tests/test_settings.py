@@ -43,14 +43,16 @@ def test_check_fills_the_problem_and_model_defaults(name, dim, points):
 
 def test_keyword_options_map_onto_the_parts():
     s = SolveSettings(
-        n_interior=100, sampler="random", seed=3, optimizer=[("adam", 5), ("lm", 7)], lr=0.05, grids=(3, 6),
+        n_interior=100, sampler="random", seed=3, optimizer=[("adam", 5), ("lm", 7)], lr=0.05,
+        lm_scaling="marquardt", grids=(3, 6),
         knots="residual", resample_every=20, resample_k=2.0, point_weights="rba", causal=10.0, causal_slices=8,
         sparsity=1e-3, restarts=2, restart_steps=5, dtype=torch.float32, device="cpu", chunk_size=50,
         compile=True, threads=1, log_every=2,
     )  # fmt: skip
     assert s.sampling == kp.Sampling(n_interior=100, sampler="random", seed=3)
     assert s.schedule == kp.Schedule(
-        (Stage(kp.Adam(lr=0.05), 5), Stage(kp.LM(), 7)), kp.GridPlan((3, 6), knots="residual")
+        (Stage(kp.Adam(lr=0.05), 5), Stage(kp.LM(scaling="marquardt"), 7)),
+        kp.GridPlan((3, 6), knots="residual"),
     )
     assert s.levers == (kp.RAD(20, k=2.0), kp.RBA(), kp.Causal(10.0, slices=8), kp.Sparsity(1e-3))
     assert s.restarts == kp.Restarts(2, steps=5)
@@ -71,6 +73,10 @@ def test_parts_and_options_compose_and_replace():
     assert s.replace(runtime=kp.Runtime(threads=2)).runtime.threads == 2
     assert s.replace(steps=40).schedule.stages == (Stage(kp.LM(stall_tol=1e-4), 40),)
     assert s.replace(lr=0.1) == s  # Adam's learning rate: nothing to change without an Adam stage
+    marquardt = s.replace(lm_scaling="marquardt")  # every LM stage's damping; its other options kept
+    assert marquardt.schedule.stages == (Stage(kp.LM(stall_tol=1e-4, scaling="marquardt"), 30),)
+    assert SolveSettings.from_dict(marquardt.as_dict()) == marquardt
+    assert SolveSettings(optimizer="adam").replace(lm_scaling="marquardt") == SolveSettings(optimizer="adam")
 
 
 def test_a_stage_carries_its_optimizer_s_options():
@@ -138,6 +144,11 @@ def test_options_through_solve_and_a_settings_object_agree():
         ({"grids": ()}, ValueError, "grids must be a sequence of positive integers"),
         ({"optimizer": "adam", "lr": float("nan")}, ValueError, "lr must be a finite number > 0"),
         ({"optimizer": "adam", "lr": "0.1"}, TypeError, "lr must be a finite number > 0"),
+        (
+            {"lm_scaling": "diagonal"},
+            ValueError,
+            "unknown lm_scaling 'diagonal'; valid ones: uniform, marquardt",
+        ),
         ({"seed": -1}, ValueError, "seed must be a non-negative integer"),
         ({"dtype": "float16"}, ValueError, "unknown dtype 'float16'; valid ones: float64, float32"),
         ({"device": 3}, TypeError, "device must be 'auto', 'cpu', 'cuda'"),
