@@ -136,7 +136,7 @@ TASKS: dict[str, Task] = {
         stages=3,
         fit_steps=200,
         budget_factor=60.0,
-        note="one seed; the KAN's run met the budget with 91% of its iterations (benchmarks/pinnacle_notes.md)",
+        note="KAN seeds 0, 1 (Marquardt damping), MLP seed 0 (benchmarks/pinnacle_notes.md)",
     ),
     "PNd": Task(
         "pinnacle_poisson_nd",

@@ -13,10 +13,10 @@ is positive, hence |u| <= sqrt(pi) = 1.7725), after which the solution changes s
 tried ends at L2RE ~1, and so do kanpde's marched windows (:func:`kanpde.march`, ``make_problem(windows=10)``).
 Recommended here: implicit Runge-Kutta steps with a network of space (:func:`kanpde.discrete_time`, ``kanpde
 solve --time-steps``): 500 three-stage Radau IIA steps of 0.2, each 30 Levenberg-Marquardt iterations from the
-previous step's network, a KAN [2, 10, 3] of grid 20 holding the three stage values. It solved the task to
-L2RE 0.194 over the 100 time units in 77 minutes of one core (``benchmarks/heat2d_lt_steps.py``); capped at
-the PINNacle table's 5400 s on a crowded machine it got 91% of its iterations and ended at 0.489
-(``results/pinnacle.md``, ``benchmarks/pinnacle_notes.md``). The side values are imposed exactly (``u = φ N``).
+previous step's network, a KAN [2, 10, 3] of grid 20 holding the three stage values, damped by Marquardt's
+rule (``lm_scaling="marquardt"``: with the default damping its fit to the initial value stalls). In the
+PINNacle table's 5400 s it solved the task to L2RE 7.6e-2 and 9.8e-2 over the 100 time units (seeds 0 and 1;
+``results/pinnacle.md``, ``benchmarks/pinnacle_notes.md``), 10x below PINNacle's best. The side values are imposed exactly (``u = φ N``).
 
 Source: PINNacle (Hao et al. 2024, github i207M/PINNacle, ``src/pde/heat.py``, class ``Heat2D_LongTime``),
 published best L2RE 9.99e-1. The data folder: ``make_problem(data=FOLDER)``, else ``$KANPDE_PINNACLE_DATA``,
