@@ -16,7 +16,8 @@ solve --time-steps``): 500 three-stage Radau IIA steps of 0.2, each 30 Levenberg
 previous step's network, a KAN [2, 10, 3] of grid 20 holding the three stage values, damped by Marquardt's
 rule (``lm_scaling="marquardt"``: with the default damping its fit to the initial value stalls). In the
 PINNacle table's 5400 s it solved the task to L2RE 7.6e-2 and 9.8e-2 over the 100 time units (seeds 0 and 1;
-``results/pinnacle.md``, ``benchmarks/pinnacle_notes.md``), 10x below PINNacle's best. The side values are imposed exactly (``u = φ N``).
+``results/pinnacle.md``, ``benchmarks/pinnacle_notes.md``), 10x below PINNacle's best. The side values are
+imposed exactly (``u = φ N``).
 
 Source: PINNacle (Hao et al. 2024, github i207M/PINNacle, ``src/pde/heat.py``, class ``Heat2D_LongTime``),
 published best L2RE 9.99e-1. The data folder: ``make_problem(data=FOLDER)``, else ``$KANPDE_PINNACLE_DATA``,
